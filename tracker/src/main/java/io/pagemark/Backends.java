@@ -1,0 +1,36 @@
+package io.pagemark;
+
+import io.pagemark.backend.CardTableTracker;
+import io.pagemark.backend.MappedRegion;
+import io.pagemark.backend.PageTracker;
+import io.pagemark.backend.TrackerOptions;
+import io.pagemark.backend.UffdAsyncTracker;
+
+import java.util.List;
+
+/** The registry that maps a {@link Backend} to its availability check and its tracker. */
+final class Backends {
+    /** The order {@link Backend#AUTO} tries: the hardware backends, best first. */
+    static final List<Backend> AUTO_PREFERENCE = List.of(Backend.UFFD_ASYNC);
+
+    private Backends() {}
+
+    /** Null if {@code backend} can run here, else why not. */
+    static String unusableReason(Backend backend) {
+        return switch (backend) {
+            case AUTO -> throw new IllegalArgumentException("auto is resolved, not probed");
+            case UFFD_ASYNC -> UffdAsyncTracker.unusableReason();
+            case CARD_TABLE -> null;
+            case UFFD_SYNC, UFFD_SIGBUS, MPROTECT -> "not built yet: needs the native library (native fault paths)";
+            case SOFT_DIRTY -> "not built yet";
+        };
+    }
+
+    static PageTracker open(Backend backend, MappedRegion region, TrackerOptions options) {
+        return switch (backend) {
+            case UFFD_ASYNC -> new UffdAsyncTracker(region, options.forcePopulate());
+            case CARD_TABLE -> new CardTableTracker(region);
+            default -> throw new PagemarkException("backend " + backend + " is not usable here: " + unusableReason(backend));
+        };
+    }
+}

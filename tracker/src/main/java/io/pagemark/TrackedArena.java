@@ -1,0 +1,385 @@
+package io.pagemark;
+
+import io.pagemark.backend.CardTable;
+import io.pagemark.backend.CardTableTracker;
+import io.pagemark.backend.MappedRegion;
+import io.pagemark.backend.PageSet;
+import io.pagemark.backend.PageTracker;
+import io.pagemark.backend.TrackerOptions;
+import io.pagemark.linux.Libc;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Off-heap memory with a hardware write barrier: an anonymous private mapping whose written pages
+ * are reported by {@link #collect()}.
+ *
+ * <pre>{@code
+ * try (TrackedArena arena = TrackedArena.builder().size(256L << 20).open()) {   // backend: auto
+ *     MemorySegment mem = arena.segment();
+ *     arena.arm();                                        // every page clean and write-protected
+ *     mem.set(ValueLayout.JAVA_LONG, 4096 * 7, 42L);      // the MMU notices the first write to page 7
+ *     arena.putLong(4096 * 9, 43L);                       // the write API: the same, and card-marked on card-table
+ *     DirtyPages dirty = arena.collect();                 // pages 7 and 9; both re-armed
+ * }
+ * }</pre>
+ *
+ * <p><b>Threads.</b> Writers may run on any threads; {@link #arm()} and {@link #collect()} may be
+ * called from any thread, one at a time (they serialize on a lock). {@link #close()} may be called
+ * while writers run: afterwards their accesses through {@link #segment()} and the write API throw
+ * {@link IllegalStateException}.
+ *
+ * <p><b>The guarantee.</b> Every write to the arena that happens before {@code collect()} returns is
+ * reported by that collect or a later one; a page may be reported when nothing changed in it, never
+ * missed. Read a reported page's contents after {@code collect()} returns.
+ *
+ * <p><b>Which writes count.</b> On hardware backends every store counts: {@link #segment()},
+ * the write API, and kernel-mode writes where the backend supports them. On {@link Backend#CARD_TABLE}
+ * only the write API ({@link #putLong} and friends) is seen; it costs one extra branch on the others.
+ */
+public final class TrackedArena implements AutoCloseable {
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+
+    private final Backend backend;
+    private final String backendReason;
+    private final MappedRegion region;
+    private final Arena scope;
+    private final MemorySegment segment;
+    private final PageTracker tracker;
+    /** Non-null only on card-table: the write API marks it. */
+    private final CardTable cards;
+    private final PageSet pending;
+    private final ReentrantLock lock = new ReentrantLock();
+    private volatile boolean armed;
+    private volatile boolean closed;
+    private long collects;
+    private long pagesReported;
+
+    private TrackedArena(Backend backend, String backendReason, MappedRegion region, Arena scope, PageTracker tracker) {
+        this.backend = backend;
+        this.backendReason = backendReason;
+        this.region = region;
+        this.scope = scope;
+        this.segment = region.memory();
+        this.tracker = tracker;
+        this.cards = tracker instanceof CardTableTracker ct ? ct.cards() : null;
+        this.pending = new PageSet(region.address(), region.pageSize(), region.pageCount());
+    }
+
+    private static TrackedArena map(Backend backend, String backendReason, long size, boolean hugePages, TrackerOptions options) {
+        long address = Libc.mmapAnonymous(size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_NORESERVE);
+        // The segment belongs to a shared arena whose close unmaps: accesses after close() throw instead of faulting.
+        Arena scope = Arena.ofShared();
+        MemorySegment memory = MemorySegment.ofAddress(address).reinterpret(size, scope, unused -> Libc.munmap(address, size));
+        try {
+            Libc.madvise(address, size, hugePages ? Libc.MADV_HUGEPAGE : Libc.MADV_NOHUGEPAGE,
+                    hugePages ? "madvise(MADV_HUGEPAGE)" : "madvise(MADV_NOHUGEPAGE)", Libc.NO_HINT);
+            MappedRegion region = new MappedRegion(address, size, Libc.pageSize(), memory);
+            return new TrackedArena(backend, backendReason, region, scope, Backends.open(backend, region, options));
+        } catch (RuntimeException e) {
+            scope.close();
+            throw e;
+        }
+    }
+
+    /** Starts a builder: {@code TrackedArena.builder().size(bytes).backend("uffd-async").open()}. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** An arena of {@code size} bytes on the best backend here ({@link Backend#AUTO}). */
+    public static TrackedArena open(long size) {
+        return builder().size(size).open();
+    }
+
+    /** The arena's memory. On card-table, stores made directly to it are not tracked: use the write API. */
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    /** The backend in use (never {@link Backend#AUTO}: auto is resolved when the arena opens). */
+    public Backend backend() {
+        return backend;
+    }
+
+    /** Why this backend: "requested" or what auto found. */
+    public String backendReason() {
+        return backendReason;
+    }
+
+    /** How the backend was set up (features used, fallbacks taken). */
+    public String describe() {
+        return tracker.describe();
+    }
+
+    /** Size in bytes (the requested size rounded up to whole pages). */
+    public long size() {
+        return region.size();
+    }
+
+    public long pageSize() {
+        return region.pageSize();
+    }
+
+    public long pageCount() {
+        return region.pageCount();
+    }
+
+    /** True after {@link #arm()}, until {@link #close()}. */
+    public boolean isArmed() {
+        return armed;
+    }
+
+    /**
+     * Starts tracking: every page becomes clean and write-protected, so the next write to each is
+     * caught. Calling it again restarts: writes not yet collected are forgotten.
+     */
+    public void arm() {
+        lock.lock();
+        try {
+            ensureOpen();
+            pending.clear();
+            tracker.arm();
+            armed = true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Returns the pages written since the previous collect (or {@link #arm()}) and re-arms them
+     * before returning, so their contents can be read right after.
+     *
+     * @throws IllegalStateException if the arena is not armed or is closed
+     */
+    public DirtyPages collect() {
+        lock.lock();
+        try {
+            ensureOpen();
+            if (!armed) throw new IllegalStateException("collect() before arm(): call arm() to start tracking");
+            tracker.collect(pending);
+            DirtyPages dirty = new DirtyPages(region.pageSize(), region.pageCount(), pending.runs());
+            pending.clear();
+            collects++;
+            pagesReported += dirty.pageCount();
+            return dirty;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Counters since the arena opened. */
+    public Stats stats() {
+        lock.lock();
+        try {
+            return new Stats(backend, collects, pagesReported, tracker.faults(), region.size());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Counters of one arena.
+     *
+     * @param faults write faults taken, or -1 where the backend cannot count them (uffd-async)
+     */
+    public record Stats(Backend backend, long collects, long pagesReported, long faults, long bytesTracked) {}
+
+    // ---- the write API: what card-table sees; on hardware backends the same stores, nothing more ----
+
+    public void putByte(long offset, byte value) {
+        segment.set(ValueLayout.JAVA_BYTE, offset, value);
+        if (cards != null) cards.mark(offset, 1);
+    }
+
+    public void putInt(long offset, int value) {
+        segment.set(INT, offset, value);
+        if (cards != null) cards.mark(offset, Integer.BYTES);
+    }
+
+    public void putLong(long offset, long value) {
+        segment.set(LONG, offset, value);
+        if (cards != null) cards.mark(offset, Long.BYTES);
+    }
+
+    /** Copies {@code length} bytes of {@code src} from {@code srcOffset} into the arena at {@code offset}. */
+    public void put(long offset, byte[] src, int srcOffset, int length) {
+        MemorySegment.copy(src, srcOffset, segment, ValueLayout.JAVA_BYTE, offset, length);
+        if (cards != null && length > 0) cards.mark(offset, length);
+    }
+
+    /** Copies all of {@code src} into the arena at {@code offset}. */
+    public void put(long offset, MemorySegment src) {
+        MemorySegment.copy(src, 0, segment, offset, src.byteSize());
+        if (cards != null && src.byteSize() > 0) cards.mark(offset, src.byteSize());
+    }
+
+    /**
+     * Reads up to {@code length} bytes from {@code channel} straight into the arena at {@code offset}
+     * (for a FileChannel, a kernel-mode write: read(2) into the mapping). Returns the bytes read, or -1
+     * at end of stream. Under mprotect, uffd-sigbus and user-mode-only userfaultfd the kernel cannot
+     * write a protected page and this fails with an IOException (EFAULT).
+     */
+    public int read(ReadableByteChannel channel, long offset, int length) throws IOException {
+        Objects.requireNonNull(channel, "channel");
+        ByteBuffer target = segment.asSlice(offset, length).asByteBuffer();
+        int n = channel.read(target);
+        if (cards != null && n > 0) cards.mark(offset, n);
+        return n;
+    }
+
+    public byte getByte(long offset) {
+        return segment.get(ValueLayout.JAVA_BYTE, offset);
+    }
+
+    public int getInt(long offset) {
+        return segment.get(INT, offset);
+    }
+
+    public long getLong(long offset) {
+        return segment.get(LONG, offset);
+    }
+
+    private void ensureOpen() {
+        if (closed) throw new IllegalStateException("this TrackedArena is closed");
+    }
+
+    /**
+     * Stops tracking and releases everything: protection, the userfaultfd, handler threads, the
+     * mapping. Idempotent. Writers still running get {@link IllegalStateException} on their next access.
+     */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) return;
+            closed = true;
+            armed = false;
+            // Tracking stops first: pages become writable and no thread stays blocked in a fault; then the mapping goes.
+            try {
+                tracker.close();
+            } finally {
+                closeScope();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Closes the mapping's arena; retried while a channel operation still holds the segment. */
+    private void closeScope() {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (true) {
+            try {
+                scope.close();
+                return;
+            } catch (IllegalStateException busy) {
+                if (System.nanoTime() > deadline) {
+                    throw new PagemarkException("close(): the arena's memory is still in use by an I/O operation after 10 s", busy);
+                }
+                Thread.onSpinWait();
+                Thread.yield();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "TrackedArena[" + region.size() + " bytes, " + backend + (closed ? ", closed" : armed ? ", armed" : "") + "]";
+    }
+
+    /**
+     * Configures and opens a {@link TrackedArena}.
+     *
+     * <pre>{@code
+     * TrackedArena arena = TrackedArena.builder()
+     *         .size(64L << 20)              // required: bytes, rounded up to whole pages
+     *         .backend("uffd-async")        // default auto
+     *         .transparentHugePages(false)  // default false
+     *         .open();
+     * }</pre>
+     */
+    public static final class Builder {
+        /** The largest mapping x86-64 user space can hold (47-bit addresses). */
+        private static final long MAX_SIZE = 1L << 47;
+
+        private long size = -1;
+        private Backend backend = Backend.AUTO;
+        private boolean hugePages;
+        private boolean forcePopulate;
+
+        private Builder() {}
+
+        /**
+         * The arena's size in bytes, rounded up to whole pages.
+         *
+         * @throws IllegalArgumentException if not positive or larger than the address space allows
+         */
+        public Builder size(long bytes) {
+            if (bytes <= 0) throw new IllegalArgumentException("size must be positive, got " + bytes);
+            if (bytes > MAX_SIZE) {
+                throw new IllegalArgumentException("size " + bytes + " is larger than the address space allows (at most "
+                        + MAX_SIZE + " bytes = 128 TiB on x86-64)");
+            }
+            this.size = bytes;
+            return this;
+        }
+
+        /** The backend; default {@link Backend#AUTO}. */
+        public Builder backend(Backend backend) {
+            this.backend = Objects.requireNonNull(backend, "backend");
+            return this;
+        }
+
+        /** The backend by name (see {@link Backend#parse}); an unknown name throws IllegalArgumentException listing the accepted ones. */
+        public Builder backend(String name) {
+            return backend(Backend.parse(name));
+        }
+
+        /** Whether to ask for transparent huge pages (MADV_HUGEPAGE); default false (every tracked write splits them anyway). */
+        public Builder transparentHugePages(boolean enabled) {
+            this.hugePages = enabled;
+            return this;
+        }
+
+        /**
+         * Populate every page before each arm even where UFFD_FEATURE_WP_UNPOPULATED is offered: the
+         * path kernels before 6.4 take (without it a never-touched page would be written unseen).
+         */
+        public Builder forcePopulate(boolean force) {
+            this.forcePopulate = force;
+            return this;
+        }
+
+        /**
+         * Maps the memory and opens the backend.
+         *
+         * @throws IllegalStateException if no size was set
+         * @throws PagemarkException if the backend is not usable here (with the probe's reason)
+         */
+        public TrackedArena open() {
+            if (size < 0) throw new IllegalStateException("size(bytes) is required");
+            long pageSize = Libc.pageSize();
+            long rounded = (size + pageSize - 1) & -pageSize;
+            Backend chosen = backend;
+            String reason = "requested";
+            if (backend == Backend.AUTO) {
+                Capabilities.Choice choice = Capabilities.autoChoice();
+                chosen = choice.backend();
+                reason = "auto: " + choice.why();
+            } else {
+                String unusable = Backends.unusableReason(backend);
+                if (unusable != null) throw new PagemarkException("backend " + backend + " is not usable here: " + unusable);
+            }
+            return map(chosen, reason, rounded, hugePages, new TrackerOptions(forcePopulate));
+        }
+    }
+}

@@ -1,0 +1,44 @@
+package io.pagemark.backend;
+
+/**
+ * card-table: the software baseline pagemark replaces. Nothing is protected; writes made through
+ * the arena's write API mark 512-byte cards (see {@link CardTable}) and collect scans and clears
+ * them. Writes that bypass the write API (direct segment stores, read(2) into the memory) are not seen.
+ */
+public final class CardTableTracker implements PageTracker {
+    private final CardTable cards;
+
+    public CardTableTracker(MappedRegion region) {
+        this.cards = new CardTable(region);
+    }
+
+    /** The table the arena's write API marks. */
+    public CardTable cards() {
+        return cards;
+    }
+
+    @Override
+    public void arm() {
+        cards.clearAll();
+    }
+
+    @Override
+    public void collect(PageSet out) {
+        cards.collect(out);
+    }
+
+    @Override
+    public long faults() {
+        return 0;
+    }
+
+    @Override
+    public String describe() {
+        return "card-table (software barrier, " + CardTable.CARD_BYTES + "-byte cards, marked by the arena's write API)";
+    }
+
+    @Override
+    public void close() {
+        cards.close();
+    }
+}

@@ -1,0 +1,131 @@
+package io.pagemark.backend;
+
+import java.util.Arrays;
+
+/**
+ * A mutable set of page indices of one region (a bitset), into which a tracker's collect reports.
+ * Adding a page twice is harmless: mechanisms may report a page more than once (PAGEMAP_SCAN
+ * restarts, a page faulted by two threads). Not thread-safe: the collecting thread owns it.
+ */
+public final class PageSet {
+    private final long base;
+    private final int pageShift;
+    private final long pageCount;
+    private final long[] words;
+    /** Bounds of the words that may be non-zero, so clearing and walking cost what was added, not the region size. */
+    private int lowWord = Integer.MAX_VALUE;
+    private int highWord = -1;
+
+    public PageSet(long base, long pageSize, long pageCount) {
+        if (Long.bitCount(pageSize) != 1) throw new IllegalArgumentException("page size must be a power of two: " + pageSize);
+        if (pageCount > (long) Integer.MAX_VALUE * 64) throw new IllegalArgumentException("too many pages: " + pageCount);
+        this.base = base;
+        this.pageShift = Long.numberOfTrailingZeros(pageSize);
+        this.pageCount = pageCount;
+        this.words = new long[(int) ((pageCount + 63) >>> 6)];
+    }
+
+    public long pageCount() {
+        return pageCount;
+    }
+
+    /** Adds page {@code page} (an index from 0). */
+    public void add(long page) {
+        checkIndex(page);
+        int w = (int) (page >>> 6);
+        words[w] |= 1L << page;
+        touched(w, w);
+    }
+
+    /** Adds pages [first, first + count). */
+    public void addRange(long first, long count) {
+        if (count <= 0) return;
+        checkIndex(first);
+        checkIndex(first + count - 1);
+        long end = first + count;
+        int firstWord = (int) (first >>> 6), lastWord = (int) ((end - 1) >>> 6);
+        long firstMask = -1L << first, lastMask = -1L >>> (63 - ((end - 1) & 63));
+        if (firstWord == lastWord) {
+            words[firstWord] |= firstMask & lastMask;
+        } else {
+            words[firstWord] |= firstMask;
+            Arrays.fill(words, firstWord + 1, lastWord, -1L);
+            words[lastWord] |= lastMask;
+        }
+        touched(firstWord, lastWord);
+    }
+
+    /** Adds every page overlapping the byte addresses [start, end) (absolute addresses inside the region). */
+    public void addAddresses(long start, long end) {
+        if (end <= start) return;
+        long first = (start - base) >>> pageShift;
+        long last = (end - 1 - base) >>> pageShift;
+        addRange(first, last - first + 1);
+    }
+
+    /** Adds the page holding absolute address {@code address}. */
+    public void addAddress(long address) {
+        add((address - base) >>> pageShift);
+    }
+
+    public boolean contains(long page) {
+        checkIndex(page);
+        return (words[(int) (page >>> 6)] & (1L << page)) != 0;
+    }
+
+    public boolean isEmpty() {
+        for (int w = lowWord; w <= highWord; w++) if (words[w] != 0) return false;
+        return true;
+    }
+
+    /** The pages as sorted, maximal runs: pairs (first page, page count) packed in one array. */
+    public long[] runs() {
+        long[] out = new long[16];
+        int n = 0;
+        long runStart = -1, runEnd = -1;
+        for (int w = lowWord; w <= highWord; w++) {
+            long bits = words[w];
+            while (bits != 0) {
+                int bit = Long.numberOfTrailingZeros(bits);
+                long start = ((long) w << 6) + bit;
+                long ones = Long.numberOfTrailingZeros(~(bits >>> bit));   // length of this run of ones inside the word
+                if (bit + ones >= 64) bits = 0; else bits &= -1L << (bit + ones);
+                if (start == runEnd) {
+                    runEnd = start + ones;
+                } else {
+                    if (runStart >= 0) {
+                        if (n + 2 > out.length) out = Arrays.copyOf(out, out.length * 2);
+                        out[n++] = runStart;
+                        out[n++] = runEnd - runStart;
+                    }
+                    runStart = start;
+                    runEnd = start + ones;
+                }
+            }
+        }
+        if (runStart >= 0) {
+            if (n + 2 > out.length) out = Arrays.copyOf(out, out.length + 2);
+            out[n++] = runStart;
+            out[n++] = runEnd - runStart;
+        }
+        return Arrays.copyOf(out, n);
+    }
+
+    /** Removes every page. */
+    public void clear() {
+        if (highWord >= lowWord) Arrays.fill(words, lowWord, highWord + 1, 0L);
+        lowWord = Integer.MAX_VALUE;
+        highWord = -1;
+    }
+
+    private void touched(int from, int to) {
+        if (from < lowWord) lowWord = from;
+        if (to > highWord) highWord = to;
+    }
+
+    private void checkIndex(long page) {
+        if (page < 0 || page >= pageCount) {
+            throw new IndexOutOfBoundsException("page " + page + " is outside the region's " + pageCount + " pages");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+package io.pagemark.backend;
+
+/**
+ * One tracking mechanism watching one region: the backend SPI behind {@code TrackedArena}.
+ * <p>
+ * The contract every implementation keeps (DESIGN.md, "the one invariant"): every write to the
+ * region that happens before {@link #collect} returns is reported by that collect or a later one.
+ * {@link #collect} reports, then re-arms what it reported <em>before</em> returning, so a caller
+ * that reads page contents after collect returns sees every write that the next collect will not
+ * report.
+ */
+public interface PageTracker extends AutoCloseable {
+
+    /** Starts (or restarts) tracking: afterwards every page is clean and its next write will be caught. */
+    void arm();
+
+    /** Adds to {@code out} every page written since the previous arm or collect, and re-arms those pages. */
+    void collect(PageSet out);
+
+    /**
+     * Write faults taken since the tracker was opened, or -1 where the mechanism cannot count them
+     * (uffd-async: the kernel resolves faults without telling us).
+     */
+    long faults();
+
+    /** One line on how this tracker was set up (features used, fallbacks taken), for probe, verify and logs. */
+    String describe();
+
+    /** Stops tracking: pages become writable, kernel objects and threads are released. Idempotent. */
+    @Override
+    void close();
+}

@@ -1,0 +1,100 @@
+package io.pagemark.backend;
+
+import io.pagemark.linux.Kernel;
+import io.pagemark.linux.Libc;
+import io.pagemark.linux.PagemapScan;
+import io.pagemark.linux.Uffd;
+
+/**
+ * uffd-async: userfaultfd write-protect with UFFD_FEATURE_WP_ASYNC (Linux 6.7+). A write to a
+ * protected page faults into the kernel, which unprotects it itself and leaves the PTE marked
+ * written; nothing runs in user space. Collect is one PAGEMAP_SCAN walk that reports the written
+ * pages and write-protects them in the same walk (PM_SCAN_WP_MATCHING), so report and re-arm are
+ * atomic per page: a write either lands before the walk reaches its PTE (reported now) or after it
+ * (faults again, reported next time).
+ */
+public class UffdAsyncTracker implements PageTracker {
+    private final MappedRegion region;
+    private final int uffd;
+    private final boolean unpopulatedMarkers;
+    private final PagemapScan scan;
+    private final String openedWith;
+    private Populate.Method populated;
+    private boolean closed;
+
+    /**
+     * Opens the userfaultfd and registers the region. Uses WP_UNPOPULATED when offered unless
+     * {@code forcePopulate}, in which case every page is populated before each arm instead.
+     */
+    public UffdAsyncTracker(MappedRegion region, boolean forcePopulate) {
+        this(region, forcePopulate, new PagemapScan(PagemapScan.DEFAULT_VECTOR_LENGTH));
+    }
+
+    /** As above with a given scanner (tests inject one that drops output to show the oracle notices). */
+    protected UffdAsyncTracker(MappedRegion region, boolean forcePopulate, PagemapScan scan) {
+        this.region = region;
+        this.scan = scan;
+        long offered = Kernel.userfaultfdFeatures();
+        this.unpopulatedMarkers = !forcePopulate && (offered & Uffd.FEATURE_WP_UNPOPULATED) != 0;
+        Uffd.Opened opened = Uffd.open();
+        this.uffd = opened.fd();
+        this.openedWith = opened.mode().label();
+        try {
+            long features = Uffd.FEATURE_WP_ASYNC | (unpopulatedMarkers ? Uffd.FEATURE_WP_UNPOPULATED : 0);
+            Uffd.api(uffd, features);
+            Uffd.register(uffd, region.address(), region.size(), Uffd.REGISTER_MODE_WP);
+        } catch (RuntimeException e) {
+            Libc.close(uffd);
+            scan.close();
+            throw e;
+        }
+    }
+
+    /** Why uffd-async cannot run here, or null if it can. */
+    public static String unusableReason() {
+        if (!Kernel.userfaultfdAccess().available()) {
+            return "no userfaultfd can be opened (" + String.join("; ", Kernel.userfaultfdAccess().attempts()) + ")";
+        }
+        if ((Kernel.userfaultfdFeatures() & Uffd.FEATURE_WP_ASYNC) == 0) {
+            return "the kernel's userfaultfd lacks UFFD_FEATURE_WP_ASYNC (Linux 6.7+)";
+        }
+        return Kernel.pagemapScanMissing();
+    }
+
+    @Override
+    public void arm() {
+        if (!unpopulatedMarkers) populated = Populate.beforeArm(region);
+        // Protecting the whole range also clears every page's written state: the arena is clean after this.
+        Uffd.writeProtect(uffd, region.address(), region.size(), true, false);
+    }
+
+    @Override
+    public void collect(PageSet out) {
+        scan.scan(region.address(), region.end(), PagemapScan.WP_MATCHING | PagemapScan.CHECK_WPASYNC,
+                PagemapScan.PAGE_IS_WRITTEN, out::addAddresses);
+    }
+
+    @Override
+    public long faults() {
+        return -1;
+    }
+
+    @Override
+    public String describe() {
+        return "uffd-async (userfaultfd via " + openedWith + ", WP_ASYNC, "
+                + (unpopulatedMarkers ? "WP_UNPOPULATED" : "populate before arm" + (populated == null ? "" : " by " + populated))
+                + ", PAGEMAP_SCAN)";
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        try {
+            Uffd.unregister(uffd, region.address(), region.size());
+        } finally {
+            Libc.close(uffd);
+            scan.close();
+        }
+    }
+}
