@@ -2,6 +2,7 @@ package io.pagemark;
 
 import io.pagemark.backend.CardTable;
 import io.pagemark.backend.CardTableTracker;
+import io.pagemark.backend.FaultRing;
 import io.pagemark.backend.MappedRegion;
 import io.pagemark.backend.PageSet;
 import io.pagemark.backend.PageTracker;
@@ -14,8 +15,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Collectors;
 
 /**
  * Off-heap memory with a hardware write barrier: an anonymous private mapping whose written pages
@@ -269,6 +272,8 @@ public final class TrackedArena implements AutoCloseable {
             } finally {
                 closeScope();
             }
+            // The mapping is gone and the close handshake has passed every Java thread: no fault can still be in flight.
+            tracker.regionUnmapped();
         } finally {
             lock.unlock();
         }
@@ -315,6 +320,9 @@ public final class TrackedArena implements AutoCloseable {
         private Backend backend = Backend.AUTO;
         private boolean hugePages;
         private boolean forcePopulate;
+        private Integer handlerThreads;
+        private Integer bulkPages;
+        private Integer ringCapacity;
 
         private Builder() {}
 
@@ -360,6 +368,45 @@ public final class TrackedArena implements AutoCloseable {
         }
 
         /**
+         * uffd-sync only: how many native threads resolve faults (default 1, at most
+         * {@value TrackerOptions#MAX_HANDLER_THREADS}).
+         *
+         * @throws IllegalArgumentException if out of range
+         */
+        public Builder handlerThreads(int threads) {
+            TrackerOptions.checkHandlerThreads(threads);
+            this.handlerThreads = threads;
+            return this;
+        }
+
+        /**
+         * mprotect, uffd-sync, uffd-sigbus: pages unprotected (and reported) per fault, an aligned
+         * block; default 1. Sequential writers take {@code pages} times fewer faults; a collect reports
+         * whole blocks. A power of two up to {@value TrackerOptions#MAX_BULK_PAGES}.
+         *
+         * @throws IllegalArgumentException if not a power of two in range
+         */
+        public Builder bulkPages(int pages) {
+            TrackerOptions.checkBulkPages(pages);
+            this.bulkPages = pages;
+            return this;
+        }
+
+        /**
+         * mprotect, uffd-sync, uffd-sigbus: bytes of the fault-record ring. The default (sized to the
+         * arena) cannot fill within one epoch; a smaller ring makes faulting threads wait while a
+         * collect drains it, and spill into a bitmap rather than wait for a collect that is not running.
+         * A power of two from {@value FaultRing#MIN_CAPACITY} to {@value FaultRing#MAX_CAPACITY}.
+         *
+         * @throws IllegalArgumentException if not a power of two in range
+         */
+        public Builder ringCapacity(int bytes) {
+            TrackerOptions.checkRingCapacity(bytes);
+            this.ringCapacity = bytes;
+            return this;
+        }
+
+        /**
          * Maps the memory and opens the backend.
          *
          * @throws IllegalStateException if no size was set
@@ -379,7 +426,22 @@ public final class TrackedArena implements AutoCloseable {
                 String unusable = Backends.unusableReason(backend);
                 if (unusable != null) throw new PagemarkException("backend " + backend + " is not usable here: " + unusable);
             }
-            return map(chosen, reason, rounded, hugePages, new TrackerOptions(forcePopulate));
+            checkApplies(handlerThreads, "handlerThreads", chosen, Backend.UFFD_SYNC);
+            checkApplies(bulkPages, "bulkPages", chosen, Backend.UFFD_SYNC, Backend.UFFD_SIGBUS, Backend.MPROTECT);
+            checkApplies(ringCapacity, "ringCapacity", chosen, Backend.UFFD_SYNC, Backend.UFFD_SIGBUS, Backend.MPROTECT);
+            TrackerOptions defaults = TrackerOptions.DEFAULTS;
+            TrackerOptions options = new TrackerOptions(forcePopulate,
+                    handlerThreads != null ? handlerThreads : defaults.handlerThreads(),
+                    bulkPages != null ? bulkPages : defaults.bulkPages(),
+                    ringCapacity != null ? ringCapacity : defaults.ringCapacity());
+            return map(chosen, reason, rounded, hugePages, options);
+        }
+
+        /** A backend-specific option set for a backend it does not apply to is an error, not silently ignored. */
+        private static void checkApplies(Integer value, String option, Backend chosen, Backend... appliesTo) {
+            if (value == null || List.of(appliesTo).contains(chosen)) return;
+            throw new IllegalArgumentException(option + "(" + value + ") applies only to " + List.of(appliesTo).stream()
+                    .map(Backend::id).collect(Collectors.joining(", ")) + "; this arena's backend is " + chosen);
         }
     }
 }

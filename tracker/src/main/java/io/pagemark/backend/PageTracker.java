@@ -29,4 +29,12 @@ public interface PageTracker extends AutoCloseable {
     /** Stops tracking: pages become writable, kernel objects and threads are released. Idempotent. */
     @Override
     void close();
+
+    /**
+     * Called after {@link #close()} once the region is unmapped and no Java thread can be inside an
+     * access to it any more (the arena's close has completed its handshake with every thread). A
+     * tracker whose signal handler may still see a fault that raced close() keeps claiming the range
+     * until this call. Default: nothing.
+     */
+    default void regionUnmapped() {}
 }
