@@ -145,3 +145,12 @@ EXPORT void pmt_reversed_handler_stop(void *handle) {
     pthread_join(h->thread, NULL);
     free(h);
 }
+
+/* ---- one record, on the calling thread ---- */
+
+/* Appends one record with the production producer; returns the entries it had to spill (0 unless the ring stayed full). */
+EXPORT uint64_t pmt_record(uint8_t *buffer, int32_t capacity, uint64_t *spill, uint64_t pages, const uint64_t *entries, int n) {
+    struct ring ring = {.buffer = buffer, .capacity = capacity, .spill = spill, .pages = pages};
+    ring_record(&ring, entries, n);
+    return __atomic_load_n(&ring.spills, __ATOMIC_ACQUIRE);
+}
