@@ -1,0 +1,181 @@
+package io.pagemark;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.BitSet;
+import java.util.stream.IntStream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** The native backends (uffd-sync, uffd-sigbus, mprotect) through the public API: exact sets, bulk unprotect, kernel-mode writes, options. */
+class NativeBackendsTest {
+    private static final int PAGE = 4096;
+    private static final int PAGES = 256;
+
+    static void assumeUsable(String backend) {
+        String reason = Capabilities.probe().backends().get(Backend.parse(backend)).reason();
+        assumeTrue(reason == null, () -> backend + " is not usable here: " + reason);
+    }
+
+    private static TrackedArena open(String backend, boolean forcePopulate) {
+        assumeUsable(backend);
+        return TrackedArena.builder().size((long) PAGES * PAGE).backend(backend).forcePopulate(forcePopulate).open();
+    }
+
+    private static BitSet pages(int... pages) {
+        BitSet set = new BitSet();
+        for (int p : pages) set.set(p);
+        return set;
+    }
+
+    /** Never-touched pages, the first and the last page, a read-then-write page, writes straddling two and three pages. */
+    private static void exactSet(String backend, boolean forcePopulate) {
+        try (TrackedArena arena = open(backend, forcePopulate)) {
+            arena.getLong(9 * PAGE); // read before arm: present (zero page) when armed
+            arena.arm();
+            arena.putByte(0, (byte) 1);
+            arena.putLong((PAGES - 1) * PAGE + PAGE - 8, 2L);
+            arena.putInt(7 * PAGE, 3);
+            long before = arena.getLong(9 * PAGE);
+            arena.putLong(9 * PAGE + 16, before + 1);
+            arena.putLong(21L * PAGE - 4, -1L);                  // straddles 20 and 21
+            arena.put(100L * PAGE + 10, new byte[2 * PAGE], 0, 2 * PAGE); // 100, 101, 102
+            arena.segment().set(ValueLayout.JAVA_BYTE, 200L * PAGE, (byte) 5); // a store straight to the segment
+            assertEquals(pages(0, PAGES - 1, 7, 9, 20, 21, 100, 101, 102, 200), arena.collect().bitSet(), arena.describe());
+            assertTrue(arena.collect().isEmpty(), "nothing written since the previous collect");
+            arena.putLong(21L * PAGE, 4L);
+            arena.putLong(150L * PAGE, 5L);
+            assertEquals(pages(21, 150), arena.collect().bitSet(), "re-armed pages are caught again, others stay clean");
+            arena.arm();
+            arena.putLong(0, 6L);
+            assertEquals(pages(0), arena.collect().bitSet(), "arm again: a fresh epoch");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"uffd-sync", "uffd-sigbus", "mprotect"})
+    void reportsExactlyThePagesWritten(String backend) {
+        exactSet(backend, false);
+    }
+
+    /** The path of kernels without UFFD_FEATURE_WP_UNPOPULATED: every page populated before arming. */
+    @ParameterizedTest
+    @ValueSource(strings = {"uffd-sync", "uffd-sigbus"})
+    void reportsExactlyThePagesWrittenWhenPopulatingBeforeArm(String backend) {
+        exactSet(backend, true);
+        try (TrackedArena arena = open(backend, true)) {
+            arena.arm();
+            assertTrue(arena.describe().contains("populate before arm by"), arena.describe());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"uffd-sync", "uffd-sigbus", "mprotect"})
+    void bulkUnprotectReportsWholeAlignedBlocks(String backend) {
+        assumeUsable(backend);
+        try (TrackedArena arena = TrackedArena.builder().size((long) PAGES * PAGE).backend(backend).bulkPages(16).open()) {
+            assertTrue(arena.describe().contains("bulk unprotect 16 pages"), arena.describe());
+            arena.arm();
+            long faultsBefore = arena.stats().faults();
+            arena.putLong(5L * PAGE, 1L);
+            arena.putLong(40L * PAGE, 2L);
+            BitSet expected = new BitSet();
+            expected.set(0, 16);
+            expected.set(32, 48);
+            assertEquals(expected, arena.collect().bitSet());
+            for (long off = 64L * PAGE; off < 128L * PAGE; off += PAGE) arena.putLong(off, off);
+            assertEquals(2 + 4, arena.stats().faults() - faultsBefore, "64 sequential pages in blocks of 16: 4 faults");
+            expected.clear();
+            expected.set(64, 128);
+            assertEquals(expected, arena.collect().bitSet());
+        }
+    }
+
+    /** A kernel-mode write: read(2) from a file straight into the arena (FileChannel.read into a buffer over it). */
+    private static int readFileInto(TrackedArena arena, Path dir, long offset, int length) throws IOException {
+        Path file = dir.resolve("data");
+        byte[] data = new byte[length];
+        for (int i = 0; i < length; i++) data[i] = (byte) (i * 31 + 7);
+        Files.write(file, data);
+        try (FileChannel channel = FileChannel.open(file)) {
+            return arena.read(channel, offset, length);
+        }
+    }
+
+    @Test
+    void uffdSyncResolvesKernelModeWritesAndReportsThem(@TempDir Path dir) throws IOException {
+        assumeUsable("uffd-sync");
+        assumeTrue(Capabilities.probe().userfaultfdLimitation() == null, "userfaultfd is user-mode-only here: kernel-mode writes fail");
+        try (TrackedArena arena = open("uffd-sync", false)) {
+            arena.arm();
+            assertEquals(3 * PAGE, readFileInto(arena, dir, 30L * PAGE, 3 * PAGE));
+            assertEquals((byte) 7, arena.getByte(30L * PAGE));
+            assertEquals(pages(30, 31, 32), arena.collect().bitSet());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"uffd-sigbus", "mprotect"})
+    void kernelModeWritesIntoProtectedPagesFailWithEfault(String backend, @TempDir Path dir) throws IOException {
+        try (TrackedArena arena = open(backend, false)) {
+            arena.arm();
+            IOException e = assertThrows(IOException.class, () -> readFileInto(arena, dir, 30L * PAGE, 3 * PAGE));
+            assertTrue(e.getMessage().contains("Bad address"), "EFAULT: " + e.getMessage());
+            assertTrue(arena.collect().isEmpty(), "nothing was written");
+            arena.putLong(30L * PAGE, 1L); // a user-mode write unprotects page 30: the kernel writes it, then stops at 31
+            assertEquals(PAGE, readFileInto(arena, dir, 30L * PAGE, 3 * PAGE), "a short read, up to the first protected page");
+            assertEquals(pages(30), arena.collect().bitSet());
+        }
+    }
+
+    /** A ring far too small for the pages written between collects: faulting threads spill, nothing is lost. */
+    @ParameterizedTest
+    @ValueSource(strings = {"uffd-sync", "uffd-sigbus", "mprotect"})
+    void aSmallRingLosesNothing(String backend) {
+        assumeUsable(backend);
+        int pages = 4096;
+        try (TrackedArena arena = TrackedArena.builder().size((long) pages * PAGE).backend(backend).ringCapacity(4096).open()) {
+            arena.arm();
+            IntStream.range(0, pages).parallel().forEach(p -> arena.putLong((long) p * PAGE, p));
+            BitSet all = new BitSet();
+            all.set(0, pages);
+            assertEquals(all, arena.collect().bitSet());
+            assertTrue(arena.describe().contains("entries spilled to the bitmap"), arena.describe());
+        }
+    }
+
+    @Test
+    void optionsAreValidatedWithClearMessages() {
+        var builder = TrackedArena.builder();
+        assertEquals("handlerThreads must be between 1 and 16, got 0",
+                assertThrows(IllegalArgumentException.class, () -> builder.handlerThreads(0)).getMessage());
+        assertEquals("bulkPages must be a power of two from 1 to 4096, got 12",
+                assertThrows(IllegalArgumentException.class, () -> builder.bulkPages(12)).getMessage());
+        assertEquals("ringCapacity must be 0 (sized to the arena) or a power of two from 4096 to 1073741824 bytes, got 5000",
+                assertThrows(IllegalArgumentException.class, () -> builder.ringCapacity(5000)).getMessage());
+        assumeUsable("mprotect");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrackedArena.builder().size(PAGE).backend("mprotect").handlerThreads(2).open());
+        assertEquals("handlerThreads(2) applies only to uffd-sync; this arena's backend is mprotect", e.getMessage());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"uffd-sync", "uffd-sigbus", "mprotect"})
+    void probeSaysUsableAndNativeLibraryLoaded(String backend) {
+        Capabilities caps = Capabilities.probe();
+        assertTrue(caps.nativeLibrary(), caps.nativeLibraryDetail());
+        assertTrue(caps.nativeLibraryDetail().startsWith("loaded from "), caps.nativeLibraryDetail());
+        assertEquals(new Capabilities.Support(true, null), caps.backends().get(Backend.parse(backend)));
+    }
+}
