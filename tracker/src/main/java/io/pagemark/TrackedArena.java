@@ -15,6 +15,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.util.Objects;
+import java.util.function.Function;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -74,7 +75,9 @@ public final class TrackedArena implements AutoCloseable {
         this.pending = new PageSet(region.address(), region.pageSize(), region.pageCount());
     }
 
-    private static TrackedArena map(Backend backend, String backendReason, long size, boolean hugePages, TrackerOptions options) {
+    /** Maps {@code size} bytes and opens the tracker {@code opener} makes for them (the builder passes the registry's). */
+    static TrackedArena map(Backend backend, String backendReason, long size, boolean hugePages,
+                            Function<MappedRegion, PageTracker> opener) {
         long address = Libc.mmapAnonymous(size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_NORESERVE);
         // The segment belongs to a shared arena whose close unmaps: accesses after close() throw instead of faulting.
         Arena scope = Arena.ofShared();
@@ -83,7 +86,7 @@ public final class TrackedArena implements AutoCloseable {
             Libc.madvise(address, size, hugePages ? Libc.MADV_HUGEPAGE : Libc.MADV_NOHUGEPAGE,
                     hugePages ? "madvise(MADV_HUGEPAGE)" : "madvise(MADV_NOHUGEPAGE)", Libc.NO_HINT);
             MappedRegion region = new MappedRegion(address, size, Libc.pageSize(), memory);
-            return new TrackedArena(backend, backendReason, region, scope, Backends.open(backend, region, options));
+            return new TrackedArena(backend, backendReason, region, scope, opener.apply(region));
         } catch (RuntimeException e) {
             scope.close();
             throw e;
@@ -369,17 +372,16 @@ public final class TrackedArena implements AutoCloseable {
             if (size < 0) throw new IllegalStateException("size(bytes) is required");
             long pageSize = Libc.pageSize();
             long rounded = (size + pageSize - 1) & -pageSize;
-            Backend chosen = backend;
-            String reason = "requested";
-            if (backend == Backend.AUTO) {
-                Capabilities.Choice choice = Capabilities.autoChoice();
-                chosen = choice.backend();
-                reason = "auto: " + choice.why();
-            } else {
-                String unusable = Backends.unusableReason(backend);
-                if (unusable != null) throw new PagemarkException("backend " + backend + " is not usable here: " + unusable);
-            }
-            return map(chosen, reason, rounded, hugePages, new TrackerOptions(forcePopulate));
+            Capabilities.Choice choice = backend == Backend.AUTO ? Capabilities.autoChoice() : requested(backend);
+            TrackerOptions options = new TrackerOptions(forcePopulate);
+            return map(choice.backend(), backend == Backend.AUTO ? "auto: " + choice.why() : choice.why(), rounded, hugePages,
+                    region -> Backends.open(choice.backend(), region, options));
+        }
+
+        private static Capabilities.Choice requested(Backend backend) {
+            String unusable = Backends.unusableReason(backend);
+            if (unusable != null) throw new PagemarkException("backend " + backend + " is not usable here: " + unusable);
+            return new Capabilities.Choice(backend, "requested");
         }
     }
 }
