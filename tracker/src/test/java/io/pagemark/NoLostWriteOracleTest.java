@@ -60,7 +60,7 @@ class NoLostWriteOracleTest {
         Capabilities.Support support = Capabilities.probe().backends().get(backend);
         Assumptions.assumeTrue(support.usable(), () -> "skipped: " + backend + " is not usable here: " + support.reason());
         try (TrackedArena arena = TrackedArena.builder().size(SHORT.arenaBytes()).backend(backend).open()) {
-            OracleResult r = NoLostWriteOracle.run(arena, SHORT, READS_BEFORE_REPROTECT);
+            OracleResult r = NoLostWriteOracle.run(arena, new WriterGate(), SHORT, READS_BEFORE_REPROTECT);
             assertTrue(r.lost() > 0, "the oracle missed the losses of a collector reading before re-protecting: " + r);
             assertTrue(r.losses().getFirst().contains("was never reported by backend " + backend), r.losses().getFirst());
         }
@@ -89,8 +89,8 @@ class NoLostWriteOracleTest {
         String unusable = Backends.unusableReason(Backend.UFFD_ASYNC);
         Assumptions.assumeTrue(unusable == null, () -> "skipped: uffd-async is not usable here: " + unusable);
         try (TrackedArena arena = TrackedArena.map(Backend.UFFD_ASYNC, "test: broken scanner", SHORT.arenaBytes(), false,
-                BrokenScanTracker::new)) {
-            OracleResult r = NoLostWriteOracle.run(arena, SHORT, ShadowSync.CORRECT);
+                BrokenScanTracker::new, null)) {
+            OracleResult r = NoLostWriteOracle.run(arena, new WriterGate(), SHORT, ShadowSync.CORRECT);
             assertTrue(r.lost() > 0, "the oracle missed the losses of a scanner dropping regions: " + r);
         }
     }

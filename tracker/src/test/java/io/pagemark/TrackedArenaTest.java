@@ -39,7 +39,7 @@ class TrackedArenaTest {
         for (var entry : Capabilities.probe().backends().entrySet()) {
             if (entry.getValue().usable()) continue;
             PagemarkException e = assertThrows(PagemarkException.class,
-                    () -> TrackedArena.builder().size(1 << 20).backend(entry.getKey()).open());
+                    () -> TrackedArena.builder().size(1 << 20).backend(entry.getKey()).writerPause(new WriterGate()).open());
             assertEquals("backend " + entry.getKey() + " is not usable here: " + entry.getValue().reason(), e.getMessage());
         }
     }

@@ -2,6 +2,7 @@ package io.pagemark.verify;
 
 import io.pagemark.Backend;
 import io.pagemark.TrackedArena;
+import io.pagemark.WriterGate;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -11,7 +12,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * The no-lost-write oracle: the test every backend must pass.
@@ -39,8 +39,8 @@ public final class NoLostWriteOracle {
     private final MemorySegment memory;
     private final long size;
     private final long pageSize;
-    /** Writers hold it shared for each batch; the collector takes it exclusively to stop them at a quiescent check. */
-    private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock(true);
+    /** Writers enter it for each batch; the collector stops it at quiescent checks (and soft-dirty's collect stops it too). */
+    private final WriterGate gate;
     private volatile boolean stopping;
     private final AtomicReference<Throwable> writerFailure = new AtomicReference<>();
     private final List<String> losses = new ArrayList<>();
@@ -50,8 +50,9 @@ public final class NoLostWriteOracle {
     private long pagesReported;
     private long quiescentChecks;
 
-    private NoLostWriteOracle(TrackedArena arena, OracleConfig config, ShadowSync sync) {
+    private NoLostWriteOracle(TrackedArena arena, WriterGate gate, OracleConfig config, ShadowSync sync) {
         this.arena = arena;
+        this.gate = gate;
         this.config = config;
         this.sync = sync;
         this.memory = arena.segment();
@@ -59,19 +60,26 @@ public final class NoLostWriteOracle {
         this.pageSize = arena.pageSize();
     }
 
-    /** Opens an arena of {@code config.arenaBytes()} on {@code backend}, runs the oracle on it, closes it. */
+    /**
+     * Opens an arena of {@code config.arenaBytes()} on {@code backend}, runs the oracle on it, closes it.
+     * The writers enter a {@link WriterGate} around each batch, which is also the arena's
+     * {@link io.pagemark.WriterPause} (used by the backends that collect only while writers are stopped).
+     */
     public static OracleResult run(Backend backend, OracleConfig config) {
-        try (TrackedArena arena = TrackedArena.builder().size(config.arenaBytes()).backend(backend).open()) {
-            return run(arena, config, ShadowSync.CORRECT);
+        WriterGate gate = new WriterGate();
+        try (TrackedArena arena = TrackedArena.builder().size(config.arenaBytes()).backend(backend).writerPause(gate).open()) {
+            return run(arena, gate, config, ShadowSync.CORRECT);
         }
     }
 
     /**
      * Runs the oracle on an open arena (which it arms) with a given collector order; the arena stays
-     * open. Tests pass broken {@link ShadowSync}s here to prove the oracle catches them.
+     * open. The writers enter {@code gate} around each batch and the quiescent checks stop it; give
+     * the arena the same gate as its writer pause, or (to show what the pause is for) one that
+     * does not stop anything. Tests pass broken {@link ShadowSync}s here to prove the oracle catches them.
      */
-    public static OracleResult run(TrackedArena arena, OracleConfig config, ShadowSync sync) {
-        return new NoLostWriteOracle(arena, config, sync).run();
+    public static OracleResult run(TrackedArena arena, WriterGate gate, OracleConfig config, ShadowSync sync) {
+        return new NoLostWriteOracle(arena, gate, config, sync).run();
     }
 
     private OracleResult run() {
@@ -128,7 +136,7 @@ public final class NoLostWriteOracle {
         boolean direct = arena.backend().isHardware();
         byte[] span = new byte[64];
         while (!stopping) {
-            gate.readLock().lock();
+            gate.enter();
             try {
                 for (int i = 0; i < BATCH; i++) {
                     stamp++;
@@ -153,7 +161,7 @@ public final class NoLostWriteOracle {
                 }
                 writes.add(BATCH);
             } finally {
-                gate.readLock().unlock();
+                gate.exit();
             }
         }
     }
@@ -166,7 +174,8 @@ public final class NoLostWriteOracle {
 
     /** Stops the writers, collects once more, and compares the whole arena with the shadow. */
     private void quiescentCheck(MemorySegment shadow) {
-        gate.writeLock().lock();
+        // Nested with the arena's own stop when the gate is also its writer pause: WriterGate allows that.
+        gate.stopWriters();
         try {
             rethrowWriterFailure();
             collect(shadow);
@@ -190,7 +199,7 @@ public final class NoLostWriteOracle {
                 from = pageStart + pageSize;
             }
         } finally {
-            gate.writeLock().unlock();
+            gate.resumeWriters();
         }
     }
 
