@@ -130,6 +130,16 @@ public final class TrackedArena implements AutoCloseable {
         return tracker.describe();
     }
 
+    /**
+     * Whether a kernel-mode write into the armed arena ({@link #read}, read(2) into the memory)
+     * succeeds and is reported. False on mprotect, uffd-sigbus and a user-mode-only userfaultfd: such a
+     * write into a protected page fails with EFAULT (an IOException from {@link #read}), or stops short
+     * at the first protected page.
+     */
+    public boolean handlesKernelModeWrites() {
+        return tracker.handlesKernelModeWrites();
+    }
+
     /** Size in bytes (the requested size rounded up to whole pages). */
     public long size() {
         return region.size();

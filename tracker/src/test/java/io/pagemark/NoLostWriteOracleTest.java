@@ -55,7 +55,7 @@ class NoLostWriteOracleTest {
             .withMinWrites(0, Duration.ofSeconds(1), Duration.ofSeconds(1));
 
     @ParameterizedTest(name = "{0}")
-    @EnumSource(value = Backend.class, names = {"UFFD_ASYNC", "CARD_TABLE"})
+    @EnumSource(value = Backend.class, names = {"UFFD_ASYNC", "UFFD_SYNC", "UFFD_SIGBUS", "MPROTECT", "CARD_TABLE"})
     void readingBeforeReprotectingIsCaught(Backend backend) {
         Capabilities.Support support = Capabilities.probe().backends().get(backend);
         Assumptions.assumeTrue(support.usable(), () -> "skipped: " + backend + " is not usable here: " + support.reason());

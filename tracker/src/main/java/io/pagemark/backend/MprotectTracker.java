@@ -86,6 +86,11 @@ public final class MprotectTracker extends NativeFaultTracker {
     }
 
     @Override
+    public boolean handlesKernelModeWrites() {
+        return false; // the page is read-only to the kernel too: EFAULT
+    }
+
+    @Override
     public String describe() {
         StringBuilder sb = new StringBuilder("mprotect (PROT_READ + chained SIGSEGV handler, ").append(describeCommon());
         long degradations = counter(FaultPaths.Counter.DEGRADATIONS);

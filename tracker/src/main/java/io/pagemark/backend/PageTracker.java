@@ -23,6 +23,15 @@ public interface PageTracker extends AutoCloseable {
      */
     long faults();
 
+    /**
+     * Whether a kernel-mode write into a tracked page (read(2) into the region, FileChannel.read into
+     * a buffer over it) succeeds and is reported. Where the fault cannot be resolved for the kernel
+     * (a signal-handler backend, a user-mode-only userfaultfd) such a write fails with EFAULT instead.
+     */
+    default boolean handlesKernelModeWrites() {
+        return true;
+    }
+
     /** One line on how this tracker was set up (features used, fallbacks taken), for probe, verify and logs. */
     String describe();
 

@@ -66,6 +66,11 @@ public final class UffdSigbusTracker extends NativeFaultTracker {
     }
 
     @Override
+    public boolean handlesKernelModeWrites() {
+        return false; // the kernel cannot take a signal for its own access: EFAULT
+    }
+
+    @Override
     public String describe() {
         return "uffd-sigbus (" + uffd.describe() + ", SIGBUS handled on the faulting thread, " + describeCommon() + ")";
     }

@@ -104,6 +104,12 @@ public class UffdSyncTracker extends NativeFaultTracker {
         return entries + super.drain(into);
     }
 
+    /** True unless the userfaultfd is user-mode-only: then the kernel's own faults are not queued to us and fail with EFAULT. */
+    @Override
+    public boolean handlesKernelModeWrites() {
+        return uffd.openedWith() != Uffd.OpenMode.SYSCALL_USER_MODE_ONLY;
+    }
+
     @Override
     public String describe() {
         int handlers = options.handlerThreads();
