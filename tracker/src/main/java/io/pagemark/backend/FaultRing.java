@@ -134,7 +134,8 @@ public final class FaultRing implements AutoCloseable {
         while ((head = ring.consumerPosition()) < target) {
             // Agrona's read: a volatile read of each length, then type and body (published by the producer's release store).
             ring.read(decoder);
-            if (ring.consumerPosition() == head) Thread.onSpinWait(); // the next record is claimed, not yet committed
+            // The next record is claimed, not yet committed: its producer may have been preempted, so give it the CPU.
+            if (ring.consumerPosition() == head) Thread.yield();
         }
         long entries = decoder.entries;
         decoder.pages = null;

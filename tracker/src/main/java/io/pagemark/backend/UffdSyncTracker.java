@@ -99,7 +99,7 @@ public class UffdSyncTracker extends NativeFaultTracker {
         long entries = 0;
         while (!FaultPaths.handlersPassed(tracker, handlerSnapshot)) {
             entries += super.drain(into);
-            Thread.onSpinWait();
+            Thread.yield(); // the handler may be preempted mid-batch: on few CPUs, spinning would only delay it
         }
         return entries + super.drain(into);
     }
