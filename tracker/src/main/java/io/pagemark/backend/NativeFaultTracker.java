@@ -53,6 +53,11 @@ public abstract class NativeFaultTracker implements PageTracker {
         this.drained = new PageSet(region.address(), region.pageSize(), region.pageCount());
     }
 
+    /** The ring the fault paths write (tests start deliberately broken producers on it). */
+    FaultRing ring() {
+        return ring;
+    }
+
     /**
      * Has the chained SIGSEGV/SIGBUS handlers handle the region's faults (mprotect, uffd-sigbus).
      * Call before the region is first protected.
