@@ -2,8 +2,8 @@
  * Test-only native code (built into target/test-classes, never shipped):
  *  - producers on C threads appending to a fault ring with the production producer (ring.c), for
  *    the Agrona interop tests;
- *  - a uffd-sync handler thread with the fault-path order reversed (record, then unprotect), to
- *    show that the no-lost-write check catches that order.
+ *  - a slow uffd-sync handler thread with either fault-path order (unprotect then record, or the
+ *    reverse), to show that the pause is harmless and the reversed order is what loses writes.
  */
 #define _GNU_SOURCE
 #include "ring.h"
@@ -89,22 +89,43 @@ EXPORT void pmt_producers_join(void *handle, uint64_t *counters) {
     free(p);
 }
 
-/* ---- a uffd-sync handler with the fault-path order reversed ---- */
+/* ---- a slow uffd-sync handler, in either order ---- */
 
-struct reversed_handler {
+struct slow_handler {
     struct ring ring;
     int uffd;
     uint64_t start;
     int page_shift;
-    long delay_ns;
+    long pause_ns;
+    int record_first;
     _Atomic int stop;
     pthread_t thread;
 };
 
-static void *reversed_main(void *arg) {
-    struct reversed_handler *h = arg;
+static void record(struct slow_handler *h, uint64_t page) {
+    uint64_t entry = page << ENTRY_LOG2_BITS;
+    ring_record(&h->ring, &entry, 1);
+}
+
+static void unprotect(struct slow_handler *h, uint64_t page, int wake) {
+    struct uffdio_writeprotect wp = {
+        .range = {.start = h->start + (page << h->page_shift), .len = 1UL << h->page_shift},
+        .mode = wake ? 0 : UFFDIO_WRITEPROTECT_MODE_DONTWAKE,
+    };
+    while (ioctl(h->uffd, UFFDIO_WRITEPROTECT, &wp) != 0 && errno == EAGAIN) {
+    }
+}
+
+static void wake(struct slow_handler *h, uint64_t page) {
+    struct uffdio_range range = {.start = h->start + (page << h->page_shift), .len = 1UL << h->page_shift};
+    ioctl(h->uffd, UFFDIO_WAKE, &range);
+}
+
+static void *slow_main(void *arg) {
+    struct slow_handler *h = arg;
     struct uffd_msg msg;
     struct pollfd fd = {.fd = h->uffd, .events = POLLIN};
+    struct timespec pause = {0, h->pause_ns};
     while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
         if (read(h->uffd, &msg, sizeof msg) != sizeof msg) {
             poll(&fd, 1, 10);
@@ -112,21 +133,28 @@ static void *reversed_main(void *arg) {
         }
         if (msg.event != UFFD_EVENT_PAGEFAULT) continue;
         uint64_t page = (msg.arg.pagefault.address - h->start) >> h->page_shift;
-        uint64_t entry = page << ENTRY_LOG2_BITS;
-        ring_record(&h->ring, &entry, 1); /* WRONG ORDER, on purpose: recorded before it is unprotected */
-        /* A handler can be preempted right here; the sleep makes that window as wide as a preemption. */
-        struct timespec pause = {0, h->delay_ns};
-        nanosleep(&pause, NULL);
-        struct uffdio_writeprotect wp = {.range = {.start = h->start + (page << h->page_shift), .len = 1UL << h->page_shift}, .mode = 0};
-        while (ioctl(h->uffd, UFFDIO_WRITEPROTECT, &wp) != 0 && errno == EAGAIN) {
+        /*
+         * The pause stands for a handler preempted between its two steps. Either way the writer
+         * resumes only at the end (this handler has none of the production handler's progress
+         * counters that a collect waits for), so the order of the two steps is the only difference.
+         */
+        if (h->record_first) {
+            record(h, page); /* WRONG ORDER, on purpose */
+            nanosleep(&pause, NULL);
+            unprotect(h, page, 1);
+        } else {
+            unprotect(h, page, 0);
+            nanosleep(&pause, NULL);
+            record(h, page);
+            wake(h, page);
         }
     }
     return NULL;
 }
 
-EXPORT void *pmt_reversed_handler_start(int uffd, uint64_t start, uint64_t pages, uint64_t page_size, uint8_t *buffer,
-                                        int32_t capacity, uint64_t *spill, long delay_ns) {
-    struct reversed_handler *h = calloc(1, sizeof *h);
+EXPORT void *pmt_slow_handler_start(int uffd, uint64_t start, uint64_t pages, uint64_t page_size, uint8_t *buffer,
+                                    int32_t capacity, uint64_t *spill, long pause_ns, int record_first) {
+    struct slow_handler *h = calloc(1, sizeof *h);
     h->ring.buffer = buffer;
     h->ring.capacity = capacity;
     h->ring.spill = spill;
@@ -134,13 +162,14 @@ EXPORT void *pmt_reversed_handler_start(int uffd, uint64_t start, uint64_t pages
     h->uffd = uffd;
     h->start = start;
     h->page_shift = __builtin_ctzll(page_size);
-    h->delay_ns = delay_ns;
-    pthread_create(&h->thread, NULL, reversed_main, h);
+    h->pause_ns = pause_ns;
+    h->record_first = record_first;
+    pthread_create(&h->thread, NULL, slow_main, h);
     return h;
 }
 
-EXPORT void pmt_reversed_handler_stop(void *handle) {
-    struct reversed_handler *h = handle;
+EXPORT void pmt_slow_handler_stop(void *handle) {
+    struct slow_handler *h = handle;
     __atomic_store_n(&h->stop, 1, __ATOMIC_RELEASE);
     pthread_join(h->thread, NULL);
     free(h);

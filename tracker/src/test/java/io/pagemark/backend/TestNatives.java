@@ -22,9 +22,9 @@ final class TestNatives {
     private static final MethodHandle PRODUCERS_JOIN = bind("pmt_producers_join", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS));
     private static final MethodHandle RECORD = bind("pmt_record",
             FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_INT));
-    private static final MethodHandle REVERSED_START = bind("pmt_reversed_handler_start",
-            FunctionDescriptor.of(ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle REVERSED_STOP = bind("pmt_reversed_handler_stop", FunctionDescriptor.ofVoid(ADDRESS));
+    private static final MethodHandle SLOW_HANDLER_START = bind("pmt_slow_handler_start",
+            FunctionDescriptor.of(ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle SLOW_HANDLER_STOP = bind("pmt_slow_handler_stop", FunctionDescriptor.ofVoid(ADDRESS));
 
     private TestNatives() {}
 
@@ -84,19 +84,22 @@ final class TestNatives {
         }
     }
 
-    /** Starts a uffd handler thread that records a fault before it unprotects the page (the wrong order), pausing between. */
-    static MemorySegment startReversedHandler(int uffd, MappedRegion region, FaultRing ring, long pauseNanos) {
+    /**
+     * Starts a uffd handler thread that pauses {@code pauseNanos} between its two steps: unprotect
+     * then record (DESIGN.md's order), or, with {@code recordFirst}, record then unprotect.
+     */
+    static MemorySegment startSlowHandler(int uffd, MappedRegion region, FaultRing ring, long pauseNanos, boolean recordFirst) {
         try {
-            return (MemorySegment) REVERSED_START.invokeExact(uffd, region.address(), region.pageCount(), region.pageSize(),
-                    ring.buffer(), ring.capacity(), ring.spillBitmap(), pauseNanos);
+            return (MemorySegment) SLOW_HANDLER_START.invokeExact(uffd, region.address(), region.pageCount(), region.pageSize(),
+                    ring.buffer(), ring.capacity(), ring.spillBitmap(), pauseNanos, recordFirst ? 1 : 0);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
     }
 
-    static void stopReversedHandler(MemorySegment handler) {
+    static void stopSlowHandler(MemorySegment handler) {
         try {
-            REVERSED_STOP.invokeExact(handler);
+            SLOW_HANDLER_STOP.invokeExact(handler);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }

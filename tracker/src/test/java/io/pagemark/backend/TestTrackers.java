@@ -2,7 +2,7 @@ package io.pagemark.backend;
 
 import java.lang.foreign.MemorySegment;
 
-/** Trackers that only tests build: a uffd-sync tracker without handler threads, and one whose fault path has the wrong order. */
+/** Trackers that only tests build: uffd-sync without handler threads, and with a slow test handler in either order. */
 public final class TestTrackers {
     private TestTrackers() {}
 
@@ -13,31 +13,34 @@ public final class TestTrackers {
     }
 
     /**
-     * uffd-sync whose handler (test C, test_fault_paths.c) records a fault before it unprotects the
-     * page, pausing {@code pauseNanos} in between as a preempted handler would: the order DESIGN.md
-     * says loses writes. Everything else (ring, collector) is the production code.
+     * uffd-sync whose one handler thread (test C, test_fault_paths.c) pauses {@code pauseNanos}
+     * between unprotecting and recording, as a preempted handler would; with {@code recordFirst} it
+     * records before it unprotects: the order DESIGN.md says loses writes. The ring and the collector
+     * are the production ones.
      */
-    public static PageTracker uffdSyncRecordingBeforeUnprotecting(MappedRegion region, long pauseNanos) {
+    public static PageTracker uffdSyncWithSlowHandler(MappedRegion region, long pauseNanos, boolean recordFirst) {
         UffdRegistration uffd = new UffdRegistration(region, 0, false);
-        return new RecordingFirst(region, uffd, pauseNanos);
+        return new SlowHandler(region, uffd, pauseNanos, recordFirst);
     }
 
-    private static final class RecordingFirst extends UffdSyncTracker {
+    private static final class SlowHandler extends UffdSyncTracker {
         private final MemorySegment handler;
+        private final boolean recordFirst;
 
-        RecordingFirst(MappedRegion region, UffdRegistration uffd, long pauseNanos) {
+        SlowHandler(MappedRegion region, UffdRegistration uffd, long pauseNanos, boolean recordFirst) {
             super(region, TrackerOptions.DEFAULTS, uffd);
-            this.handler = TestNatives.startReversedHandler(uffdDescriptor(), region, ring(), pauseNanos);
+            this.recordFirst = recordFirst;
+            this.handler = TestNatives.startSlowHandler(uffdDescriptor(), region, ring(), pauseNanos, recordFirst);
         }
 
         @Override
         public String describe() {
-            return "uffd-sync recording before unprotecting (broken on purpose)";
+            return "uffd-sync with a slow test handler " + (recordFirst ? "recording before unprotecting (broken on purpose)" : "unprotecting, then recording");
         }
 
         @Override
         protected void stopTracking() {
-            TestNatives.stopReversedHandler(handler); // before the descriptor is closed under it
+            TestNatives.stopSlowHandler(handler); // before the descriptor is closed under it
             super.stopTracking();
         }
     }
