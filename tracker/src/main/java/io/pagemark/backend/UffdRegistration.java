@@ -69,8 +69,8 @@ final class UffdRegistration implements AutoCloseable {
 
     /** "userfaultfd via syscall, WP_UNPOPULATED" or "..., populate before arm by MADV_POPULATE_READ". */
     String describe() {
-        String limitation = openedWith.limitation();
-        return "userfaultfd via " + openedWith.label() + (limitation == null ? "" : " (" + limitation + ")") + ", "
+        return "userfaultfd via " + openedWith.label()
+                + (openedWith.limitation() == null ? "" : " (kernel-mode writes fail with EFAULT)") + ", "
                 + (unpopulatedMarkers ? "WP_UNPOPULATED" : "populate before arm" + (populated == null ? "" : " by " + populated));
     }
 
