@@ -350,6 +350,8 @@ public final class TrackedArena implements AutoCloseable {
         private boolean hugePages;
         private boolean forcePopulate;
         private Integer handlerThreads;
+        private Boolean pinHandlerThreads;
+        private Integer handlerSpinMicros;
         private Integer bulkPages;
         private Integer ringCapacity;
         private WriterPause writerPause;
@@ -410,6 +412,29 @@ public final class TrackedArena implements AutoCloseable {
         }
 
         /**
+         * uffd-sync only: pin handler thread i to CPU i (modulo the CPUs online); default false. With
+         * {@code handlerThreads} equal to the CPU count, the CPU of a writer blocked in a fault always
+         * has its own handler to run, so resolving the fault needs no cross-CPU wake-up (see README).
+         */
+        public Builder pinHandlerThreads(boolean pin) {
+            this.pinHandlerThreads = pin;
+            return this;
+        }
+
+        /**
+         * uffd-sync only: how long an idle handler keeps polling before it blocks; default 0. A fault
+         * arriving meanwhile costs no wake-up, at the price of a busy CPU. At most
+         * {@value TrackerOptions#MAX_HANDLER_SPIN_MICROS}.
+         *
+         * @throws IllegalArgumentException if out of range
+         */
+        public Builder handlerSpinMicros(int micros) {
+            TrackerOptions.checkHandlerSpinMicros(micros);
+            this.handlerSpinMicros = micros;
+            return this;
+        }
+
+        /**
          * mprotect, uffd-sync, uffd-sigbus: pages unprotected (and reported) per fault, an aligned
          * block; default 1. Sequential writers take {@code pages} times fewer faults; a collect reports
          * whole blocks. A power of two up to {@value TrackerOptions#MAX_BULK_PAGES}.
@@ -465,11 +490,15 @@ public final class TrackedArena implements AutoCloseable {
             long rounded = (size + pageSize - 1) & -pageSize;
             Capabilities.Choice choice = backend == Backend.AUTO ? Capabilities.autoChoice() : requested(backend);
             checkApplies(handlerThreads, "handlerThreads", choice.backend(), Backend.UFFD_SYNC);
+            checkApplies(pinHandlerThreads, "pinHandlerThreads", choice.backend(), Backend.UFFD_SYNC);
+            checkApplies(handlerSpinMicros, "handlerSpinMicros", choice.backend(), Backend.UFFD_SYNC);
             checkApplies(bulkPages, "bulkPages", choice.backend(), Backend.UFFD_SYNC, Backend.UFFD_SIGBUS, Backend.MPROTECT);
             checkApplies(ringCapacity, "ringCapacity", choice.backend(), Backend.UFFD_SYNC, Backend.UFFD_SIGBUS, Backend.MPROTECT);
             TrackerOptions defaults = TrackerOptions.DEFAULTS;
             TrackerOptions options = new TrackerOptions(forcePopulate,
                     handlerThreads != null ? handlerThreads : defaults.handlerThreads(),
+                    pinHandlerThreads != null ? pinHandlerThreads : defaults.pinHandlerThreads(),
+                    handlerSpinMicros != null ? handlerSpinMicros : defaults.handlerSpinMicros(),
                     bulkPages != null ? bulkPages : defaults.bulkPages(),
                     ringCapacity != null ? ringCapacity : defaults.ringCapacity());
             return map(choice.backend(), backend == Backend.AUTO ? "auto: " + choice.why() : choice.why(), rounded, hugePages,
@@ -483,7 +512,7 @@ public final class TrackedArena implements AutoCloseable {
         }
 
         /** A backend-specific option set for a backend it does not apply to is an error, not silently ignored. */
-        private static void checkApplies(Integer value, String option, Backend chosen, Backend... appliesTo) {
+        private static void checkApplies(Object value, String option, Backend chosen, Backend... appliesTo) {
             if (value == null || List.of(appliesTo).contains(chosen)) return;
             throw new IllegalArgumentException(option + "(" + value + ") applies only to " + List.of(appliesTo).stream()
                     .map(Backend::id).collect(Collectors.joining(", ")) + "; this arena's backend is " + chosen);

@@ -9,8 +9,12 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.Collections;
+import java.util.List;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -128,6 +132,41 @@ class NativeBackendsTest {
         }
     }
 
+    /** CPUs each thread named {@code name} may run on (Cpus_allowed_list of /proc/self/task/N/status), sorted. */
+    private static List<String> cpusOfThreadsNamed(String name) throws IOException {
+        List<String> cpus = new ArrayList<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : tasks.toList()) {
+                if (!Files.readString(task.resolve("comm")).trim().equals(name)) continue;
+                for (String line : Files.readAllLines(task.resolve("status"))) {
+                    if (line.startsWith("Cpus_allowed_list:")) cpus.add(line.substring(line.indexOf(':') + 1).trim());
+                }
+            }
+        }
+        Collections.sort(cpus);
+        return cpus;
+    }
+
+    @Test
+    void handlerThreadsCanBePinnedOnePerCpuAndSpin() throws IOException {
+        assumeUsable("uffd-sync");
+        int cpus = Runtime.getRuntime().availableProcessors();
+        assumeTrue(cpus >= 2 && cpus <= 16, "needs 2 to 16 CPUs, has " + cpus);
+        List<String> before = cpusOfThreadsNamed("pagemark-uffd");
+        try (TrackedArena arena = TrackedArena.builder().size((long) PAGES * PAGE).backend("uffd-sync")
+                .handlerThreads(cpus).pinHandlerThreads(true).handlerSpinMicros(20).open()) {
+            assertTrue(arena.describe().contains(cpus + " native handler threads pinned one per CPU spinning 20 µs before blocking"),
+                    arena.describe());
+            List<String> pinned = cpusOfThreadsNamed("pagemark-uffd");
+            pinned.removeAll(before);
+            List<String> expected = IntStream.range(0, cpus).mapToObj(Integer::toString).sorted().toList();
+            assertEquals(expected, pinned, "handler i runs on CPU i only");
+            arena.arm();
+            for (int p = 0; p < PAGES; p += 2) arena.putLong((long) p * PAGE, p);
+            assertEquals(PAGES / 2, arena.collect().pageCount());
+        }
+    }
+
     @Test
     void optionsAreValidatedWithClearMessages() {
         var builder = TrackedArena.builder();
@@ -137,6 +176,8 @@ class NativeBackendsTest {
                 assertThrows(IllegalArgumentException.class, () -> builder.bulkPages(12)).getMessage());
         assertEquals("ringCapacity must be 0 (sized to the arena) or a power of two from 4096 to 1073741824 bytes, got 5000",
                 assertThrows(IllegalArgumentException.class, () -> builder.ringCapacity(5000)).getMessage());
+        assertEquals("handlerSpinMicros must be between 0 and 10000, got -1",
+                assertThrows(IllegalArgumentException.class, () -> builder.handlerSpinMicros(-1)).getMessage());
         assumeUsable("mprotect");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> TrackedArena.builder().size(PAGE).backend("mprotect").handlerThreads(2).open());

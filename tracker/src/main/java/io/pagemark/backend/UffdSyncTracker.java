@@ -40,7 +40,8 @@ public class UffdSyncTracker extends NativeFaultTracker {
             throw e;
         }
         try {
-            FaultPaths.startHandlers(tracker.tracker, options.handlerThreads(), 0, false);
+            FaultPaths.startHandlers(tracker.tracker, options.handlerThreads(), options.handlerSpinMicros() * 1000L,
+                    options.pinHandlerThreads());
         } catch (RuntimeException e) {
             tracker.close();
             throw e;
@@ -114,6 +115,8 @@ public class UffdSyncTracker extends NativeFaultTracker {
     public String describe() {
         int handlers = options.handlerThreads();
         return "uffd-sync (" + uffd.describe() + ", " + handlers + " native handler thread" + (handlers == 1 ? "" : "s")
+                + (options.pinHandlerThreads() ? " pinned one per CPU" : "")
+                + (options.handlerSpinMicros() > 0 ? " spinning " + options.handlerSpinMicros() + " µs before blocking" : "")
                 + ", " + describeCommon() + ")";
     }
 
