@@ -115,10 +115,7 @@ struct tracker *pm_tracker_new(int kind, uint64_t start, uint64_t pages, uint64_
     t->largest_log2 = block_log2;
     t->max_log2 = ceil_log2(pages) > block_log2 ? ceil_log2(pages) : block_log2;
     t->stop_fd = -1;
-    t->ring.buffer = ring_buffer;
-    t->ring.capacity = ring_capacity;
-    t->ring.spill = spill_bitmap;
-    t->ring.pages = pages;
+    ring_init(&t->ring, ring_buffer, ring_capacity, spill_bitmap, pages);
     return t;
 }
 

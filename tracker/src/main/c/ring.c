@@ -116,6 +116,15 @@ static void spill(struct ring *r, const uint64_t *entries, int n) {
     __atomic_fetch_add(&r->spills, (uint64_t)n, __ATOMIC_RELEASE);
 }
 
+void ring_init(struct ring *r, uint8_t *buffer, int32_t capacity, uint64_t *spill, uint64_t pages) {
+    memset(r, 0, sizeof *r);
+    r->buffer = buffer;
+    r->capacity = capacity;
+    r->spill = spill;
+    r->pages = pages;
+    r->gave_up_at_head = -1;
+}
+
 void ring_record(struct ring *r, const uint64_t *entries, int n) {
     const int32_t record_length = RING_RECORD_HEADER + 8 * n; /* already a multiple of the 8-byte alignment */
     int32_t index = claim(r, record_length);
@@ -123,6 +132,11 @@ void ring_record(struct ring *r, const uint64_t *entries, int n) {
         __atomic_fetch_add(&r->full_waits, 1, __ATOMIC_RELAXED);
         int64_t *head_position = position(r, RING_HEAD_OFFSET);
         int64_t seen_head = __atomic_load_n(head_position, __ATOMIC_ACQUIRE);
+        /* Relaxed: only a hint whether to wait; the bitmap is correct whichever way it goes. */
+        if (seen_head == __atomic_load_n(&r->gave_up_at_head, __ATOMIC_RELAXED)) {
+            spill(r, entries, n); /* another producer already waited here for nothing */
+            return;
+        }
         int64_t since = monotonic_ns();
         while ((index = claim(r, record_length)) < 0) {
             int64_t head = __atomic_load_n(head_position, __ATOMIC_ACQUIRE);
@@ -130,6 +144,7 @@ void ring_record(struct ring *r, const uint64_t *entries, int n) {
                 seen_head = head; /* the consumer is draining: keep waiting */
                 since = monotonic_ns();
             } else if (monotonic_ns() - since > RING_FULL_WAIT_NS) {
+                __atomic_store_n(&r->gave_up_at_head, seen_head, __ATOMIC_RELAXED);
                 spill(r, entries, n);
                 return;
             }

@@ -50,8 +50,17 @@ struct ring {
     uint64_t *spill;
     uint64_t pages;
     _Atomic uint64_t spills;     /* entries spilled; the collector harvests the bitmap when it changes */
+    /*
+     * The head position at which a producer last gave up waiting for the consumer (-1: none yet).
+     * While head is still there the consumer is not draining, and later producers that find the ring
+     * full spill at once instead of each waiting again.
+     */
+    _Atomic int64_t gave_up_at_head;
     _Atomic uint64_t full_waits; /* records that found the ring full at first */
 };
+
+/* A ring over `buffer` (capacity bytes of records, then the trailer, zeroed) and the spill bitmap of `pages` pages. */
+void ring_init(struct ring *r, uint8_t *buffer, int32_t capacity, uint64_t *spill, uint64_t pages);
 
 /* Appends one record of n entries (1 <= n <= RING_MAX_ENTRIES). Async-signal-safe, lock-free, no allocation. */
 void ring_record(struct ring *r, const uint64_t *entries, int n);

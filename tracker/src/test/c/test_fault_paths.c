@@ -63,14 +63,11 @@ EXPORT uint64_t pmt_pages_per_producer(int records, int max_entries) {
 EXPORT void *pmt_producers_start(uint8_t *buffer, int32_t capacity, uint64_t *spill, int threads, int records, int max_entries) {
     if (threads < 1 || threads > 64 || max_entries < 1 || max_entries > RING_MAX_ENTRIES) return NULL;
     struct producers *p = calloc(1, sizeof *p);
-    p->ring.buffer = buffer;
-    p->ring.capacity = capacity;
-    p->ring.spill = spill;
     p->threads = threads;
     p->records = records;
     p->max_entries = max_entries;
     p->pages_per_thread = pmt_pages_per_producer(records, max_entries);
-    p->ring.pages = p->pages_per_thread * (uint64_t)threads;
+    ring_init(&p->ring, buffer, capacity, spill, p->pages_per_thread * (uint64_t)threads);
     for (int i = 0; i < threads; i++) {
         struct producer_arg *a = malloc(sizeof *a);
         a->p = p;
@@ -155,10 +152,7 @@ static void *slow_main(void *arg) {
 EXPORT void *pmt_slow_handler_start(int uffd, uint64_t start, uint64_t pages, uint64_t page_size, uint8_t *buffer,
                                     int32_t capacity, uint64_t *spill, long pause_ns, int record_first) {
     struct slow_handler *h = calloc(1, sizeof *h);
-    h->ring.buffer = buffer;
-    h->ring.capacity = capacity;
-    h->ring.spill = spill;
-    h->ring.pages = pages;
+    ring_init(&h->ring, buffer, capacity, spill, pages);
     h->uffd = uffd;
     h->start = start;
     h->page_shift = __builtin_ctzll(page_size);
@@ -179,7 +173,8 @@ EXPORT void pmt_slow_handler_stop(void *handle) {
 
 /* Appends one record with the production producer; returns the entries it had to spill (0 unless the ring stayed full). */
 EXPORT uint64_t pmt_record(uint8_t *buffer, int32_t capacity, uint64_t *spill, uint64_t pages, const uint64_t *entries, int n) {
-    struct ring ring = {.buffer = buffer, .capacity = capacity, .spill = spill, .pages = pages};
+    struct ring ring;
+    ring_init(&ring, buffer, capacity, spill, pages);
     ring_record(&ring, entries, n);
     return __atomic_load_n(&ring.spills, __ATOMIC_ACQUIRE);
 }
