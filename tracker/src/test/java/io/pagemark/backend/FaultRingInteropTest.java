@@ -116,10 +116,16 @@ class FaultRingInteropTest {
             });
             // Warm the consumer up on real records first: a cold one (interpreted, deoptimizing) can be milliseconds late,
             // and producers finish by spilling long before. The warm-up pages are written again by the producers.
-            int warmUp = 20_000;
-            for (long page = 0; page < warmUp; page++) TestNatives.record(ring, pages, page << FaultRing.ENTRY_LOG2_BITS);
-            while (viaRing.get() < warmUp) Thread.onSpinWait();
-            viaRing.addAndGet(-warmUp);
+            long warmUpViaRing = 0;
+            for (long page = 0; page < 20_000; page++) {
+                warmUpViaRing += 1 - TestNatives.record(ring, pages, page << FaultRing.ENTRY_LOG2_BITS); // 0 or 1 spilled
+            }
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (viaRing.get() < warmUpViaRing) {
+                assertTrue(System.nanoTime() < deadline, "the consumer drained " + viaRing + " of " + warmUpViaRing + " warm-up records in 30 s");
+                Thread.onSpinWait();
+            }
+            viaRing.addAndGet(-warmUpViaRing);
             TestNatives.ProducerCounters counters;
             try {
                 counters = TestNatives.joinProducers(TestNatives.startProducers(ring, threads, records, 1));
