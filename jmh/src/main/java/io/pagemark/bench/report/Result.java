@@ -1,0 +1,27 @@
+package io.pagemark.bench.report;
+
+import java.util.Map;
+
+/**
+ * One JMH result: a benchmark method with one parameter combination.
+ *
+ * @param benchmark {@code SimpleClass.method}
+ * @param params    parameter values by name
+ * @param nanos      the score in nanoseconds per operation (NaN when the unit is not a time per operation)
+ * @param errorNanos the 99.9% confidence half-interval in nanoseconds (NaN when JMH could not compute it)
+ * @param rawScore   the score as JMH printed it, in {@code rawUnit}
+ * @param rawError   its error, in {@code rawUnit}
+ * @param rawUnit    JMH's unit, e.g. {@code us/op} or {@code ops/s}
+ */
+public record Result(String benchmark, Map<String, String> params, double nanos, double errorNanos,
+                     double rawScore, double rawError, String rawUnit) {
+
+    /** True if this is the benchmark {@code name} ({@code SimpleClass.method}) with every one of {@code wanted}'s parameter values. */
+    public boolean matches(String name, Map<String, String> wanted) {
+        if (!benchmark.equals(name)) return false;
+        for (Map.Entry<String, String> w : wanted.entrySet()) {
+            if (!w.getValue().equals(params.get(w.getKey()))) return false;
+        }
+        return true;
+    }
+}

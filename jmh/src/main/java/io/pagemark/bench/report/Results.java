@@ -1,0 +1,93 @@
+package io.pagemark.bench.report;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/** The results of a JMH JSON file, scores normalized to nanoseconds per operation. */
+public final class Results {
+    private final List<Result> all;
+
+    private Results(List<Result> all) {
+        this.all = all;
+    }
+
+    /** Reads JMH's JSON output ({@code -rf json}). */
+    public static Results read(Path json) throws IOException {
+        JsonArray array = JsonParser.parseString(Files.readString(json)).getAsJsonArray();
+        List<Result> results = new ArrayList<>();
+        for (JsonElement e : array) {
+            JsonObject o = e.getAsJsonObject();
+            String benchmark = o.get("benchmark").getAsString();
+            String simple = benchmark.substring(benchmark.lastIndexOf('.', benchmark.lastIndexOf('.') - 1) + 1);
+            Map<String, String> params = new TreeMap<>();
+            if (o.has("params")) o.getAsJsonObject("params").entrySet().forEach(p -> params.put(p.getKey(), p.getValue().getAsString()));
+            JsonObject metric = o.getAsJsonObject("primaryMetric");
+            String unit = metric.get("scoreUnit").getAsString();
+            double score = metric.get("score").getAsDouble();
+            double error = number(metric.get("scoreError"));
+            double scale = nanosPer(unit);
+            results.add(new Result(simple, params, score * scale, error * scale, score, error, unit));
+        }
+        return new Results(results);
+    }
+
+    /** Every result. */
+    public List<Result> all() {
+        return all;
+    }
+
+    /** The result of benchmark {@code name} ({@code SimpleClass.method}) with these parameter values (others may be anything). */
+    public Optional<Result> find(String name, Map<String, String> params) {
+        return all.stream().filter(r -> r.matches(name, params)).findFirst();
+    }
+
+    /** The score in nanoseconds, or NaN when there is no such result. */
+    public double nanos(String name, Map<String, String> params) {
+        return find(name, params).map(Result::nanos).orElse(Double.NaN);
+    }
+
+    /** The distinct values parameter {@code param} takes in benchmark {@code name}'s results, in order of appearance. */
+    public List<String> values(String name, String param) {
+        LinkedHashSet<String> values = new LinkedHashSet<>();
+        for (Result r : all) if (r.benchmark().equals(name) && r.params().containsKey(param)) values.add(r.params().get(param));
+        return List.copyOf(values);
+    }
+
+    /** Benchmark names ({@code SimpleClass.method}) present, in order of appearance. */
+    public List<String> benchmarks() {
+        return all.stream().map(Result::benchmark).distinct().toList();
+    }
+
+    private static double number(JsonElement e) {
+        // JMH writes "NaN" as a string when the error cannot be computed (one iteration).
+        if (e == null || e.isJsonNull()) return Double.NaN;
+        try {
+            return e.getAsDouble();
+        } catch (NumberFormatException ex) {
+            return Double.NaN;
+        }
+    }
+
+    /** Nanoseconds per unit of a time-per-operation score; NaN for other units (throughput), which only the raw score describes. */
+    private static double nanosPer(String unit) {
+        return switch (unit) {
+            case "ns/op" -> 1;
+            case "us/op" -> 1e3;
+            case "ms/op" -> 1e6;
+            case "s/op" -> 1e9;
+            default -> Double.NaN;
+        };
+    }
+}
