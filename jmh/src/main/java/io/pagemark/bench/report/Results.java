@@ -1,12 +1,9 @@
 package io.pagemark.bench.report;
 
-import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -25,17 +22,16 @@ public final class Results {
 
     /** Reads JMH's JSON output ({@code -rf json}). */
     public static Results read(Path json) throws IOException {
-        JsonArray array = JsonParser.parseString(Files.readString(json)).getAsJsonArray();
+        JsonNode array = new ObjectMapper().readTree(json.toFile());
         List<Result> results = new ArrayList<>();
-        for (JsonElement e : array) {
-            JsonObject o = e.getAsJsonObject();
-            String benchmark = o.get("benchmark").getAsString();
+        for (JsonNode o : array) {
+            String benchmark = o.get("benchmark").asText();
             String simple = benchmark.substring(benchmark.lastIndexOf('.', benchmark.lastIndexOf('.') - 1) + 1);
             Map<String, String> params = new TreeMap<>();
-            if (o.has("params")) o.getAsJsonObject("params").entrySet().forEach(p -> params.put(p.getKey(), p.getValue().getAsString()));
-            JsonObject metric = o.getAsJsonObject("primaryMetric");
-            String unit = metric.get("scoreUnit").getAsString();
-            double score = metric.get("score").getAsDouble();
+            if (o.has("params")) o.get("params").properties().forEach(p -> params.put(p.getKey(), p.getValue().asText()));
+            JsonNode metric = o.get("primaryMetric");
+            String unit = metric.get("scoreUnit").asText();
+            double score = number(metric.get("score"));
             double error = number(metric.get("scoreError"));
             double scale = nanosPer(unit);
             results.add(new Result(simple, params, score * scale, error * scale, score, error, unit));
@@ -70,12 +66,13 @@ public final class Results {
         return all.stream().map(Result::benchmark).distinct().toList();
     }
 
-    private static double number(JsonElement e) {
+    private static double number(JsonNode n) {
         // JMH writes "NaN" as a string when the error cannot be computed (one iteration).
-        if (e == null || e.isJsonNull()) return Double.NaN;
+        if (n == null || n.isNull()) return Double.NaN;
+        if (n.isNumber()) return n.asDouble();
         try {
-            return e.getAsDouble();
-        } catch (NumberFormatException ex) {
+            return Double.parseDouble(n.asText());
+        } catch (NumberFormatException e) {
             return Double.NaN;
         }
     }

@@ -1,10 +1,9 @@
 package io.pagemark.bench.report;
 
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -32,13 +31,13 @@ public record RunInfo(String profile, String started, double elapsedSeconds, Str
                       long memoryBytes, String jvm, double loadAverageStart, double loadAverageEnd,
                       List<String> backends, Map<String, String> skipped, List<String> missing) {
     public static final String FILE = "run-info.json";
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     public void write(Path dir) throws IOException {
-        Files.writeString(dir.resolve(FILE), GSON.toJson(this));
+        JSON.writeValue(dir.resolve(FILE).toFile(), this);
     }
 
     public static RunInfo read(Path dir) throws IOException {
-        return GSON.fromJson(Files.readString(dir.resolve(FILE)), RunInfo.class);
+        return JSON.readValue(dir.resolve(FILE).toFile(), RunInfo.class);
     }
 }
