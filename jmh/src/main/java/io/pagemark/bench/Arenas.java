@@ -2,6 +2,7 @@ package io.pagemark.bench;
 
 import io.pagemark.Backend;
 import io.pagemark.TrackedArena;
+import io.pagemark.WriterGate;
 
 import java.lang.foreign.ValueLayout;
 
@@ -23,7 +24,12 @@ public final class Arenas {
      * @throws io.pagemark.PagemarkException if the backend is not usable here, with the probe's reason
      */
     public static TrackedArena openPopulated(String backendId, long size) {
-        TrackedArena arena = TrackedArena.builder().size(size).backend(backendId).open();
+        Backend backend = Backend.parse(backendId);
+        TrackedArena.Builder builder = TrackedArena.builder().size(size).backend(backend);
+        // soft-dirty collects only with the writers stopped. No benchmark writer enters this gate: each
+        // benchmark collects on the thread that writes, or after its writers finished, so they are stopped.
+        if (backend.needsWriterPause()) builder.writerPause(new WriterGate());
+        TrackedArena arena = builder.open();
         try {
             writeEveryPage(arena);
             return arena;

@@ -30,12 +30,12 @@ import java.util.concurrent.TimeUnit;
  * random order, by 1 or 2 writer threads (each a half of the order). On a hardware backend each of
  * those stores takes the write fault; on card-table it is a store plus a card mark.
  * <p>
- * {@link #firstWrite} gives the mean cost per page with nothing else timed; {@link #firstWriteLatency}
+ * {@link #firstWrite} gives the cost per page with nothing else timed; {@link #firstWriteLatency}
  * times every store and records the distribution ({@link LatencyHistograms}), paying about two clock
  * reads per page for it.
  */
 @State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
+@BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Fork(value = 1, jvmArgsAppend = {JvmFlags.NATIVE_ACCESS, JvmFlags.ADD_EXPORTS, JvmFlags.EXPORT_INTERNAL_MISC, JvmFlags.ALLOW_UNSAFE, JvmFlags.HEAP_MIN, JvmFlags.HEAP_MAX})
 @Warmup(iterations = 3, time = 1)

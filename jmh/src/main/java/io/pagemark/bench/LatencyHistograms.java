@@ -83,11 +83,11 @@ public class LatencyHistograms {
 
     /**
      * The name (without fork id and extension) of the histogram of benchmark {@code benchmark} (its
-     * fully qualified method name) with {@code params}: {@code Class.method@k1=v1,k2=v2}. The report
+     * method name, qualified or {@linkplain BenchmarkName#simple simple}) with {@code params}: {@code Class.method@k1=v1,k2=v2}. The report
      * matches JMH results to histograms by it.
      */
     public static String fileName(String benchmark, Map<String, String> params) {
-        StringBuilder sb = new StringBuilder(benchmark.substring(benchmark.lastIndexOf('.', benchmark.lastIndexOf('.') - 1) + 1)).append('@');
+        StringBuilder sb = new StringBuilder(BenchmarkName.simple(benchmark)).append('@');
         new TreeMap<>(params).forEach((k, v) -> sb.append(k).append('=').append(v).append(','));
         sb.setLength(sb.length() - 1);
         return sb.toString();

@@ -7,10 +7,6 @@ import io.pagemark.bench.report.RunInfo;
 import io.pagemark.bench.run.BenchCommand;
 import io.pagemark.bench.run.Profile;
 import org.junit.jupiter.api.Test;
-import org.openjdk.jmh.runner.BenchmarkList;
-import org.openjdk.jmh.runner.BenchmarkListEntry;
-import org.openjdk.jmh.runner.format.OutputFormatFactory;
-import org.openjdk.jmh.runner.options.VerboseMode;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
@@ -76,9 +72,7 @@ class BenchSmokeTest {
 
     /** Every benchmark method in the suite, as {@code SimpleClass.method}. */
     private static Set<String> suiteMethods() {
-        return BenchmarkList.defaultList().getAll(OutputFormatFactory.createFormatInstance(System.out, VerboseMode.SILENT), List.of())
-                .stream().map(BenchmarkListEntry::getUsername)
-                .map(name -> name.substring(name.lastIndexOf('.', name.lastIndexOf('.') - 1) + 1))
+        return BenchCommand.benchmarks(null).stream().map(e -> BenchmarkName.simple(e.getUsername()))
                 .collect(Collectors.toCollection(TreeSet::new));
     }
 

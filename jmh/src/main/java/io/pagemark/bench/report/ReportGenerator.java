@@ -139,7 +139,8 @@ public final class ReportGenerator {
         if (!info.missing().isEmpty()) {
             sb.append("\n**Failed runs (no result):** ").append(String.join("; ", info.missing())).append('\n');
         }
-        sb.append("\nAbsolute times are this machine's; compare backends by the ratios, which are taken within this run.\n");
+        sb.append("\nEvery time is the median of JMH's samples (sample-time mode; an invocation of many operations is divided by "
+                + "their number). Absolute times are this machine's; compare backends by the ratios, which are taken within this run.\n");
         return sb.toString();
     }
 
@@ -191,8 +192,8 @@ public final class ReportGenerator {
     private String firstWrite() {
         List<String> backends = ordered(results.values(FIRST_WRITE, "backend"));
         if (backends.isEmpty()) return "";
-        return "## First write per page\n\nMean time of the first 8-byte store to a page after arm (" + FirstWriteBenchmark.PAGES
-                + " pages, each present before arm); in brackets the ratio to " + BASELINE_FAULT + " in the same row. "
+        return "## First write per page\n\nTime of the first 8-byte store to a page after arm, per page (an invocation writes "
+                + FirstWriteBenchmark.PAGES + " pages, each present before arm); in brackets the ratio to " + BASELINE_FAULT + " in the same row. "
                 + "On card-table it is a store and a card mark.\n\n" + firstWriteTable(backends) + '\n';
     }
 
@@ -463,7 +464,7 @@ public final class ReportGenerator {
         if (!barriers.isEmpty()) sb.append(storeCost().replace("## ", "### "));
         List<String> backends = ordered(results.values(FIRST_WRITE, "backend"));
         if (!backends.isEmpty()) {
-            sb.append("### First write per page\n\nMean per page; in brackets the ratio to ").append(BASELINE_FAULT).append(".\n\n")
+            sb.append("### First write per page\n\nPer page; in brackets the ratio to ").append(BASELINE_FAULT).append(".\n\n")
                     .append(firstWriteTable(backends)).append('\n');
         }
         List<String> sizes = sizes();

@@ -7,8 +7,9 @@ import java.util.Map;
  *
  * @param benchmark {@code SimpleClass.method}
  * @param params    parameter values by name
- * @param nanos      the score in nanoseconds per operation (NaN when the unit is not a time per operation)
- * @param errorNanos the 99.9% confidence half-interval in nanoseconds (NaN when JMH could not compute it)
+ * @param nanos      the score (the median, for sample-time results) in nanoseconds per operation (NaN when the
+ *                   unit is not a time per operation)
+ * @param errorNanos JMH's 99.9% confidence half-interval of the mean in nanoseconds (NaN when it could not compute it)
  * @param rawScore   the score as JMH printed it, in {@code rawUnit}
  * @param rawError   its error, in {@code rawUnit}
  * @param rawUnit    JMH's unit, e.g. {@code us/op} or {@code ops/s}

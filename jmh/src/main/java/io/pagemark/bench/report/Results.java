@@ -2,6 +2,7 @@ package io.pagemark.bench.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pagemark.bench.BenchmarkName;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -12,7 +13,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 
-/** The results of a JMH JSON file, scores normalized to nanoseconds per operation. */
+/**
+ * The results of a JMH JSON file, scores normalized to nanoseconds per operation. A result measured in
+ * sample-time mode (all of this suite's) is represented by its median; others by their score.
+ */
 public final class Results {
     private final List<Result> all;
 
@@ -26,12 +30,14 @@ public final class Results {
         List<Result> results = new ArrayList<>();
         for (JsonNode o : array) {
             String benchmark = o.get("benchmark").asText();
-            String simple = benchmark.substring(benchmark.lastIndexOf('.', benchmark.lastIndexOf('.') - 1) + 1);
+            String simple = BenchmarkName.simple(benchmark);
             Map<String, String> params = new TreeMap<>();
             if (o.has("params")) o.get("params").properties().forEach(p -> params.put(p.getKey(), p.getValue().asText()));
             JsonNode metric = o.get("primaryMetric");
             String unit = metric.get("scoreUnit").asText();
-            double score = number(metric.get("score"));
+            // Sample-time results: the median of the samples, robust against the odd preempted invocation.
+            JsonNode median = metric.path("scorePercentiles").get("50.0");
+            double score = number(median != null ? median : metric.get("score"));
             double error = number(metric.get("scoreError"));
             double scale = nanosPer(unit);
             results.add(new Result(simple, params, score * scale, error * scale, score, error, unit));

@@ -1,6 +1,7 @@
 package io.pagemark.bench.run;
 
 import io.pagemark.Capabilities;
+import io.pagemark.bench.BenchmarkName;
 import io.pagemark.bench.JvmFlags;
 import io.pagemark.bench.report.ReportGenerator;
 import io.pagemark.bench.report.RunInfo;
@@ -39,14 +40,15 @@ import java.util.regex.Pattern;
  * into one directory, then the report ({@link ReportGenerator}) next to them.
  *
  * <pre>
- * bench [--quick | --full] [--out DIR] [--only REGEX]
+ * bench [--quick | --full | --smoke] [--out DIR] [--only REGEX]
  * </pre>
  */
 public final class BenchCommand {
     private static final String USAGE = """
-            usage: bench [--quick | --full] [--out DIR] [--only REGEX]
+            usage: bench [--quick | --full | --smoke] [--out DIR] [--only REGEX]
               --quick      the reduced matrix (under 10 minutes on 2 cores); default output jmh/results/quick
               --full       everything (the default); default output jmh/results/full
+              --smoke      every benchmark once on tiny inputs, timings meaningless (what the test suite runs)
               --out DIR    where results.json, run-info.json, histograms/, report.md and charts/ go
               --only REGEX run only the benchmarks whose method name (io.pagemark.bench.Class.method) matches""";
 
@@ -113,30 +115,28 @@ public final class BenchCommand {
 
         List<RunResult> results = new ArrayList<>();
         TreeSet<String> expected = new TreeSet<>();
-        for (Map.Entry<String, List<BenchmarkListEntry>> benchmarkClass : benchmarkClasses(only).entrySet()) {
-            String className = benchmarkClass.getKey();
-            String simpleName = className.substring(className.lastIndexOf('.') + 1);
-            Map<String, List<String>> params = params(benchmarkClass.getValue().getFirst(), profile.params(simpleName), backends);
+        for (BenchmarkListEntry method : benchmarks(only)) {
+            String name = BenchmarkName.simple(method.getUsername());
+            int dot = name.indexOf('.');
+            Map<String, List<String>> params = params(method, profile.params(name.substring(0, dot), name.substring(dot + 1)), backends);
             if (params.values().stream().anyMatch(List::isEmpty)) {
-                log.println("bench: skipping " + simpleName + ": no backend it measures is usable here");
+                log.println("bench: skipping " + name + ": no backend it measures is usable here");
                 continue;
             }
             ChainedOptionsBuilder options = new OptionsBuilder()
+                    .include("^" + Pattern.quote(method.getUsername()) + "$")
                     .forks(1)
                     .shouldFailOnError(profile == Profile.SMOKE)
                     .verbosity(profile == Profile.SMOKE ? VerboseMode.SILENT : VerboseMode.NORMAL)
                     .jvmArgsAppend(forkFlags(histograms));
-            for (BenchmarkListEntry method : benchmarkClass.getValue()) {
-                options.include("^" + Pattern.quote(method.getUsername()) + "$");
-                expected.addAll(combinations(method.getUsername(), params));
-            }
-            params.forEach((name, values) -> options.param(name, values.toArray(String[]::new)));
+            params.forEach((param, values) -> options.param(param, values.toArray(String[]::new)));
             Profile.Timing timing = profile.timing();
             if (timing != null) {
                 options.warmupIterations(timing.warmupIterations()).warmupTime(timing.warmupTime())
                         .measurementIterations(timing.measurementIterations()).measurementTime(timing.measurementTime());
             }
-            log.println("bench: " + simpleName + " " + params);
+            log.println("bench: " + name + " " + params);
+            expected.addAll(combinations(method.getUsername(), params));
             results.addAll(new Runner(options.build(), outputFormat(profile, log)).run());
             writeResults(out.resolve(ReportGenerator.RESULTS), results);
         }
@@ -154,18 +154,13 @@ public final class BenchCommand {
         return info;
     }
 
-    /** The benchmark methods, grouped by class, in a stable order. */
-    private static Map<String, List<BenchmarkListEntry>> benchmarkClasses(Pattern only) {
-        Map<String, List<BenchmarkListEntry>> classes = new TreeMap<>();
-        for (BenchmarkListEntry entry : BenchmarkList.defaultList().getAll(OutputFormatFactory.createFormatInstance(
-                System.out, VerboseMode.SILENT), List.of())) {
-            if (only != null && !only.matcher(entry.getUsername()).find()) continue;
-            classes.computeIfAbsent(entry.getUserClassQName(), k -> new ArrayList<>()).add(entry);
-        }
-        return classes;
+    /** The suite's benchmark methods (those matching {@code only}, when given), sorted by name. */
+    public static List<BenchmarkListEntry> benchmarks(Pattern only) {
+        return BenchmarkList.defaultList().getAll(OutputFormatFactory.createFormatInstance(System.out, VerboseMode.SILENT), List.of())
+                .stream().filter(e -> only == null || only.matcher(e.getUsername()).find()).toList();
     }
 
-    /** Every parameter of the class with the values this run uses: backends filtered, profile overrides, else the annotation's. */
+    /** Every parameter of the method with the values this run uses: backends filtered, profile overrides, else the annotation's. */
     private static Map<String, List<String>> params(BenchmarkListEntry entry, Map<String, List<String>> overrides, BackendSelection backends) {
         Map<String, List<String>> params = new LinkedHashMap<>();
         entry.getParams().orElse(Map.of()).forEach((name, defaults) -> {

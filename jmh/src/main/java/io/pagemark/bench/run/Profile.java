@@ -6,7 +6,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * How much of the benchmark matrix a run covers and how long each measurement lasts. Parameters not
+ * How much of the benchmark matrix a run covers and how long each measurement lasts. Parameter values
+ * are set per benchmark method ({@code Class.method}) or per class ({@code Class}); parameters not
  * named here keep the values of the benchmark's {@code @Param} annotation; the backend parameters
  * always do, less the backends not usable here (see {@link BackendSelection}). A benchmark class
  * not named here (a later one: end to end, checkpoint) runs with its annotation's parameters and
@@ -23,6 +24,7 @@ public enum Profile {
 
     /** The reduced matrix behind the README's table: one arena size for collect, short iterations; under 10 minutes on 2 cores. */
     QUICK(new Timing(2, TimeValue.milliseconds(250), 3, TimeValue.milliseconds(250)), Map.of(
+            "FirstWriteBenchmark.firstWriteLatency", Map.of("order", List.of("seq")),
             "CollectBenchmark", Map.of("size", List.of("256MiB")),
             "SoftDirtyScanBenchmark", Map.of("size", List.of("256MiB")))),
 
@@ -47,9 +49,12 @@ public enum Profile {
         return timing;
     }
 
-    /** Parameter values this profile sets for benchmark class {@code simpleName} (others keep their annotation values). */
-    public Map<String, List<String>> params(String simpleName) {
-        return params.getOrDefault(simpleName, Map.of());
+    /**
+     * Parameter values this profile sets for benchmark method {@code method} of class {@code simpleClass}
+     * (others keep their annotation values): the method's own settings, else its class's.
+     */
+    public Map<String, List<String>> params(String simpleClass, String method) {
+        return params.getOrDefault(simpleClass + "." + method, params.getOrDefault(simpleClass, Map.of()));
     }
 
     /** The profile's name on the command line: {@code --quick}, {@code --full}, {@code --smoke}. */
