@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * aligned offsets (xorshift, no table to load). A hot 64 KiB range stays in cache; 256 MiB does not.
  */
 @State(Scope.Thread)
-@BenchmarkMode(Mode.SampleTime)
+@BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Fork(value = 1, jvmArgsAppend = {JvmFlags.NATIVE_ACCESS, JvmFlags.ADD_EXPORTS, JvmFlags.EXPORT_INTERNAL_MISC, JvmFlags.ALLOW_UNSAFE, JvmFlags.HEAP_MIN, JvmFlags.HEAP_MAX})
 @Warmup(iterations = 3, time = 1)

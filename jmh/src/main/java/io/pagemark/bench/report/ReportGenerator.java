@@ -139,8 +139,9 @@ public final class ReportGenerator {
         if (!info.missing().isEmpty()) {
             sb.append("\n**Failed runs (no result):** ").append(String.join("; ", info.missing())).append('\n');
         }
-        sb.append("\nEvery time is the median of JMH's samples (sample-time mode; an invocation of many operations is divided by "
-                + "their number). Absolute times are this machine's; compare backends by the ratios, which are taken within this run.\n");
+        sb.append("\nEvery time is a median: of JMH's samples (sample-time mode; an invocation of many operations divided by "
+                + "their number), or for the store cost of the iterations' means. Absolute times are this machine's; compare "
+                + "backends by the ratios, which are taken within this run.\n");
         return sb.toString();
     }
 

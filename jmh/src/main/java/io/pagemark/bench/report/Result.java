@@ -7,8 +7,8 @@ import java.util.Map;
  *
  * @param benchmark {@code SimpleClass.method}
  * @param params    parameter values by name
- * @param nanos      the score (the median, for sample-time results) in nanoseconds per operation (NaN when the
- *                   unit is not a time per operation)
+ * @param nanos      the median time per operation in nanoseconds: of the samples (sample-time mode) or of the
+ *                   iterations (average-time mode); NaN when the unit is not a time per operation
  * @param errorNanos JMH's 99.9% confidence half-interval of the mean in nanoseconds (NaN when it could not compute it)
  * @param rawScore   the score as JMH printed it, in {@code rawUnit}
  * @param rawError   its error, in {@code rawUnit}

@@ -14,8 +14,8 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * The results of a JMH JSON file, scores normalized to nanoseconds per operation. A result measured in
- * sample-time mode (all of this suite's) is represented by its median; others by their score.
+ * The results of a JMH JSON file, scores normalized to nanoseconds per operation, each result
+ * represented by a median (of its samples or of its iterations, see robustScore).
  */
 public final class Results {
     private final List<Result> all;
@@ -35,9 +35,7 @@ public final class Results {
             if (o.has("params")) o.get("params").properties().forEach(p -> params.put(p.getKey(), p.getValue().asText()));
             JsonNode metric = o.get("primaryMetric");
             String unit = metric.get("scoreUnit").asText();
-            // Sample-time results: the median of the samples, robust against the odd preempted invocation.
-            JsonNode median = metric.path("scorePercentiles").get("50.0");
-            double score = number(median != null ? median : metric.get("score"));
+            double score = robustScore(o.path("mode").asText(), metric);
             double error = number(metric.get("scoreError"));
             double scale = nanosPer(unit);
             results.add(new Result(simple, params, score * scale, error * scale, score, error, unit));
@@ -70,6 +68,26 @@ public final class Results {
     /** Benchmark names ({@code SimpleClass.method}) present, in order of appearance. */
     public List<String> benchmarks() {
         return all.stream().map(Result::benchmark).distinct().toList();
+    }
+
+    /**
+     * The median rather than the mean, so that an invocation or an iteration slowed by something else
+     * running on the machine does not move the result: for sample-time results the median sample, for
+     * average-time results the median of the iterations' means, else JMH's score.
+     */
+    private static double robustScore(String mode, JsonNode metric) {
+        JsonNode median = metric.path("scorePercentiles").get("50.0");
+        if (mode.equals("sample") && median != null) return number(median);
+        if (mode.equals("avgt") && metric.path("rawData").isArray()) {
+            List<Double> iterations = new ArrayList<>();
+            for (JsonNode fork : metric.get("rawData")) for (JsonNode v : fork) iterations.add(number(v));
+            if (!iterations.isEmpty()) {
+                iterations.sort(null);
+                int n = iterations.size();
+                return n % 2 == 1 ? iterations.get(n / 2) : (iterations.get(n / 2 - 1) + iterations.get(n / 2)) / 2;
+            }
+        }
+        return number(metric.get("score"));
     }
 
     private static double number(JsonNode n) {

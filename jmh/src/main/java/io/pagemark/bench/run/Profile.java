@@ -23,7 +23,7 @@ public enum Profile {
             "CrossoverBenchmark", Map.of("storesPerPage", List.of("100")))),
 
     /** The reduced matrix behind the README's table: one arena size for collect, short iterations; under 10 minutes on 2 cores. */
-    QUICK(new Timing(2, TimeValue.milliseconds(250), 3, TimeValue.milliseconds(250)), Map.of(
+    QUICK(new Timing(1, TimeValue.milliseconds(300), 3, TimeValue.milliseconds(250)), Map.of(
             "FirstWriteBenchmark.firstWriteLatency", Map.of("order", List.of("seq")),
             "CollectBenchmark", Map.of("size", List.of("256MiB")),
             "SoftDirtyScanBenchmark", Map.of("size", List.of("256MiB")))),
