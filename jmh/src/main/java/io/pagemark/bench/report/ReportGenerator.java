@@ -233,7 +233,7 @@ public final class ReportGenerator {
             }
             String title = "First-write latency, " + writers + (writers.equals("1") ? " writer" : " writers");
             String file = "first-write-latency-" + writers + "-writers.png";
-            if (Charts.logLog(dir.resolve(CHARTS).resolve(file), title, "percentile", "latency (µs)", series, ReportGenerator::percentileLabel)) {
+            if (Charts.percentiles(dir.resolve(CHARTS).resolve(file), title, "latency (µs)", series)) {
                 charts.put(title, CHARTS + "/" + file);
                 chartLinks.append("![").append(title).append("](").append(CHARTS).append('/').append(file).append(")\n");
             }
@@ -244,19 +244,14 @@ public final class ReportGenerator {
                 + "so card-table's row shows mostly the clock.\n\n" + t.render() + '\n' + chartLinks + '\n';
     }
 
-    /** A histogram as (1 / (1 - percentile), µs) points: the usual percentile plot, whose log x axis spreads the tail. */
+    /** A histogram as (percentile, µs) points, from the minimum to the 99.999th percentile. */
     private static Charts.Series percentileSeries(String name, Histogram h) {
         List<Double> x = new ArrayList<>(), y = new ArrayList<>();
         for (double p : new double[] {0, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.995, 99.999}) {
-            x.add(1 / (1 - p / 100));
+            x.add(p);
             y.add(h.getValueAtPercentile(p) / 1000.0);
         }
         return new Charts.Series(name, x, y);
-    }
-
-    private static String percentileLabel(double x) {
-        double p = 100 * (1 - 1 / x);
-        return p < 0.5 ? "0%" : String.format(Locale.ROOT, p >= 99.9 ? "%.3f%%" : p >= 99 ? "%.1f%%" : "%.0f%%", p);
     }
 
     private String collect() throws IOException {
@@ -273,7 +268,7 @@ public final class ReportGenerator {
             String title = "Collect cost vs dirty fraction, " + size + " arena";
             String file = "collect-" + size + ".png";
             if (Charts.logLog(dir.resolve(CHARTS).resolve(file), title, "dirty pages (%)", "time per collect (µs)",
-                    collectSeries(size, backends), null)) {
+                    collectSeries(size, backends))) {
                 charts.put(title, CHARTS + "/" + file);
                 sb.append("![").append(title).append("](").append(CHARTS).append('/').append(file).append(")\n\n");
             }
@@ -349,7 +344,7 @@ public final class ReportGenerator {
                 + "of the whole card table.\n\n").append(t.render()).append('\n').append(crossoverTable()).append('\n');
         String title = "Time per epoch vs stores per dirtied page";
         if (Charts.logLog(dir.resolve(CHARTS).resolve("crossover.png"), title, "stores per dirtied page per epoch (S)",
-                "time per epoch (µs)", series, null)) {
+                "time per epoch (µs)", series)) {
             charts.put(title, CHARTS + "/crossover.png");
             sb.append("![").append(title).append("](").append(CHARTS).append("/crossover.png)\n\n");
         }
