@@ -41,7 +41,7 @@ public final class ReportGenerator {
     /** The directory of latency histogram logs the report reads. */
     public static final String HISTOGRAMS = "histograms";
 
-    static final String STORE = StoreCostBenchmark.class.getSimpleName() + ".store";
+    static final String STORE = StoreCostBenchmark.class.getSimpleName() + ".storeBatch";
     static final String FIRST_WRITE = FirstWriteBenchmark.class.getSimpleName() + ".firstWrite";
     static final String FIRST_WRITE_LATENCY = FirstWriteBenchmark.class.getSimpleName() + ".firstWriteLatency";
     static final String COLLECT = CollectBenchmark.class.getSimpleName() + ".collect";
@@ -139,9 +139,9 @@ public final class ReportGenerator {
         if (!info.missing().isEmpty()) {
             sb.append("\n**Failed runs (no result):** ").append(String.join("; ", info.missing())).append('\n');
         }
-        sb.append("\nEvery time is a median: of JMH's samples (sample-time mode; an invocation of many operations divided by "
-                + "their number), or for the store cost of the iterations' means. Absolute times are this machine's; compare "
-                + "backends by the ratios, which are taken within this run.\n");
+        sb.append("\nEvery time is the median of JMH's samples (sample-time mode), divided by the operations a sample holds "
+                + "(stores of a batch, pages of an arm). Absolute times are this machine's; compare backends by the ratios, "
+                + "which are taken within this run.\n");
         return sb.toString();
     }
 
@@ -157,13 +157,13 @@ public final class ReportGenerator {
     private String targets() {
         MarkdownTable t = new MarkdownTable(List.of("mechanism", "C, reference machine", "Java, this run", "Java / C", "within " + TARGET_FACTOR + "x"));
         for (Target target : TARGETS) {
-            double java = results.nanos(target.benchmark(), target.params());
+            double java = nanos(target.benchmark(), target.params());
             double ratio = java / target.cNanos();
             t.row(List.of(target.mechanism(), time(target.cNanos()), Double.isNaN(java) ? "not measured here" : time(java),
                     Double.isNaN(java) ? "" : factor(ratio), Double.isNaN(java) ? "" : ratio <= TARGET_FACTOR ? "yes" : "**no**"));
         }
-        double oneWriter = results.nanos(FIRST_WRITE, Map.of("backend", "mprotect", "order", "seq", "writers", "1"));
-        double twoWriters = results.nanos(FIRST_WRITE, Map.of("backend", "mprotect", "order", "seq", "writers", "2"));
+        double oneWriter = nanos(FIRST_WRITE, Map.of("backend", "mprotect", "order", "seq", "writers", "1"));
+        double twoWriters = nanos(FIRST_WRITE, Map.of("backend", "mprotect", "order", "seq", "writers", "2"));
         String mprotectNote = Double.isNaN(oneWriter) || Double.isNaN(twoWriters) ? ""
                 : String.format(Locale.ROOT, "\nmprotect with 2 writers: %s per page, %s the 1-writer cost (the reference expects it slower: a TLB shootdown per fault).\n",
                 time(twoWriters), factor(twoWriters / oneWriter));
@@ -179,9 +179,9 @@ public final class ReportGenerator {
         MarkdownTable t = new MarkdownTable(headers);
         for (String order : results.values(STORE, "order")) {
             for (String range : results.values(STORE, "range")) {
-                double base = results.nanos(STORE, Map.of("barrier", Arenas.UNTRACKED, "order", order, "range", range));
+                double base = nanos(STORE, Map.of("barrier", Arenas.UNTRACKED, "order", order, "range", range));
                 List<String> row = new ArrayList<>(List.of(order, range));
-                for (String b : barriers) row.add(cell(results.nanos(STORE, Map.of("barrier", b, "order", order, "range", range)), base));
+                for (String b : barriers) row.add(cell(nanos(STORE, Map.of("barrier", b, "order", order, "range", range)), base));
                 t.row(row);
             }
         }
@@ -204,9 +204,9 @@ public final class ReportGenerator {
         MarkdownTable t = new MarkdownTable(headers);
         for (String order : results.values(FIRST_WRITE, "order")) {
             for (String writers : results.values(FIRST_WRITE, "writers")) {
-                double base = results.nanos(FIRST_WRITE, Map.of("backend", BASELINE_FAULT, "order", order, "writers", writers));
+                double base = nanos(FIRST_WRITE, Map.of("backend", BASELINE_FAULT, "order", order, "writers", writers));
                 List<String> row = new ArrayList<>(List.of(order, writers));
-                for (String b : backends) row.add(cell(results.nanos(FIRST_WRITE, Map.of("backend", b, "order", order, "writers", writers)), base));
+                for (String b : backends) row.add(cell(nanos(FIRST_WRITE, Map.of("backend", b, "order", order, "writers", writers)), base));
                 t.row(row);
             }
         }
@@ -297,9 +297,9 @@ public final class ReportGenerator {
         for (String f : fractions(PAGEMAP_READ)) if (!fractions.contains(f)) fractions.add(f);
         for (String f : fractions) {
             Map<String, String> at = Map.of("size", size, "dirtyPercent", f);
-            double read = results.nanos(PAGEMAP_READ, at), clear = results.nanos(CLEAR_REFS, at), scan = read + clear;
+            double read = nanos(PAGEMAP_READ, at), clear = nanos(CLEAR_REFS, at), scan = read + clear;
             List<String> row = new ArrayList<>(List.of(f + "%", time(read), time(clear), time(scan)));
-            for (String b : backends) row.add(cell(results.nanos(COLLECT, Map.of("backend", b, "size", size, "dirtyPercent", f)), scan));
+            for (String b : backends) row.add(cell(nanos(COLLECT, Map.of("backend", b, "size", size, "dirtyPercent", f)), scan));
             t.row(row);
         }
         return t.render();
@@ -309,12 +309,12 @@ public final class ReportGenerator {
         List<Charts.Series> series = new ArrayList<>();
         List<String> scanFractions = fractions(PAGEMAP_READ);
         series.add(new Charts.Series("soft-dirty scan (pagemap read + clear_refs)", doubles(scanFractions),
-                scanFractions.stream().map(f -> micros(results.nanos(PAGEMAP_READ, Map.of("size", size, "dirtyPercent", f))
-                        + results.nanos(CLEAR_REFS, Map.of("size", size, "dirtyPercent", f)))).toList()));
+                scanFractions.stream().map(f -> micros(nanos(PAGEMAP_READ, Map.of("size", size, "dirtyPercent", f))
+                        + nanos(CLEAR_REFS, Map.of("size", size, "dirtyPercent", f)))).toList()));
         List<String> fractions = fractions(COLLECT);
         for (String b : backends) {
             series.add(new Charts.Series(b, doubles(fractions),
-                    fractions.stream().map(f -> micros(results.nanos(COLLECT, Map.of("backend", b, "size", size, "dirtyPercent", f)))).toList()));
+                    fractions.stream().map(f -> micros(nanos(COLLECT, Map.of("backend", b, "size", size, "dirtyPercent", f)))).toList()));
         }
         return series;
     }
@@ -327,15 +327,15 @@ public final class ReportGenerator {
         headers.addAll(backends);
         MarkdownTable t = new MarkdownTable(headers);
         for (String s : stores) {
-            double card = results.nanos(EPOCH, Map.of("backend", CARD_TABLE, "storesPerPage", s));
+            double card = nanos(EPOCH, Map.of("backend", CARD_TABLE, "storesPerPage", s));
             List<String> row = new ArrayList<>(List.of(s));
-            for (String b : backends) row.add(cell(results.nanos(EPOCH, Map.of("backend", b, "storesPerPage", s)), card));
+            for (String b : backends) row.add(cell(nanos(EPOCH, Map.of("backend", b, "storesPerPage", s)), card));
             t.row(row);
         }
         List<Charts.Series> series = new ArrayList<>();
         for (String b : backends) {
             series.add(new Charts.Series(b, doubles(stores),
-                    stores.stream().map(s -> micros(results.nanos(EPOCH, Map.of("backend", b, "storesPerPage", s)))).toList()));
+                    stores.stream().map(s -> micros(nanos(EPOCH, Map.of("backend", b, "storesPerPage", s)))).toList()));
         }
         StringBuilder sb = new StringBuilder("## Crossover: card marking versus the hardware barrier\n\nOne epoch: "
                 + CrossoverBenchmark.DIRTY_PAGES + " pages of a " + CrossoverBenchmark.ARENA_MIB + " MiB arena each get S 8-byte "
@@ -374,8 +374,8 @@ public final class ReportGenerator {
         double prevS = Double.NaN, prevRatio = Double.NaN;
         String answer = null;
         for (String s : stores) {
-            double ratio = results.nanos(EPOCH, Map.of("backend", b, "storesPerPage", s))
-                    / results.nanos(EPOCH, Map.of("backend", CARD_TABLE, "storesPerPage", s));
+            double ratio = nanos(EPOCH, Map.of("backend", b, "storesPerPage", s))
+                    / nanos(EPOCH, Map.of("backend", CARD_TABLE, "storesPerPage", s));
             if (Double.isNaN(ratio)) return "n/a";
             double sv = Double.parseDouble(s);
             if (ratio > 1) {
@@ -409,33 +409,33 @@ public final class ReportGenerator {
     private String conclusions() {
         List<String> lines = new ArrayList<>();
         for (String range : results.values(STORE, "range")) {
-            double base = results.nanos(STORE, Map.of("barrier", Arenas.UNTRACKED, "order", "seq", "range", range));
-            double card = results.nanos(STORE, Map.of("barrier", CARD_TABLE, "order", "seq", "range", range));
-            double hw = results.nanos(STORE, Map.of("barrier", BASELINE_FAULT, "order", "seq", "range", range));
+            double base = nanos(STORE, Map.of("barrier", Arenas.UNTRACKED, "order", "seq", "range", range));
+            double card = nanos(STORE, Map.of("barrier", CARD_TABLE, "order", "seq", "range", range));
+            double hw = nanos(STORE, Map.of("barrier", BASELINE_FAULT, "order", "seq", "range", range));
             if (!Double.isNaN(base / card)) {
                 lines.add(String.format(Locale.ROOT, "Steady-state stores (seq, %s): a card-marked store costs %s an untracked one; "
                         + "on %s, armed and dirty, %s.", range, factor(card / base), BASELINE_FAULT, factor(hw / base)));
             }
         }
         List<String> faultBackends = ordered(results.values(FIRST_WRITE, "backend"));
-        double asyncFault = results.nanos(FIRST_WRITE, Map.of("backend", BASELINE_FAULT, "order", "seq", "writers", "1"));
+        double asyncFault = nanos(FIRST_WRITE, Map.of("backend", BASELINE_FAULT, "order", "seq", "writers", "1"));
         List<String> faults = new ArrayList<>();
         for (String b : faultBackends) {
             if (b.equals(BASELINE_FAULT) || b.equals(CARD_TABLE)) continue;
-            faults.add(b + " " + factor(results.nanos(FIRST_WRITE, Map.of("backend", b, "order", "seq", "writers", "1")) / asyncFault));
+            faults.add(b + " " + factor(nanos(FIRST_WRITE, Map.of("backend", b, "order", "seq", "writers", "1")) / asyncFault));
         }
         if (!faults.isEmpty()) lines.add("First write per page (seq, 1 writer) relative to " + BASELINE_FAULT + ": " + String.join(", ", faults) + ".");
         for (String size : results.values(COLLECT, "size")) {
             List<String> fractions = fractions(COLLECT);
             if (fractions.isEmpty()) continue;
             String low = fractions.getFirst(), high = fractions.getLast();
-            double scanLow = results.nanos(PAGEMAP_READ, Map.of("size", size, "dirtyPercent", low)) + results.nanos(CLEAR_REFS, Map.of("size", size, "dirtyPercent", low));
-            double scanHigh = results.nanos(PAGEMAP_READ, Map.of("size", size, "dirtyPercent", high)) + results.nanos(CLEAR_REFS, Map.of("size", size, "dirtyPercent", high));
+            double scanLow = nanos(PAGEMAP_READ, Map.of("size", size, "dirtyPercent", low)) + nanos(CLEAR_REFS, Map.of("size", size, "dirtyPercent", low));
+            double scanHigh = nanos(PAGEMAP_READ, Map.of("size", size, "dirtyPercent", high)) + nanos(CLEAR_REFS, Map.of("size", size, "dirtyPercent", high));
             List<String> parts = new ArrayList<>();
             for (String b : ordered(results.values(COLLECT, "backend"))) {
                 parts.add(String.format(Locale.ROOT, "%s %s / %s", b,
-                        factor(results.nanos(COLLECT, Map.of("backend", b, "size", size, "dirtyPercent", low)) / scanLow),
-                        factor(results.nanos(COLLECT, Map.of("backend", b, "size", size, "dirtyPercent", high)) / scanHigh)));
+                        factor(nanos(COLLECT, Map.of("backend", b, "size", size, "dirtyPercent", low)) / scanLow),
+                        factor(nanos(COLLECT, Map.of("backend", b, "size", size, "dirtyPercent", high)) / scanHigh)));
             }
             lines.add("Collect of a " + size + " arena relative to the soft-dirty scanning primitives, at " + low + "% / " + high + "% dirty: "
                     + String.join(", ", parts) + ".");
@@ -481,6 +481,15 @@ public final class ReportGenerator {
         Path link = abs.startsWith(cwd) ? cwd.relativize(abs) : abs;
         String s = link.toString().replace('\\', '/');
         return s.isEmpty() ? "" : s + "/";
+    }
+
+    /**
+     * The time of one operation of {@code benchmark} with {@code params} in nanoseconds (NaN if not
+     * measured): JMH's per-operation median, divided by the stores of a batch for the store benchmark.
+     */
+    private double nanos(String benchmark, Map<String, String> params) {
+        double perResult = benchmark.equals(STORE) ? StoreCostBenchmark.STORES : 1;
+        return results.nanos(benchmark, params) / perResult;
     }
 
     // ---- formatting ----
