@@ -24,7 +24,6 @@ public final class BackendSelection {
     private static final Set<String> BACKEND_PARAMS = Set.of(BACKEND, BARRIER);
 
     private final Capabilities capabilities;
-    private final Map<String, String> skipped = new TreeMap<>();
 
     public BackendSelection(Capabilities capabilities) {
         this.capabilities = capabilities;
@@ -35,29 +34,29 @@ public final class BackendSelection {
         return BACKEND_PARAMS.contains(name);
     }
 
-    /** The values of a backend parameter that can run here, in their order; the others are recorded in {@link #skipped()}. */
+    /** The values of a backend parameter that can run here, in their order. */
     public List<String> usable(String[] values) {
         List<String> keep = new ArrayList<>();
-        for (String value : values) {
-            String reason = unusableReason(value);
-            if (reason == null) keep.add(value);
-            else skipped.put(value, reason);
-        }
+        for (String value : values) if (unusableReason(value) == null) keep.add(value);
         return keep;
     }
 
-    /** Backends left out so far, each with the probe's reason. */
-    public Map<String, String> skipped() {
-        return Map.copyOf(skipped);
-    }
-
-    /** The hardware and software backends usable here, by id. */
+    /** The backends usable here, by id. */
     public List<String> usableBackends() {
         List<String> ids = new ArrayList<>();
         capabilities.backends().forEach((b, support) -> {
             if (support.usable()) ids.add(b.id());
         });
         return ids;
+    }
+
+    /** The backends not usable here, by id, each with the probe's reason: the benchmarks skip them. */
+    public Map<String, String> skipped() {
+        Map<String, String> skipped = new TreeMap<>();
+        capabilities.backends().forEach((b, support) -> {
+            if (!support.usable()) skipped.put(b.id(), support.reason());
+        });
+        return skipped;
     }
 
     private String unusableReason(String value) {

@@ -109,6 +109,7 @@ public final class BenchCommand {
         double loadStart = Machine.loadAverage();
         Capabilities capabilities = Capabilities.probe();
         BackendSelection backends = new BackendSelection(capabilities);
+        backends.skipped().forEach((id, reason) -> log.println("bench: skipping backend " + id + ", not usable here: " + reason));
         Path histograms = out.resolve(ReportGenerator.HISTOGRAMS);
         Files.createDirectories(histograms);
         deleteOldHistograms(histograms);
@@ -148,7 +149,6 @@ public final class BenchCommand {
                 System.getProperty("java.vm.name") + " " + Runtime.version(), loadStart, Machine.loadAverage(),
                 backends.usableBackends(), backends.skipped(), List.copyOf(expected));
         info.write(out);
-        backends.skipped().forEach((id, reason) -> log.println("bench: skipped backend " + id + ": " + reason));
         Path report = ReportGenerator.generate(out);
         log.println("bench: results in " + out.resolve(ReportGenerator.RESULTS) + ", report in " + report);
         return info;
