@@ -27,12 +27,4 @@ public final class Sizes {
             throw new IllegalArgumentException("bad size '" + text + "': expected a positive byte count or a number with KiB, MiB or GiB (e.g. 256MiB)");
         }
     }
-
-    /** The inverse of {@link #parse} for whole KiB, MiB and GiB; other values in bytes. */
-    public static String format(long bytes) {
-        if (bytes >= 1L << 30 && bytes % (1L << 30) == 0) return (bytes >> 30) + "GiB";
-        if (bytes >= 1L << 20 && bytes % (1L << 20) == 0) return (bytes >> 20) + "MiB";
-        if (bytes >= 1L << 10 && bytes % (1L << 10) == 0) return (bytes >> 10) + "KiB";
-        return Long.toString(bytes);
-    }
 }

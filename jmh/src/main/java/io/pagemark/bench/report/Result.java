@@ -9,12 +9,11 @@ import java.util.Map;
  * @param params    parameter values by name
  * @param nanos      the median time per operation in nanoseconds: of the samples (sample-time mode) or of the
  *                   iterations (average-time mode); NaN when the unit is not a time per operation
- * @param errorNanos JMH's 99.9% confidence half-interval of the mean in nanoseconds (NaN when it could not compute it)
  * @param rawScore   the score as JMH printed it, in {@code rawUnit}
- * @param rawError   its error, in {@code rawUnit}
+ * @param rawError   JMH's 99.9% confidence half-interval of its mean, in {@code rawUnit} (NaN when it could not compute it)
  * @param rawUnit    JMH's unit, e.g. {@code us/op} or {@code ops/s}
  */
-public record Result(String benchmark, Map<String, String> params, double nanos, double errorNanos,
+public record Result(String benchmark, Map<String, String> params, double nanos,
                      double rawScore, double rawError, String rawUnit) {
 
     /** True if this is the benchmark {@code name} ({@code SimpleClass.method}) with every one of {@code wanted}'s parameter values. */

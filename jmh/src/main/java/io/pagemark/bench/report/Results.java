@@ -35,10 +35,9 @@ public final class Results {
             if (o.has("params")) o.get("params").properties().forEach(p -> params.put(p.getKey(), p.getValue().asText()));
             JsonNode metric = o.get("primaryMetric");
             String unit = metric.get("scoreUnit").asText();
-            double score = robustScore(o.path("mode").asText(), metric);
-            double error = number(metric.get("scoreError"));
+            double median = robustScore(o.path("mode").asText(), metric);
             double scale = nanosPer(unit);
-            results.add(new Result(simple, params, score * scale, error * scale, score, error, unit));
+            results.add(new Result(simple, params, median * scale, number(metric.get("score")), number(metric.get("scoreError")), unit));
         }
         return new Results(results);
     }
