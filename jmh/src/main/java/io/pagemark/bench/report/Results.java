@@ -37,7 +37,11 @@ public final class Results {
             String unit = metric.get("scoreUnit").asText();
             double median = robustScore(o.path("mode").asText(), metric);
             double scale = nanosPer(unit);
-            results.add(new Result(simple, params, median * scale, number(metric.get("score")), number(metric.get("scoreError")), unit));
+            Map<String, Double> counters = new TreeMap<>();
+            o.path("secondaryMetrics").properties().forEach(m -> {
+                if (m.getValue().path("scoreUnit").asText().equals("#")) counters.put(m.getKey(), number(m.getValue().get("score")));
+            });
+            results.add(new Result(simple, params, median * scale, number(metric.get("score")), number(metric.get("scoreError")), unit, counters));
         }
         return new Results(results);
     }

@@ -62,8 +62,11 @@ public final class BackendSelection {
     private String unusableReason(String value) {
         if (value.equals(Arenas.UNTRACKED)) return null;
         Backend backend = Backend.parse(value);
+        if (backend == Backend.AUTO) {
+            // auto runs on whatever the probe picks; it is unusable only when no hardware backend is.
+            return usableBackends().stream().anyMatch(id -> Backend.parse(id).isHardware()) ? null : "no hardware backend is usable here";
+        }
         Capabilities.Support support = capabilities.backends().get(backend);
-        if (support == null) return "not a concrete backend";
         return support.usable() ? null : support.reason();
     }
 }
