@@ -62,9 +62,7 @@ final class ChainDirectory {
      */
     static FileLock lock(Path dir) throws IOException {
         Path lockFile = dir.resolve(LOCK);
-        FileChannel channel = Files.exists(lockFile)
-                ? FileChannel.open(lockFile, StandardOpenOption.WRITE)
-                : FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE), OWNER_READ_WRITE);
+        FileChannel channel = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE), OWNER_READ_WRITE);
         try {
             FileLock lock = channel.tryLock();
             if (lock != null) return lock;
@@ -116,6 +114,7 @@ final class ChainDirectory {
 
     /** The published manifest; its absence is reported as damage when chain files are present. */
     static Manifest requireManifest(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) throw new NoSuchFileException(dir.toString(), null, "no such checkpoint directory");
         Manifest manifest = readManifest(dir);
         if (manifest != null) return manifest;
         Path file = dir.resolve(MANIFEST);

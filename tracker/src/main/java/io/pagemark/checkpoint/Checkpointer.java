@@ -168,9 +168,7 @@ public final class Checkpointer implements AutoCloseable {
                 entry = writer.publish();
                 pages = writer.records();
             }
-            Manifest next = published == null || base
-                    ? new Manifest(arena.size(), (int) pageSize, List.of(entry))
-                    : published.then(entry);
+            Manifest next = published == null ? new Manifest(arena.size(), (int) pageSize, List.of(entry)) : published.then(entry);
             ChainDirectory.writeManifest(directory, next);
             // Published: the pages are in the chain now.
             published = next;
