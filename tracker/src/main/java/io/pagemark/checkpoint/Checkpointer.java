@@ -1,6 +1,5 @@
 package io.pagemark.checkpoint;
 
-import io.pagemark.Backend;
 import io.pagemark.DirtyPages;
 import io.pagemark.PageRange;
 import io.pagemark.TrackedArena;
@@ -31,7 +30,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *     checkpointer.compact();               // folds the chain into one base (optional)
  * }
  * // later, in another process:
- * try (TrackedArena restored = Checkpointer.restore(Path.of("/var/lib/app/ckpt"), Backend.AUTO)) { ... }
+ * try (TrackedArena restored = Checkpointer.restore(Path.of("/var/lib/app/ckpt"), TrackedArena.builder())) { ... }
  * }</pre>
  *
  * <p><b>Writers keep running.</b> A checkpoint collects the arena's dirty pages (which re-protects
@@ -54,8 +53,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p><b>Ownership.</b> The checkpointer is the arena's only collector: it calls {@link TrackedArena#arm()}
  * for each base and {@link TrackedArena#collect()} once per delta; pages collected by anyone else
  * would be missing from the chain. On soft-dirty, whose collect is only correct while writers are
- * stopped, call {@link #checkpoint()} where the arena's writers are gated (the collect is the only
- * step that needs them stopped; the copy does not). The directory belongs to the checkpointer
+ * stopped, the arena's {@link io.pagemark.WriterPause} stops them for that collect alone: the copy
+ * and the file writing that follow run with the writers going again. The directory belongs to the checkpointer
  * (an fcntl lock keeps other processes out); files are created mode 0600. Opening on a directory
  * that already holds a chain continues it: the first checkpoint is a new base that replaces it.
  *
@@ -265,26 +264,31 @@ public final class Checkpointer implements AutoCloseable {
     }
 
     /**
-     * Maps a new {@link TrackedArena} of the checkpointed size on {@code backend} and rebuilds the
-     * chain's state in it. The arena is not armed: open a {@link Checkpointer} on it to continue.
+     * Opens a new {@link TrackedArena} from {@code arena} (a builder carrying the backend and the
+     * other options; its size is set here to the checkpointed size) and rebuilds the chain's state in
+     * it. The arena is not armed: open a {@link Checkpointer} on it to continue.
+     *
+     * <pre>{@code
+     * TrackedArena restored = Checkpointer.restore(dir, TrackedArena.builder().backend("uffd-async"));
+     * }</pre>
      *
      * @throws CheckpointCorruptException if the chain is damaged (the new arena is closed then)
      * @throws java.nio.file.NoSuchFileException if nothing was ever published there
      */
-    public static TrackedArena restore(Path directory, Backend backend) throws IOException {
+    public static TrackedArena restore(Path directory, TrackedArena.Builder arena) throws IOException {
         Path dir = directory.toAbsolutePath();
         Manifest manifest = ChainDirectory.requireManifest(dir);
-        TrackedArena arena = TrackedArena.builder().size(manifest.arenaSize()).backend(backend).open();
+        TrackedArena restored = arena.size(manifest.arenaSize()).open();
         try {
-            if (arena.pageSize() != manifest.pageSize()) {
+            if (restored.pageSize() != manifest.pageSize()) {
                 throw new IOException("the chain in " + dir + " has " + manifest.pageSize() + "-byte pages, this machine "
-                        + arena.pageSize() + "-byte pages");
+                        + restored.pageSize() + "-byte pages");
             }
             // A new mapping reads as zeros already: only the pages the chain holds are touched.
-            apply(dir, manifest, arena.segment());
-            return arena;
+            apply(dir, manifest, restored.segment());
+            return restored;
         } catch (IOException | RuntimeException e) {
-            arena.close();
+            restored.close();
             throw e;
         }
     }

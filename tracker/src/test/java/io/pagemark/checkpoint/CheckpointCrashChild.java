@@ -1,6 +1,5 @@
 package io.pagemark.checkpoint;
 
-import io.pagemark.Backend;
 import io.pagemark.TrackedArena;
 
 import java.io.IOException;
@@ -31,7 +30,7 @@ public final class CheckpointCrashChild {
         Path log = Path.of(args[1]);
         SplittableRandom random = new SplittableRandom(Long.parseLong(args[2]));
         TrackedArena arena = Files.exists(dir.resolve(ChainDirectory.MANIFEST))
-                ? Checkpointer.restore(dir, Backend.AUTO)
+                ? Checkpointer.restore(dir, TrackedArena.builder())
                 : TrackedArena.open(ARENA_BYTES);
         try (arena;
              Checkpointer checkpointer = Checkpointer.open(arena, dir);

@@ -3,6 +3,7 @@ package io.pagemark.checkpoint;
 import io.pagemark.Backend;
 import io.pagemark.Capabilities;
 import io.pagemark.TrackedArena;
+import io.pagemark.WriterGate;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -17,7 +18,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import static io.pagemark.checkpoint.ArenaAssertions.assertSameBytes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -42,10 +42,11 @@ class CheckpointWorkloadTest {
         Capabilities.Support support = CAPABILITIES.backends().get(backend);
         assumeTrue(support.usable(), () -> backend + " is not usable here: " + support.reason());
 
-        try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES).backend(backend).open();
+        // Writers enter the gate around each batch of writes; a quiet point stops them (and so does
+        // soft-dirty's collect, the one backend that needs it).
+        WriterGate gate = new WriterGate();
+        try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES).backend(backend).writerPause(gate).open();
              Checkpointer checkpointer = Checkpointer.open(arena, dir)) {
-            // Writers hold the read side while they write; a quiet point takes the write side.
-            ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
             AtomicLong writes = new AtomicLong();
             AtomicReference<Throwable> writerFailure = new AtomicReference<>();
             List<Thread> writers = new ArrayList<>();
@@ -62,13 +63,13 @@ class CheckpointWorkloadTest {
             int quietPoints = 0, compactions = 0;
             for (int round = 0; round < ROUNDS && writerFailure.get() == null; round++) {
                 if (round % 8 == 7) {
-                    gate.writeLock().lock();
+                    gate.stopWriters();
                     try {
                         checkpointer.checkpoint();
                         assertRestoresToArena(dir, arena, backend + ", quiet point after round " + round);
                         quietPoints++;
                     } finally {
-                        gate.writeLock().unlock();
+                        gate.resumeWriters();
                     }
                 } else {
                     checkpointer.checkpoint();
@@ -84,7 +85,7 @@ class CheckpointWorkloadTest {
 
             checkpointer.checkpoint();
             assertRestoresToArena(dir, arena, backend + ", after the writers stopped");
-            try (TrackedArena restored = Checkpointer.restore(dir, backend)) {
+            try (TrackedArena restored = Checkpointer.restore(dir, TrackedArena.builder().backend(backend).writerPause(new WriterGate()))) {
                 assertSameBytes(arena.segment(), restored.segment(), arena.pageSize(), backend + ", restored into a new arena");
             }
             assertEquals(ROUNDS / 8, quietPoints);
@@ -97,12 +98,12 @@ class CheckpointWorkloadTest {
     }
 
     /** Random writes of every shape until interrupted: bytes, longs, page-spanning copies, whole pages, and (hardware) direct stores. */
-    private static void write(TrackedArena arena, ReentrantReadWriteLock gate, SplittableRandom random, AtomicLong writes) {
+    private static void write(TrackedArena arena, WriterGate gate, SplittableRandom random, AtomicLong writes) {
         long size = arena.size();
         boolean directStoresSeen = arena.backend().isHardware();
         byte[] chunk = new byte[(int) arena.pageSize() + 2000];
         while (!Thread.currentThread().isInterrupted()) {
-            gate.readLock().lock();
+            gate.enter();
             try {
                 for (int i = 0; i < 32; i++) {
                     switch (random.nextInt(directStoresSeen ? 5 : 4)) {
@@ -122,7 +123,7 @@ class CheckpointWorkloadTest {
                 }
                 writes.addAndGet(32);
             } finally {
-                gate.readLock().unlock();
+                gate.exit();
             }
             Thread.yield();
         }

@@ -1,6 +1,5 @@
 package io.pagemark.checkpoint;
 
-import io.pagemark.Backend;
 import io.pagemark.TrackedArena;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -151,7 +150,7 @@ class CheckpointerTest {
             checkpointer.checkpoint();
             arena.putLong(18 * arena.pageSize(), 0xBEEFL);
             checkpointer.checkpoint();
-            try (TrackedArena restored = Checkpointer.restore(dir, Backend.AUTO)) {
+            try (TrackedArena restored = Checkpointer.restore(dir, TrackedArena.builder())) {
                 assertFalse(restored.isArmed());
                 assertEquals(arena.size(), restored.size());
                 assertSameBytes(arena.segment(), restored.segment(), arena.pageSize(), "restored arena");

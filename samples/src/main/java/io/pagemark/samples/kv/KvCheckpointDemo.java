@@ -105,7 +105,7 @@ public final class KvCheckpointDemo {
         boolean resume = Files.exists(dir) && hasChain(dir);
         Workload workload = options.workload();
         try (TrackedArena arena = resume
-                ? Checkpointer.restore(dir, options.backend)
+                ? Checkpointer.restore(dir, TrackedArena.builder().backend(options.backend))
                 : TrackedArena.builder().size(OffHeapKvStore.bytesFor(CAPACITY)).backend(options.backend).open();
              Checkpointer checkpointer = Checkpointer.open(arena, dir)) {
             OffHeapKvStore store = resume ? OffHeapKvStore.attach(arena) : OffHeapKvStore.create(arena);
@@ -152,7 +152,7 @@ public final class KvCheckpointDemo {
         System.out.printf("restoring %s: a base and %d deltas up to checkpoint %d (%.1f MiB on disk)%n",
                 dir, deltas, chain.sequence(), chain.bytes() / 1048576.0);
         long start = System.nanoTime();
-        try (TrackedArena arena = Checkpointer.restore(dir, options.backend)) {
+        try (TrackedArena arena = Checkpointer.restore(dir, TrackedArena.builder().backend(options.backend))) {
             long restoreNanos = System.nanoTime() - start;
             OffHeapKvStore store = OffHeapKvStore.attach(arena);
             System.out.printf("restored in %.0f ms: %s%n", restoreNanos / 1e6, store);

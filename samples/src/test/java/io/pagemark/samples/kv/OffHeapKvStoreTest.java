@@ -1,6 +1,5 @@
 package io.pagemark.samples.kv;
 
-import io.pagemark.Backend;
 import io.pagemark.TrackedArena;
 import io.pagemark.checkpoint.Checkpointer;
 import org.junit.jupiter.api.Test;
@@ -62,7 +61,7 @@ class OffHeapKvStoreTest {
                 checkpointer.checkpoint();
             }
         }
-        try (TrackedArena restored = Checkpointer.restore(dir, Backend.AUTO)) {
+        try (TrackedArena restored = Checkpointer.restore(dir, TrackedArena.builder())) {
             OffHeapKvStore store = OffHeapKvStore.attach(restored);
             assertEquals(expected.size(), store.size());
             assertEquals(20_000, store.puts());
