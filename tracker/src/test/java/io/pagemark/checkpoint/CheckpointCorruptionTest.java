@@ -136,6 +136,7 @@ class CheckpointCorruptionTest {
             putBack(file);
         }
         restoreSucceeds("the chain put back");
+        System.out.println(flips + " flipped bytes, each detected at its file and offset");
         assertTrue(flips > 1000, "only " + flips + " flips tried");
     }
 
