@@ -2,6 +2,9 @@ package io.pagemark.samples.kv;
 
 import io.pagemark.TrackedArena;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /**
  * A small off-heap hash map from {@code long} keys to short byte values, laid out entirely in a
  * {@link TrackedArena} (open addressing, linear probing), so that the arena <em>is</em> the store:
@@ -103,7 +106,7 @@ public final class OffHeapKvStore {
         long slot = find(key);
         if (arena.getLong(slot) == 0) return null;
         byte[] value = new byte[arena.getInt(slot + LENGTH_AT)];
-        for (int i = 0; i < value.length; i++) value[i] = arena.getByte(slot + VALUE_AT + i);
+        MemorySegment.copy(arena.segment(), ValueLayout.JAVA_BYTE, slot + VALUE_AT, value, 0, value.length);
         return value;
     }
 
