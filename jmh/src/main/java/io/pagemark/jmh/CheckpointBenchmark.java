@@ -83,7 +83,7 @@ public class CheckpointBenchmark {
             for (int p = 0; p < pages.length; p++) pages[p] = p;
         }
 
-        /** Dirties {@code dirtyPercent} of the pages (a random choice each time) with one 8-byte store each. */
+        /** Dirties {@code dirtyPercent} of the pages (a random choice each time) with one 8-byte store each (the write API: seen by every backend). */
         @Setup(Level.Invocation)
         public void dirty() throws IOException {
             // Keep the chain's disk use bounded: fold it once its deltas outweigh the arena (not measured).
@@ -94,7 +94,7 @@ public class CheckpointBenchmark {
                 long swap = pages[i];
                 pages[i] = pages[j];
                 pages[j] = swap;
-                arena.segment().set(ValueLayout.JAVA_LONG_UNALIGNED, pages[i] * arena.pageSize() + 8L * random.nextInt(512), random.nextLong());
+                arena.putLong(pages[i] * arena.pageSize() + 8L * random.nextInt(512), random.nextLong());
             }
         }
 
