@@ -120,6 +120,7 @@ public final class OffHeapKvStore {
         return puts;
     }
 
+    /** Slots in the store (a power of two); it holds at most {@code capacity() - 1} keys. */
     public long capacity() {
         return capacity;
     }
