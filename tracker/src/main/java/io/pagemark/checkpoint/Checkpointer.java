@@ -59,8 +59,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * that already holds a chain continues it: the first checkpoint is a new base that replaces it.
  *
  * <p><b>Threads.</b> {@link #checkpoint()} and {@link #compact()} may be called from any thread,
- * one at a time (they serialize). Restores read the published files and need no lock; do not
- * compact the directory while a restore reads it.
+ * one at a time (they serialize). Restores take no lock: they read the files the manifest lists, and
+ * a compaction or a new base deletes the files it replaces, so restore from a directory no one is
+ * writing (a restore that loses that race fails with a missing file; it never restores wrong).
  */
 public final class Checkpointer implements AutoCloseable {
     private final TrackedArena arena;
