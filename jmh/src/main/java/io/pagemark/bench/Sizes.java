@@ -27,4 +27,12 @@ public final class Sizes {
             throw new IllegalArgumentException("bad size '" + text + "': expected a positive byte count or a number with KiB, MiB or GiB (e.g. 256MiB)");
         }
     }
+
+    /** A size as the report shows it ({@code 256 MiB}; {@link #parse} reads it back): whole KiB, MiB or GiB, else bytes. */
+    public static String format(long bytes) {
+        if (bytes >= 1L << 30 && bytes % (1L << 30) == 0) return (bytes >> 30) + " GiB";
+        if (bytes >= 1L << 20 && bytes % (1L << 20) == 0) return (bytes >> 20) + " MiB";
+        if (bytes >= 1L << 10 && bytes % (1L << 10) == 0) return (bytes >> 10) + " KiB";
+        return bytes + " bytes";
+    }
 }

@@ -2,6 +2,7 @@ package io.pagemark.bench.report;
 
 import io.pagemark.Backend;
 import io.pagemark.bench.Arenas;
+import io.pagemark.bench.CheckpointBenchmark;
 import io.pagemark.bench.CollectBenchmark;
 import io.pagemark.bench.CrossoverBenchmark;
 import io.pagemark.bench.FirstWriteBenchmark;
@@ -48,7 +49,11 @@ public final class ReportGenerator {
     static final String PAGEMAP_READ = SoftDirtyScanBenchmark.class.getSimpleName() + ".pagemapRead";
     static final String CLEAR_REFS = SoftDirtyScanBenchmark.class.getSimpleName() + ".clearRefs";
     static final String EPOCH = CrossoverBenchmark.class.getSimpleName() + ".epoch";
-    private static final Set<String> KNOWN = Set.of(STORE, FIRST_WRITE, FIRST_WRITE_LATENCY, COLLECT, PAGEMAP_READ, CLEAR_REFS, EPOCH);
+    static final String CHECKPOINT = CheckpointBenchmark.class.getSimpleName() + ".checkpoint";
+    static final String COPY_TO_FILE = CheckpointBenchmark.FullCopy.class.getSimpleName() + ".toFile";
+    static final String COPY_TO_MEMORY = CheckpointBenchmark.FullCopy.class.getSimpleName() + ".toMemory";
+    private static final Set<String> KNOWN = Set.of(STORE, FIRST_WRITE, FIRST_WRITE_LATENCY, COLLECT, PAGEMAP_READ, CLEAR_REFS, EPOCH,
+            CHECKPOINT, COPY_TO_FILE, COPY_TO_MEMORY);
     private static final String BASELINE_FAULT = Backend.UFFD_ASYNC.id();
     private static final String CARD_TABLE = Backend.CARD_TABLE.id();
     /** A run that started with a higher 1-minute load average than this shared the machine. */
@@ -124,7 +129,7 @@ public final class ReportGenerator {
                 .append(runFacts()).append('\n')
                 .append("## Conclusions (from ratios)\n\n").append(conclusions()).append('\n')
                 .append(targets()).append(store).append(firstWrite).append(latency).append(collect).append(crossover)
-                .append(otherResults());
+                .append(checkpoint()).append(otherResults());
         Path reportFile = dir.resolve(REPORT);
         Files.writeString(reportFile, report);
         Files.writeString(dir.resolve(README_SECTION), readmeSection());
@@ -427,6 +432,33 @@ public final class ReportGenerator {
             prevRatio = ratio;
         }
         return answer != null ? answer : "> " + stores.getLast() + " (card-table wins over the whole range)";
+    }
+
+    private String checkpoint() {
+        List<String> arenas = results.values(CHECKPOINT, "arenaBytes");
+        if (arenas.isEmpty()) return "";
+        StringBuilder sb = new StringBuilder("## Checkpoint throughput\n\nOne incremental checkpoint (the dirty pages as a delta: "
+                + "checksummed, fsynced, published) against saving the whole arena without knowing what changed; in brackets the "
+                + "ratio to a full copy of the arena to a file (write + fsync). Dirty MB/s = dirty bytes / time.\n\n");
+        for (String arena : arenas) {
+            long bytes = Long.parseLong(arena);
+            Map<String, String> copy = Map.of("arenaBytes", arena);
+            double toFile = nanos(COPY_TO_FILE, copy), toMemory = nanos(COPY_TO_MEMORY, copy);
+            MarkdownTable t = new MarkdownTable(List.of("backend", "dirty", "checkpoint", "dirty MB/s"));
+            for (String backend : ordered(results.values(CHECKPOINT, "backend"))) {
+                List<String> fractions = new ArrayList<>(results.values(CHECKPOINT, "dirtyPercent"));
+                fractions.sort(Comparator.comparingDouble(Double::parseDouble));
+                for (String f : fractions) {
+                    double ns = nanos(CHECKPOINT, Map.of("arenaBytes", arena, "backend", backend, "dirtyPercent", f));
+                    double mbPerSecond = bytes * Double.parseDouble(f) / 100 / 1e6 / (ns / 1e9);
+                    t.row(List.of(backend, f + "%", cell(ns, toFile), Double.isNaN(ns) ? "n/a" : String.format(Locale.ROOT, "%.0f", mbPerSecond)));
+                }
+            }
+            sb.append("### ").append(io.pagemark.bench.Sizes.format(bytes)).append(" arena\n\n").append(t.render())
+                    .append("\nFull copy to a file: ").append(time(toFile)).append("; to memory (a stop-the-world copy): ")
+                    .append(time(toMemory)).append(".\n\n");
+        }
+        return sb.toString();
     }
 
     private String otherResults() {

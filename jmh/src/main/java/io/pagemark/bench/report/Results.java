@@ -76,12 +76,12 @@ public final class Results {
     /**
      * The median rather than the mean, so that an invocation or an iteration slowed by something else
      * running on the machine does not move the result: for sample-time results the median sample, for
-     * average-time results the median of the iterations' means, else JMH's score.
+     * average-time and single-shot results the median of the iterations, else JMH's score.
      */
     private static double robustScore(String mode, JsonNode metric) {
         JsonNode median = metric.path("scorePercentiles").get("50.0");
         if (mode.equals("sample") && median != null) return number(median);
-        if (mode.equals("avgt") && metric.path("rawData").isArray()) {
+        if ((mode.equals("avgt") || mode.equals("ss")) && metric.path("rawData").isArray()) {
             List<Double> iterations = new ArrayList<>();
             for (JsonNode fork : metric.get("rawData")) for (JsonNode v : fork) iterations.add(number(v));
             if (!iterations.isEmpty()) {

@@ -20,13 +20,20 @@ public enum Profile {
             "FirstWriteBenchmark", Map.of("order", List.of("random"), "writers", List.of("2")),
             "CollectBenchmark", Map.of("size", List.of("8MiB"), "dirtyPercent", List.of("1")),
             "SoftDirtyScanBenchmark", Map.of("size", List.of("8MiB"), "dirtyPercent", List.of("1")),
-            "CrossoverBenchmark", Map.of("storesPerPage", List.of("100")))),
+            "CrossoverBenchmark", Map.of("storesPerPage", List.of("100")),
+            "CheckpointBenchmark", Map.of("arenaBytes", List.of(Long.toString(8L << 20)), "dirtyPercent", List.of("1")),
+            "FullCopy", Map.of("arenaBytes", List.of(Long.toString(8L << 20))))),
 
-    /** The reduced matrix behind the README's table: one arena size for collect, short iterations; under 10 minutes on 2 cores. */
+    /**
+     * The reduced matrix behind the README's table: one arena size for collect, 256 MiB for the checkpoint, short
+     * iterations; under 10 minutes on 2 cores.
+     */
     QUICK(new Timing(1, TimeValue.milliseconds(300), 3, TimeValue.milliseconds(250)), Map.of(
             "FirstWriteBenchmark.firstWriteLatency", Map.of("order", List.of("seq")),
             "CollectBenchmark", Map.of("size", List.of("256MiB")),
-            "SoftDirtyScanBenchmark", Map.of("size", List.of("256MiB")))),
+            "SoftDirtyScanBenchmark", Map.of("size", List.of("256MiB")),
+            "CheckpointBenchmark", Map.of("arenaBytes", List.of(Long.toString(256L << 20))),
+            "FullCopy", Map.of("arenaBytes", List.of(Long.toString(256L << 20))))),
 
     /** Everything, with the benchmarks' own warmup and measurement settings. */
     FULL(null, Map.of(

@@ -1,4 +1,4 @@
-package io.pagemark.jmh;
+package io.pagemark.bench;
 
 import io.pagemark.TrackedArena;
 import io.pagemark.checkpoint.Checkpoint;
@@ -46,11 +46,8 @@ import java.util.stream.Stream;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2)
 @Measurement(iterations = 8)
-@Fork(value = 1, jvmArgsAppend = {CheckpointBenchmark.NATIVE_ACCESS, CheckpointBenchmark.ADD_EXPORTS, CheckpointBenchmark.MISC})
+@Fork(value = 1, jvmArgsAppend = {JvmFlags.NATIVE_ACCESS, JvmFlags.ADD_EXPORTS, JvmFlags.EXPORT_INTERNAL_MISC, JvmFlags.ALLOW_UNSAFE})
 public class CheckpointBenchmark {
-    static final String NATIVE_ACCESS = "--enable-native-access=ALL-UNNAMED";
-    static final String ADD_EXPORTS = "--add-exports";
-    static final String MISC = "java.base/jdk.internal.misc=ALL-UNNAMED";
 
     /** A 1 GiB arena of random bytes, checkpointed once (the base); each invocation dirties its share of pages anew. */
     @State(Scope.Benchmark)
@@ -116,7 +113,7 @@ public class CheckpointBenchmark {
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
     @Warmup(iterations = 2)
     @Measurement(iterations = 8)
-    @Fork(value = 1, jvmArgsAppend = {NATIVE_ACCESS, ADD_EXPORTS, MISC})
+    @Fork(value = 1, jvmArgsAppend = {JvmFlags.NATIVE_ACCESS, JvmFlags.ADD_EXPORTS, JvmFlags.EXPORT_INTERNAL_MISC, JvmFlags.ALLOW_UNSAFE})
     public static class FullCopy {
         @State(Scope.Benchmark)
         public static class Source {
