@@ -3,6 +3,7 @@ package io.pagemark.bench.report;
 import io.pagemark.Backend;
 import io.pagemark.bench.Arenas;
 import io.pagemark.bench.CheckpointBenchmark;
+import io.pagemark.bench.Sizes;
 import io.pagemark.bench.CollectBenchmark;
 import io.pagemark.bench.CrossoverBenchmark;
 import io.pagemark.bench.FirstWriteBenchmark;
@@ -319,7 +320,7 @@ public final class ReportGenerator {
     private List<String> sizes() {
         List<String> sizes = new ArrayList<>(results.values(COLLECT, "size"));
         for (String s : results.values(PAGEMAP_READ, "size")) if (!sizes.contains(s)) sizes.add(s);
-        sizes.sort(Comparator.comparingLong(io.pagemark.bench.Sizes::parse));
+        sizes.sort(Comparator.comparingLong(Sizes::parse));
         return sizes;
     }
 
@@ -454,7 +455,7 @@ public final class ReportGenerator {
                     t.row(List.of(backend, f + "%", cell(ns, toFile), Double.isNaN(ns) ? "n/a" : String.format(Locale.ROOT, "%.0f", mbPerSecond)));
                 }
             }
-            sb.append("### ").append(io.pagemark.bench.Sizes.format(bytes)).append(" arena\n\n").append(t.render())
+            sb.append("### ").append(Sizes.format(bytes)).append(" arena\n\n").append(t.render())
                     .append("\nFull copy to a file: ").append(time(toFile)).append("; to memory (a stop-the-world copy): ")
                     .append(time(toMemory)).append(".\n\n");
         }
@@ -510,6 +511,15 @@ public final class ReportGenerator {
         List<String> cross = new ArrayList<>();
         for (String b : ordered(results.values(EPOCH, "backend"))) if (!b.equals(CARD_TABLE)) cross.add(b + " " + crossoverPoint(b));
         if (!cross.isEmpty()) lines.add("The hardware barrier beats card marking from S stores per dirtied page per epoch: " + String.join("; ", cross) + ".");
+        for (String arena : results.values(CHECKPOINT, "arenaBytes")) {
+            double toFile = nanos(COPY_TO_FILE, Map.of("arenaBytes", arena));
+            List<String> parts = new ArrayList<>();
+            for (String f : results.values(CHECKPOINT, "dirtyPercent")) {
+                parts.add(f + "% dirty " + factor(nanos(CHECKPOINT, Map.of("arenaBytes", arena, "dirtyPercent", f)) / toFile));
+            }
+            lines.add("Incremental checkpoint (" + Sizes.format(Long.parseLong(arena))
+                    + " arena) relative to a full copy to a file: " + String.join(", ", parts) + ".");
+        }
         StringBuilder sb = new StringBuilder();
         for (String l : lines) sb.append("- ").append(l).append('\n');
         return sb.toString();
