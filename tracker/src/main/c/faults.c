@@ -300,8 +300,14 @@ static void install_handlers(void) {
     sigdelset(&action.sa_mask, SIGFPE);
     sigdelset(&action.sa_mask, SIGTRAP);
     action.sa_flags = SA_SIGINFO | SA_RESTART;
-    /* The previous handlers are saved before ours can run: sigaction stores them before it installs. */
-    if (sigaction(SIGSEGV, &action, &previous_segv) != 0 || sigaction(SIGBUS, &action, &previous_bus) != 0) {
+    /*
+     * Read the previous handlers first, install ours second: with one sigaction call doing both,
+     * glibc copies the old action out only after the kernel installed the new one, and a JVM fault
+     * on another thread in between would be forwarded to a zeroed (default) action and kill the
+     * process. The JVM installs its handlers at startup and does not replace them later.
+     */
+    if (sigaction(SIGSEGV, NULL, &previous_segv) != 0 || sigaction(SIGBUS, NULL, &previous_bus) != 0
+        || sigaction(SIGSEGV, &action, NULL) != 0 || sigaction(SIGBUS, &action, NULL) != 0) {
         install_error = errno;
     }
 }
@@ -445,7 +451,12 @@ int pm_handlers_start(struct tracker *t, int count, int64_t spin_ns, int pin_to_
     sigfillset(&all);
     pthread_attr_init(&attr);
     pthread_attr_setsigmask_np(&attr, &all);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    /* Pinning picks among the CPUs this process may run on (a container's cpuset, taskset), in order. */
+    cpu_set_t allowed;
+    int allowed_cpus[CPU_SETSIZE], cpus = 0;
+    if (pin_to_cpus && sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+        for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) if (CPU_ISSET(cpu, &allowed)) allowed_cpus[cpus++] = cpu;
+    }
     int error = 0;
     for (int i = 0; i < count && error == 0; i++) {
         struct handler_start *start = malloc(sizeof *start);
@@ -455,10 +466,10 @@ int pm_handlers_start(struct tracker *t, int count, int64_t spin_ns, int pin_to_
         }
         start->t = t;
         start->index = i;
-        if (pin_to_cpus && cpus > 0) {
+        if (cpus > 0) {
             cpu_set_t cpu;
             CPU_ZERO(&cpu);
-            CPU_SET(i % cpus, &cpu);
+            CPU_SET(allowed_cpus[i % cpus], &cpu);
             pthread_attr_setaffinity_np(&attr, sizeof cpu, &cpu);
         }
         error = pthread_create(&t->handlers[i], &attr, handler_main, start);

@@ -69,7 +69,10 @@ PM_EXPORT void pm_set_vma_budget(int64_t vmas);
 /* mprotect: the collector re-protected `unprotects` drained entries (their VMAs merged back). */
 PM_EXPORT void pm_mprotect_drained(struct tracker *t, int64_t unprotects);
 
-/* uffd-sync: starts `count` handler threads; spin_ns > 0: poll the uffd that long before blocking. 0 or -errno. */
+/*
+ * uffd-sync: starts `count` handler threads; spin_ns > 0: poll the uffd that long before blocking;
+ * pin_to_cpus: handler i runs only on the i-th CPU this process may run on (modulo their number). 0 or -errno.
+ */
 PM_EXPORT int pm_handlers_start(struct tracker *t, int count, int64_t spin_ns, int pin_to_cpus);
 /* uffd-sync: stops and joins the handler threads. */
 PM_EXPORT void pm_handlers_stop(struct tracker *t);

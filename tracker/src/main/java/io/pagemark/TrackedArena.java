@@ -412,7 +412,7 @@ public final class TrackedArena implements AutoCloseable {
         }
 
         /**
-         * uffd-sync only: pin handler thread i to CPU i (modulo the CPUs online); default false. With
+         * uffd-sync only: pin handler thread i to the i-th CPU this process may run on; default false. With
          * {@code handlerThreads} equal to the CPU count, the CPU of a writer blocked in a fault always
          * has its own handler to run, so resolving the fault needs no cross-CPU wake-up (see README).
          */

@@ -59,7 +59,7 @@ public abstract class NativeFaultTracker implements PageTracker {
     }
 
     /**
-     * Has the chained SIGSEGV/SIGBUS handlers handle the region's faults (mprotect, uffd-sigbus).
+     * Makes the chained SIGSEGV/SIGBUS handlers handle the region's faults (mprotect, uffd-sigbus).
      * Call before the region is first protected.
      */
     protected final void handleFaultsInSignalHandlers() {

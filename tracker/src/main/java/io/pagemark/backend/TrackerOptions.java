@@ -8,7 +8,7 @@ import io.pagemark.nativelib.FaultPaths;
  * @param forcePopulate   populate every page before each arm even where the kernel offers
  *                        UFFD_FEATURE_WP_UNPOPULATED (the path kernels before 6.4 take)
  * @param handlerThreads  uffd-sync: native handler threads reading the userfaultfd (1 to {@link #MAX_HANDLER_THREADS})
- * @param pinHandlerThreads uffd-sync: pin handler thread i to CPU i (modulo the CPUs online), so that with one per
+ * @param pinHandlerThreads uffd-sync: pin handler thread i to the i-th CPU this process may run on, so that with one per
  *                        CPU a faulting writer's own CPU always has a handler to wake: a local wake-up instead of a
  *                        cross-CPU one
  * @param handlerSpinMicros uffd-sync: how long an idle handler keeps polling the userfaultfd before it blocks

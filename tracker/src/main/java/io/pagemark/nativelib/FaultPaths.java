@@ -231,7 +231,7 @@ public final class FaultPaths {
      * uffd-sync: starts {@code count} native handler threads on the tracker's userfaultfd.
      *
      * @param spinNanos   how long a handler polls the idle userfaultfd before it blocks (0: block at once)
-     * @param pinToCpus   pin handler i to CPU i modulo the CPU count
+     * @param pinToCpus   pin handler i to the i-th CPU this process may run on (modulo their number)
      */
     public static void startHandlers(MemorySegment tracker, int count, long spinNanos, boolean pinToCpus) {
         int result;
