@@ -46,7 +46,12 @@ struct tracker {
     _Atomic uint64_t faults;
     _Atomic uint64_t degradations;
     _Atomic uint64_t unprotect_retries;
-    _Atomic int64_t outstanding; /* mprotect: unprotects whose record the collector has not re-protected yet */
+    /*
+     * mprotect: one bit per page, set while the page is writable, and the VMA boundaries that makes
+     * inside the range (every place a writable page borders a read-only one starts a new VMA).
+     */
+    uint64_t *writable;
+    _Atomic int64_t boundaries;
     /* uffd-sync */
     int handler_count;
     int stop_fd;
@@ -78,8 +83,8 @@ static pthread_once_t handlers_installed = PTHREAD_ONCE_INIT;
 static int install_error;
 
 /* mprotect's VMA accounting, process wide: every mprotect tracker draws on the same vm.max_map_count. */
-static _Atomic int64_t vma_budget = 1L << 30;
-static _Atomic int64_t vma_outstanding;
+static _Atomic int64_t vma_budget = 1L << 30; /* VMAs the trackers may add (pm_set_vma_budget) */
+static _Atomic int64_t vma_boundaries;        /* the boundaries of every mprotect tracker: the VMAs they added */
 
 int pm_abi_version(void) {
     return PM_ABI_VERSION;
@@ -116,6 +121,11 @@ struct tracker *pm_tracker_new(int kind, uint64_t start, uint64_t pages, uint64_
     t->max_log2 = ceil_log2(pages) > block_log2 ? ceil_log2(pages) : block_log2;
     t->stop_fd = -1;
     ring_init(&t->ring, ring_buffer, ring_capacity, spill_bitmap, pages);
+    if (kind == PM_KIND_MPROTECT && (t->writable = calloc((pages + 63) / 64, sizeof(uint64_t))) == NULL) {
+        free(t);
+        errno = ENOMEM;
+        return NULL;
+    }
     return t;
 }
 
@@ -128,15 +138,15 @@ uint64_t pm_counter(struct tracker *t, int counter) {
     case PM_COUNTER_DEGRADATIONS: return __atomic_load_n(&t->degradations, __ATOMIC_RELAXED);
     case PM_COUNTER_LARGEST_BLOCK_LOG2: return (uint64_t)__atomic_load_n(&t->largest_log2, __ATOMIC_RELAXED);
     case PM_COUNTER_UNPROTECT_RETRIES: return __atomic_load_n(&t->unprotect_retries, __ATOMIC_RELAXED);
+    case PM_COUNTER_VMA_BOUNDARIES: return (uint64_t)__atomic_load_n(&t->boundaries, __ATOMIC_RELAXED);
     default: return 0;
     }
 }
 
 void pm_tracker_free(struct tracker *t) {
-    if (t->kind == PM_KIND_MPROTECT) {
-        /* Its VMAs merge back when the range is made writable as a whole: return what it still held. */
-        __atomic_fetch_sub(&vma_outstanding, __atomic_load_n(&t->outstanding, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
-    }
+    /* Its VMAs merge back when the range is made writable as a whole: give back what it held. */
+    __atomic_fetch_sub(&vma_boundaries, __atomic_load_n(&t->boundaries, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+    free(t->writable);
     free(t);
 }
 
@@ -164,18 +174,48 @@ static void uffd_unprotect(struct tracker *t, uint64_t first, uint64_t count, in
     }
 }
 
+static int page_writable(struct tracker *t, uint64_t page) {
+    return (int)((__atomic_load_n(&t->writable[page >> 6], __ATOMIC_RELAXED) >> (page & 63)) & 1);
+}
+
+/* The boundaries between neighbouring pages of different state among the pairs touching [first, end). */
+static int64_t boundaries_around(struct tracker *t, uint64_t first, uint64_t end) {
+    uint64_t from = first > 0 ? first : 1, to = end < t->pages ? end : t->pages - 1;
+    int64_t n = 0;
+    for (uint64_t page = from; page <= to; page++) n += page_writable(t, page - 1) != page_writable(t, page);
+    return n;
+}
+
 /*
- * mprotect near vm.max_map_count: every isolated writable block splits a VMA in three. Once half of
- * the budget is drawn, faults unprotect blocks large enough that even unprotecting every block of
- * the range would fit in a quarter of it (2 VMAs per block).
+ * mprotect: records pages [first, end) as writable or read-only and counts the VMA boundaries that
+ * adds or removes. Relaxed atomics: this is an estimate for the budget below, not a correctness
+ * matter (concurrent changes next to each other may be counted twice or not at all; arm resets it).
+ */
+static void record_writable(struct tracker *t, uint64_t first, uint64_t end, int writable) {
+    int64_t before = boundaries_around(t, first, end);
+    for (uint64_t page = first; page < end;) {
+        uint64_t stop = (page | 63) + 1 < end ? (page | 63) + 1 : end;
+        uint64_t bits = (stop - page == 64 ? ~0ULL : ((1ULL << (stop - page)) - 1)) << (page & 63);
+        if (writable) __atomic_fetch_or(&t->writable[page >> 6], bits, __ATOMIC_RELAXED);
+        else __atomic_fetch_and(&t->writable[page >> 6], ~bits, __ATOMIC_RELAXED);
+        page = stop;
+    }
+    int64_t delta = boundaries_around(t, first, end) - before;
+    __atomic_add_fetch(&t->boundaries, delta, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&vma_boundaries, delta, __ATOMIC_RELAXED);
+}
+
+/*
+ * mprotect near vm.max_map_count: every writable run inside a read-only range is a VMA of its own
+ * (random single pages of 1 GiB reach 65530 after about 38,000). Once three quarters of the budget
+ * are drawn, faults unprotect blocks large enough that unprotecting every block of the range could
+ * add at most another eighth (2 boundaries per block); a block that covers writable runs merges them.
  */
 static int granule_for_budget(struct tracker *t, int granule_log2) {
     int64_t budget = __atomic_load_n(&vma_budget, __ATOMIC_RELAXED);
-    int64_t drawn = __atomic_add_fetch(&vma_outstanding, 1, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&t->outstanding, 1, __ATOMIC_RELAXED);
-    if (2 * drawn < budget / 2) return granule_log2;
+    if (4 * __atomic_load_n(&vma_boundaries, __ATOMIC_RELAXED) < 3 * budget) return granule_log2;
+    uint64_t blocks_allowed = budget > 256 ? (uint64_t)(budget / 16) : 16;
     int wanted = granule_log2;
-    uint64_t blocks_allowed = budget > 64 ? (uint64_t)(budget / 8) : 8;
     while (wanted < t->max_log2 && ((t->pages + (1ULL << wanted) - 1) >> wanted) > blocks_allowed) wanted++;
     return wanted;
 }
@@ -198,7 +238,10 @@ static void mprotect_fault(struct tracker *t, uintptr_t addr) {
     uint64_t first, count, entry;
     for (;;) {
         entry = block_entry(t, addr, granule, &first, &count);
-        if (mprotect((void *)(t->start + (first << t->page_shift)), count << t->page_shift, PROT_READ | PROT_WRITE) == 0) break;
+        if (mprotect((void *)(t->start + (first << t->page_shift)), count << t->page_shift, PROT_READ | PROT_WRITE) == 0) {
+            record_writable(t, first, first + count, 1);
+            break;
+        }
         /*
          * ENOMEM: the split would pass vm.max_map_count (our estimate was short: other code maps too).
          * A larger block needs fewer splits, the whole range none; at the whole range, another thread's
@@ -235,6 +278,7 @@ static int claim_fault(int sig, siginfo_t *info, ucontext_t *context) {
     if ((context->uc_mcontext.gregs[REG_ERR] & X86_PF_WRITE) == 0) return 0;
     const int kind = sig == SIGSEGV ? PM_KIND_MPROTECT : PM_KIND_UFFD_SIGBUS;
     const uintptr_t addr = (uintptr_t)info->si_addr;
+    int closing = 0;
 rescan:
     for (int i = 0; i < PM_MAX_CLAIMED_RANGES; i++) {
         struct claimed_range *range = &claimed[i];
@@ -244,7 +288,10 @@ rescan:
         if (__atomic_load_n(&range->kind, __ATOMIC_RELAXED) != kind
             || addr < __atomic_load_n(&range->start, __ATOMIC_RELAXED)
             || addr >= __atomic_load_n(&range->end, __ATOMIC_RELAXED)) continue;
-        if (state == SLOT_CLOSED) return 1; /* retry the store: close() is about to make it writable */
+        if (state == SLOT_CLOSED) {
+            closing = 1; /* unless a live range holds it too (its memory was mapped again), retry the store */
+            continue;
+        }
         /*
          * Enter, then re-check that the range is still live, both sequentially consistent; close()
          * stores CLOSED, then reads users, both sequentially consistent. So either close() sees us
@@ -263,7 +310,7 @@ rescan:
         __atomic_fetch_sub(&range->users, 1, __ATOMIC_RELEASE);
         return 1;
     }
-    return 0;
+    return closing; /* a closing range: close() is about to make it writable, so the retried store succeeds */
 }
 
 static void forward(int sig, siginfo_t *info, void *context, const struct sigaction *previous) {
@@ -362,13 +409,19 @@ void pm_set_vma_budget(int64_t vmas) {
     __atomic_store_n(&vma_budget, vmas, __ATOMIC_RELAXED);
 }
 
-void pm_mprotect_drained(struct tracker *t, int64_t unprotects) {
-    __atomic_sub_fetch(&t->outstanding, unprotects, __ATOMIC_RELAXED);
-    int64_t drawn = __atomic_sub_fetch(&vma_outstanding, unprotects, __ATOMIC_RELAXED);
+void pm_mprotect_protecting(struct tracker *t, uint64_t first, uint64_t count) {
+    /* Before the mprotect: no fault can set these bits again until it is done (the pages are still writable). */
+    record_writable(t, first, first + count, 0);
     /* Far from the limit again: back to the configured block, for precision. */
-    if (2 * drawn < __atomic_load_n(&vma_budget, __ATOMIC_RELAXED) / 8) {
+    if (4 * __atomic_load_n(&vma_boundaries, __ATOMIC_RELAXED) < __atomic_load_n(&vma_budget, __ATOMIC_RELAXED)) {
         __atomic_store_n(&t->granule_log2, t->block_log2, __ATOMIC_RELAXED);
     }
+}
+
+void pm_mprotect_protecting_all(struct tracker *t) {
+    for (uint64_t word = 0; word < (t->pages + 63) / 64; word++) __atomic_store_n(&t->writable[word], 0, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&vma_boundaries, __atomic_exchange_n(&t->boundaries, 0, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+    __atomic_store_n(&t->granule_log2, t->block_log2, __ATOMIC_RELAXED);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -30,7 +30,8 @@
 #define PM_COUNTER_DEGRADATIONS 3      /* mprotect: times the block size was raised near vm.max_map_count */
 #define PM_COUNTER_LARGEST_BLOCK_LOG2 4 /* log2 of the most pages one fault has unprotected */
 #define PM_COUNTER_UNPROTECT_RETRIES 5 /* unprotects that failed and were retried (mprotect ENOMEM at the largest block) */
-#define PM_COUNTER_COUNT 6
+#define PM_COUNTER_VMA_BOUNDARIES 6    /* mprotect: VMA boundaries the writable runs make inside the range now (an estimate) */
+#define PM_COUNTER_COUNT 7
 
 #define PM_MAX_HANDLERS 16
 #define PM_MAX_CLAIMED_RANGES 64
@@ -64,10 +65,12 @@ PM_EXPORT void pm_release_range(int slot);
 /* Ranges claimed now (live or closing): for tests. */
 PM_EXPORT int pm_claimed_ranges(void);
 
-/* mprotect: the VMAs this process may still add; each isolated unprotect may add two. */
+/* mprotect: the VMAs the trackers may add (each writable run inside a read-only range is one more, plus the rest of the range). */
 PM_EXPORT void pm_set_vma_budget(int64_t vmas);
-/* mprotect: the collector re-protected `unprotects` drained entries (their VMAs merged back). */
-PM_EXPORT void pm_mprotect_drained(struct tracker *t, int64_t unprotects);
+/* mprotect: the collector is about to make pages [first, first + count) read-only again (call just before). */
+PM_EXPORT void pm_mprotect_protecting(struct tracker *t, uint64_t first, uint64_t count);
+/* mprotect: the whole range is about to be made read-only (arm, or a re-protect that hit ENOMEM; call just before). */
+PM_EXPORT void pm_mprotect_protecting_all(struct tracker *t);
 
 /*
  * uffd-sync: starts `count` handler threads; spin_ns > 0: poll the uffd that long before blocking;

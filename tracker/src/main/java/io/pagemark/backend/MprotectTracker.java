@@ -13,10 +13,11 @@ import io.pagemark.nativelib.NativeLibrary;
  * to the JVM's handler: implicit null checks, safepoint polls, stack banging): it makes the block
  * writable with mprotect, records it and returns, and the store is retried.
  * <p>
- * Every isolated writable block splits a VMA in three, and a process may hold at most
- * vm.max_map_count VMAs. Before that runs out, the handler unprotects larger aligned blocks (and
- * records all their pages), which {@link #describe()} reports; at each arm the budget is refreshed
- * from vm.max_map_count minus the mappings in use. Kernel-mode writes (read(2) into the arena) into
+ * Every writable run inside the read-only region is a VMA of its own, and a process may hold at
+ * most vm.max_map_count VMAs. The native side keeps a bit per writable page and counts the VMA
+ * boundaries they make; once half of the budget (refreshed at each arm from vm.max_map_count minus
+ * the mappings in use, minus headroom) is drawn, the handler unprotects larger aligned blocks (and
+ * records all their pages), which {@link #describe()} reports. Kernel-mode writes (read(2) into the arena) into
  * a read-only page fail with EFAULT. Each fault takes the mm's mmap_lock for writing, so writers on
  * several threads serialize.
  */
@@ -60,6 +61,7 @@ public final class MprotectTracker extends NativeFaultTracker {
 
     @Override
     protected void protectAll() {
+        FaultPaths.mprotectProtectingAll(tracker);
         Libc.mprotect(region.address(), region.size(), Libc.PROT_READ, Libc.NO_HINT);
     }
 
@@ -71,6 +73,7 @@ public final class MprotectTracker extends NativeFaultTracker {
      */
     @Override
     protected void protect(long firstPage, long pageCount) {
+        FaultPaths.mprotectProtecting(tracker, firstPage, pageCount);
         try {
             Libc.mprotect(region.address() + firstPage * region.pageSize(), pageCount * region.pageSize(), Libc.PROT_READ, Libc.NO_HINT);
         } catch (LinuxException e) {
@@ -78,11 +81,6 @@ public final class MprotectTracker extends NativeFaultTracker {
             reprotectFallbacks++;
             protectAll();
         }
-    }
-
-    @Override
-    protected void reprotected(long entries) {
-        FaultPaths.mprotectDrained(tracker, entries);
     }
 
     @Override

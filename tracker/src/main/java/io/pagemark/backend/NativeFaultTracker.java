@@ -75,9 +75,6 @@ public abstract class NativeFaultTracker implements PageTracker {
     /** Re-protects {@code pageCount} pages from page {@code firstPage}, all drained by the collect in progress. */
     protected abstract void protect(long firstPage, long pageCount);
 
-    /** Called after a collect re-protected the blocks of {@code entries} drained entries. */
-    protected void reprotected(long entries) {}
-
     /**
      * Makes the whole region writable, stopping fault delivery, and releases the mechanism's
      * resources; the ring is still mapped. Signal handlers have stopped touching the tracker already.
@@ -90,7 +87,7 @@ public abstract class NativeFaultTracker implements PageTracker {
         beforeProtectingAll();
         // Forget what was recorded before: drain first, then protect. Draining after the protect
         // could discard the record of a write made after it: that page would stay writable, unrecorded.
-        reprotected(drain(drained));
+        drain(drained);
         drained.clear();
         protectAll();
     }
@@ -98,23 +95,21 @@ public abstract class NativeFaultTracker implements PageTracker {
     @Override
     public void collect(PageSet out) {
         ensureOpen();
-        long entries = drain(drained);
+        drain(drained);
         long[] runs = drained.runs();
         for (int i = 0; i < runs.length; i += 2) protect(runs[i], runs[i + 1]);
-        reprotected(entries);
         // Only now, re-protected, are the pages reported: the caller reads their contents after this.
         for (int i = 0; i < runs.length; i += 2) out.addRange(runs[i], runs[i + 1]);
         drained.clear();
     }
 
     /**
-     * Drains every fault recorded before this call into {@code into} and returns the entries
-     * drained. Subclasses whose faults are recorded after the faulting store resumes (uffd-sync)
-     * first wait for those records.
+     * Drains every fault recorded before this call into {@code into}. Subclasses whose faults are
+     * recorded after the faulting store resumes (uffd-sync) first wait for those records.
      */
-    protected long drain(PageSet into) {
+    protected void drain(PageSet into) {
         // Acquire (pm_counter): the spilled bits counted are visible to the harvest that follows.
-        return ring.drainInto(into, FaultPaths.counter(tracker, FaultPaths.Counter.SPILLED_ENTRIES));
+        ring.drainInto(into, FaultPaths.counter(tracker, FaultPaths.Counter.SPILLED_ENTRIES));
     }
 
     @Override

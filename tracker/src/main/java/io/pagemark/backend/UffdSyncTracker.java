@@ -95,14 +95,13 @@ public class UffdSyncTracker extends NativeFaultTracker {
      * is either recorded already or has its handler waited for here.
      */
     @Override
-    protected long drain(PageSet into) {
+    protected void drain(PageSet into) {
         FaultPaths.snapshotHandlers(tracker, handlerSnapshot);
-        long entries = 0;
         while (!FaultPaths.handlersPassed(tracker, handlerSnapshot)) {
-            entries += super.drain(into);
+            super.drain(into);
             Thread.yield(); // the handler may be preempted mid-batch: on few CPUs, spinning would only delay it
         }
-        return entries + super.drain(into);
+        super.drain(into);
     }
 
     /** True unless the userfaultfd is user-mode-only: then the kernel's own faults are not queued to us and fail with EFAULT. */

@@ -58,7 +58,9 @@ public final class FaultPaths {
         /** log2 of the most pages one fault has unprotected. */
         LARGEST_BLOCK_LOG2,
         /** mprotect: unprotects retried at the largest block (ENOMEM). */
-        UNPROTECT_RETRIES
+        UNPROTECT_RETRIES,
+        /** mprotect: the VMA boundaries its writable runs make inside the region now (an estimate the degradation uses). */
+        VMA_BOUNDARIES
     }
 
     private static final VarHandle ERRNO = Linker.Option.captureStateLayout()
@@ -79,7 +81,9 @@ public final class FaultPaths {
         static final MethodHandle RELEASE_RANGE = bind("pm_release_range", FunctionDescriptor.ofVoid(JAVA_INT), false);
         static final MethodHandle CLAIMED_RANGES = bind("pm_claimed_ranges", FunctionDescriptor.of(JAVA_INT), false);
         static final MethodHandle SET_VMA_BUDGET = bind("pm_set_vma_budget", FunctionDescriptor.ofVoid(JAVA_LONG), false);
-        static final MethodHandle MPROTECT_DRAINED = bind("pm_mprotect_drained", FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG), false);
+        static final MethodHandle MPROTECT_PROTECTING = bind("pm_mprotect_protecting",
+                FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_LONG), false);
+        static final MethodHandle MPROTECT_PROTECTING_ALL = bind("pm_mprotect_protecting_all", FunctionDescriptor.ofVoid(ADDRESS), false);
         static final MethodHandle HANDLERS_START = bind("pm_handlers_start",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT), false);
         static final MethodHandle HANDLERS_STOP = bind("pm_handlers_stop", FunctionDescriptor.ofVoid(ADDRESS), false);
@@ -209,7 +213,7 @@ public final class FaultPaths {
         }
     }
 
-    /** mprotect: how many more VMAs this process may create (vm.max_map_count minus those in use, minus headroom). */
+    /** mprotect: how many more VMAs the trackers may create (vm.max_map_count minus those in use, minus headroom). */
     public static void setVmaBudget(long vmas) {
         try {
             Handles.SET_VMA_BUDGET.invokeExact(vmas);
@@ -218,10 +222,22 @@ public final class FaultPaths {
         }
     }
 
-    /** mprotect: the collector re-protected the blocks of {@code unprotects} drained entries. */
-    public static void mprotectDrained(MemorySegment tracker, long unprotects) {
+    /**
+     * mprotect: pages [firstPage, firstPage + pageCount) are about to be made read-only again; call
+     * just before the mprotect (the VMA accounting of the degradation near vm.max_map_count).
+     */
+    public static void mprotectProtecting(MemorySegment tracker, long firstPage, long pageCount) {
         try {
-            Handles.MPROTECT_DRAINED.invokeExact(tracker, unprotects);
+            Handles.MPROTECT_PROTECTING.invokeExact(tracker, firstPage, pageCount);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** mprotect: the whole range is about to be made read-only; call just before the mprotect. */
+    public static void mprotectProtectingAll(MemorySegment tracker) {
+        try {
+            Handles.MPROTECT_PROTECTING_ALL.invokeExact(tracker);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
