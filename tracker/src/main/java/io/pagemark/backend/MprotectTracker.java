@@ -15,11 +15,11 @@ import io.pagemark.nativelib.NativeLibrary;
  * <p>
  * Every writable run inside the read-only region is a VMA of its own, and a process may hold at
  * most vm.max_map_count VMAs. The native side keeps a bit per writable page and counts the VMA
- * boundaries they make; once half of the budget (refreshed at each arm from vm.max_map_count minus
- * the mappings in use, minus headroom) is drawn, the handler unprotects larger aligned blocks (and
- * records all their pages), which {@link #describe()} reports. Kernel-mode writes (read(2) into the arena) into
- * a read-only page fail with EFAULT. Each fault takes the mm's mmap_lock for writing, so writers on
- * several threads serialize.
+ * boundaries they make; once three quarters of the budget (refreshed at each arm: vm.max_map_count
+ * minus the mappings in use, minus headroom) are drawn, the handler unprotects larger aligned
+ * blocks (and records all their pages), which {@link #describe()} reports. Kernel-mode writes
+ * (read(2) into the arena) into a read-only page fail with EFAULT. Each fault takes the mm's
+ * mmap_lock for writing, so writers on several threads serialize.
  */
 public final class MprotectTracker extends NativeFaultTracker {
     private long reprotectFallbacks;
