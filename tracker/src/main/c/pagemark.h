@@ -6,7 +6,7 @@
  * Everything else (opening the userfaultfd, arming, collecting, mapping memory) is Java (FFM).
  *
  * The exported functions are called through FFM by io.pagemark.nativelib.FaultPaths; the
- * constants below are mirrored there and checked by its tests.
+ * constants below are mirrored there (each is exercised by the tests).
  */
 #ifndef PAGEMARK_H
 #define PAGEMARK_H

@@ -22,6 +22,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -164,6 +165,25 @@ class CloseTest {
         assertEquals(handlersBefore, threadsNamed("pagemark-uffd"), "the handler threads exited");
         assertEquals(rangesBefore, FaultPaths.claimedRanges(), "the signal handlers no longer claim the range");
         newArenaWorks(backend);
+    }
+
+    /** 64 mprotect and uffd-sigbus arenas may be open at once; the next one is refused with a message that says so. */
+    @Test
+    void atMost64SignalHandledArenasAtOnce() {
+        NativeBackendsTest.assumeUsable("mprotect");
+        int before = FaultPaths.claimedRanges();
+        List<TrackedArena> open = new ArrayList<>();
+        try {
+            for (int i = before; i < FaultPaths.MAX_CLAIMED_RANGES; i++) {
+                open.add(TrackedArena.builder().size(PAGE).backend("mprotect").open());
+            }
+            PagemarkException e = assertThrows(PagemarkException.class, () -> TrackedArena.builder().size(PAGE).backend("mprotect").open());
+            assertTrue(e.getMessage().contains("at most 64 mprotect and uffd-sigbus arenas can be open at once"), e.getMessage());
+        } finally {
+            open.forEach(TrackedArena::close);
+        }
+        assertEquals(before, FaultPaths.claimedRanges());
+        newArenaWorks("mprotect");
     }
 
     /** The signal handlers hold at most 64 ranges at once: closing must give each one back. */
