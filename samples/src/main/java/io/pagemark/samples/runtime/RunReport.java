@@ -1,0 +1,65 @@
+package io.pagemark.samples.runtime;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * What a {@link ManagedRuntime} did between start and stop.
+ *
+ * @param elapsedNanos     wall time the mutators ran
+ * @param oracleNanos      of which the world was stopped for the oracle (not part of the collector's cost)
+ * @param operations       mutator operations done
+ * @param referenceStores  reference stores done (each one a write-barrier call in the unmodified runtime)
+ * @param allocations      objects allocated
+ * @param cycles           completed collection cycles, in order
+ * @param oracleChecks     oracle checks run
+ * @param oracleProblems   problems the oracle found in total (0 is the only good answer)
+ * @param firstProblems    the first few problems, described
+ * @param failure          a mutator or collector failure, or null
+ */
+public record RunReport(long elapsedNanos, long oracleNanos, long operations, long referenceStores, long allocations,
+                        List<CycleStats> cycles, long oracleChecks, long oracleProblems, List<String> firstProblems,
+                        String failure) {
+
+    /** True when nothing failed and the oracle (if it ran) found nothing wrong. */
+    public boolean ok() {
+        return failure == null && oracleProblems == 0;
+    }
+
+    /** Mutator operations per second of time not spent in the oracle's pauses. */
+    public double operationsPerSecond() {
+        long nanos = elapsedNanos - oracleNanos;
+        return nanos <= 0 ? 0 : operations * 1e9 / nanos;
+    }
+
+    /** The median remark pause in milliseconds (0 without cycles). */
+    public double remarkMillisMedian() {
+        long[] remarks = cycles.stream().mapToLong(CycleStats::remarkNanos).sorted().toArray();
+        return remarks.length == 0 ? 0 : remarks[remarks.length / 2] / 1e6;
+    }
+
+    /** The longest remark pause in milliseconds (0 without cycles). */
+    public double remarkMillisMax() {
+        return cycles.stream().mapToLong(CycleStats::remarkNanos).max().orElse(0) / 1e6;
+    }
+
+    /** Mean dirty cards found per remark. */
+    public double dirtyCardsPerCycle() {
+        return cycles.stream().mapToInt(CycleStats::dirtyCards).average().orElse(0);
+    }
+
+    /** Mean pages with a dirty card per remark. */
+    public double dirtyPagesPerCycle() {
+        return cycles.stream().mapToInt(CycleStats::dirtyPages).average().orElse(0);
+    }
+
+    @Override
+    public String toString() {
+        return String.format("%d ops in %.2f s (%.0f ops/s), %d stores, %d allocations, %d cycles, remark p50 %.3f ms max %.3f ms, "
+                        + "%.0f dirty cards / %.0f pages per cycle, oracle %d checks %s%s",
+                operations, elapsedNanos / 1e9, operationsPerSecond(), referenceStores, allocations, cycles.size(),
+                remarkMillisMedian(), remarkMillisMax(), dirtyCardsPerCycle(), dirtyPagesPerCycle(), oracleChecks,
+                oracleProblems == 0 ? "ok" : oracleProblems + " problems " + Arrays.toString(firstProblems.toArray()),
+                failure == null ? "" : ", FAILED: " + failure);
+    }
+}

@@ -1,0 +1,85 @@
+package io.pagemark.samples.runtime;
+
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Runs the sample runtime for a fixed time and reports: the program the demo starts in a child JVM,
+ * once as is and once under the pagemark agent.
+ *
+ * <pre>
+ * java -cp pagemark-samples.jar io.pagemark.samples.runtime.WorkloadMain [--seconds 20] [--heap-mb 64]
+ *      [--mutators 2] [--seed 42] [--oracle on|off] [--progress-ms 1000]
+ * </pre>
+ *
+ * Prints {@code progress elapsed_s=... ops=... cycles=...} lines while it runs and one final
+ * {@code result {...}} line holding a JSON object; exits 0 when the run and the oracle are fine, 1 if not.
+ */
+public final class WorkloadMain {
+    private WorkloadMain() {}
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> options = parse(args);
+        double seconds = Double.parseDouble(options.getOrDefault("seconds", "20"));
+        long progressMillis = Long.parseLong(options.getOrDefault("progress-ms", "1000"));
+        RuntimeConfig config = RuntimeConfig.defaults()
+                .withHeapBytes(Long.parseLong(options.getOrDefault("heap-mb", "64")) << 20)
+                .withMutators(Integer.parseInt(options.getOrDefault("mutators", "2")))
+                .withSeed(Long.parseLong(options.getOrDefault("seed", "42")))
+                .withOracle(!"off".equals(options.getOrDefault("oracle", "on")));
+        RunReport report;
+        try (ManagedRuntime runtime = new ManagedRuntime(config)) {
+            runtime.start();
+            long start = System.nanoTime(), end = start + (long) (seconds * 1e9);
+            long now;
+            while ((now = System.nanoTime()) < end && !runtime.failed()) {
+                Thread.sleep(Math.min(progressMillis, Math.max(1, (end - now) / 1_000_000)));
+                System.out.printf(Locale.ROOT, "progress elapsed_s=%.1f ops=%d cycles=%d%n",
+                        (System.nanoTime() - start) / 1e9, runtime.operationsSoFar(), runtime.cyclesSoFar());
+            }
+            report = runtime.stop();
+        }
+        System.out.println("result " + json(report));
+        System.exit(report.ok() ? 0 : 1);
+    }
+
+    private static Map<String, String> parse(String[] args) {
+        Map<String, String> options = new TreeMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (!arg.startsWith("--") || i + 1 == args.length) {
+                throw new IllegalArgumentException("expected --name value pairs (--seconds, --heap-mb, --mutators, --seed, --oracle, --progress-ms), got '" + arg + "'");
+            }
+            options.put(arg.substring(2), args[++i]);
+        }
+        return options;
+    }
+
+    /** The report as one JSON object (the demo reads these fields). */
+    static String json(RunReport r) {
+        StringBuilder problems = new StringBuilder("[");
+        for (String p : r.firstProblems()) problems.append(problems.length() > 1 ? "," : "").append(quote(p));
+        problems.append(']');
+        return String.format(Locale.ROOT, "{\"seconds\":%.3f,\"ops\":%d,\"ops_per_s\":%.0f,\"stores\":%d,\"allocations\":%d,"
+                        + "\"cycles\":%d,\"remark_ms_p50\":%.3f,\"remark_ms_max\":%.3f,\"dirty_cards_per_cycle\":%.1f,"
+                        + "\"dirty_pages_per_cycle\":%.1f,\"oracle_checks\":%d,\"oracle_problems\":%d,\"oracle_ok\":%b,"
+                        + "\"first_problems\":%s,\"failure\":%s}",
+                r.elapsedNanos() / 1e9, r.operations(), r.operationsPerSecond(), r.referenceStores(), r.allocations(),
+                r.cycles().size(), r.remarkMillisMedian(), r.remarkMillisMax(), r.dirtyCardsPerCycle(), r.dirtyPagesPerCycle(),
+                r.oracleChecks(), r.oracleProblems(), r.ok(), problems, r.failure() == null ? "null" : quote(r.failure()));
+    }
+
+    private static String quote(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                default -> b.append(c < 0x20 ? String.format("\\u%04x", (int) c) : String.valueOf(c));
+            }
+        }
+        return b.append('"').toString();
+    }
+}
