@@ -2,6 +2,7 @@ package io.pagemark.samples.runtime;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * What a {@link ManagedRuntime} did between start and stop.
@@ -51,6 +52,36 @@ public record RunReport(long elapsedNanos, long oracleNanos, long operations, lo
     /** Mean pages with a dirty card per remark. */
     public double dirtyPagesPerCycle() {
         return cycles.stream().mapToInt(CycleStats::dirtyPages).average().orElse(0);
+    }
+
+    /**
+     * The report as one JSON object: seconds, ops, ops_per_s, stores, allocations, cycles,
+     * remark_ms_p50, remark_ms_max, dirty_cards_per_cycle, dirty_pages_per_cycle, oracle_checks,
+     * oracle_problems, oracle_ok, first_problems, failure.
+     */
+    public String toJson() {
+        StringBuilder problems = new StringBuilder("[");
+        for (String p : firstProblems) problems.append(problems.length() > 1 ? "," : "").append(quote(p));
+        problems.append(']');
+        return String.format(Locale.ROOT, "{\"seconds\":%.3f,\"ops\":%d,\"ops_per_s\":%.0f,\"stores\":%d,\"allocations\":%d,"
+                        + "\"cycles\":%d,\"remark_ms_p50\":%.3f,\"remark_ms_max\":%.3f,\"dirty_cards_per_cycle\":%.1f,"
+                        + "\"dirty_pages_per_cycle\":%.1f,\"oracle_checks\":%d,\"oracle_problems\":%d,\"oracle_ok\":%b,"
+                        + "\"first_problems\":%s,\"failure\":%s}",
+                elapsedNanos / 1e9, operations, operationsPerSecond(), referenceStores, allocations, cycles.size(),
+                remarkMillisMedian(), remarkMillisMax(), dirtyCardsPerCycle(), dirtyPagesPerCycle(), oracleChecks, oracleProblems,
+                ok(), problems, failure == null ? "null" : quote(failure));
+    }
+
+    private static String quote(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                default -> b.append(c < 0x20 ? String.format(Locale.ROOT, "\\u%04x", (int) c) : String.valueOf(c));
+            }
+        }
+        return b.append('"').toString();
     }
 
     @Override

@@ -40,7 +40,7 @@ public final class WorkloadMain {
             }
             report = runtime.stop();
         }
-        System.out.println("result " + json(report));
+        System.out.println("result " + report.toJson());
         System.exit(report.ok() ? 0 : 1);
     }
 
@@ -54,32 +54,5 @@ public final class WorkloadMain {
             options.put(arg.substring(2), args[++i]);
         }
         return options;
-    }
-
-    /** The report as one JSON object (the demo reads these fields). */
-    static String json(RunReport r) {
-        StringBuilder problems = new StringBuilder("[");
-        for (String p : r.firstProblems()) problems.append(problems.length() > 1 ? "," : "").append(quote(p));
-        problems.append(']');
-        return String.format(Locale.ROOT, "{\"seconds\":%.3f,\"ops\":%d,\"ops_per_s\":%.0f,\"stores\":%d,\"allocations\":%d,"
-                        + "\"cycles\":%d,\"remark_ms_p50\":%.3f,\"remark_ms_max\":%.3f,\"dirty_cards_per_cycle\":%.1f,"
-                        + "\"dirty_pages_per_cycle\":%.1f,\"oracle_checks\":%d,\"oracle_problems\":%d,\"oracle_ok\":%b,"
-                        + "\"first_problems\":%s,\"failure\":%s}",
-                r.elapsedNanos() / 1e9, r.operations(), r.operationsPerSecond(), r.referenceStores(), r.allocations(),
-                r.cycles().size(), r.remarkMillisMedian(), r.remarkMillisMax(), r.dirtyCardsPerCycle(), r.dirtyPagesPerCycle(),
-                r.oracleChecks(), r.oracleProblems(), r.ok(), problems, r.failure() == null ? "null" : quote(r.failure()));
-    }
-
-    private static String quote(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                default -> b.append(c < 0x20 ? String.format("\\u%04x", (int) c) : String.valueOf(c));
-            }
-        }
-        return b.append('"').toString();
     }
 }

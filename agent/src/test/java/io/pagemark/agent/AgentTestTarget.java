@@ -1,0 +1,101 @@
+package io.pagemark.agent;
+
+import io.pagemark.samples.runtime.ManagedRuntime;
+import io.pagemark.samples.runtime.RunReport;
+import io.pagemark.samples.runtime.RuntimeConfig;
+import jdk.jfr.Recording;
+
+import javax.management.MBeanAttributeInfo;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The program the agent tests run in a child JVM: the sample runtime, a JFR recording of the
+ * agent's events and of the barrier's invocations (JFR method timing: the JVM counts them, not us),
+ * and the agent's MBean read through the platform MBean server. Prints {@code key=value} lines.
+ *
+ * <pre>
+ * AgentTestTarget &lt;recording.jfr&gt; &lt;seconds&gt;          one runtime, recorded from the start
+ * AgentTestTarget &lt;recording.jfr&gt; &lt;seconds&gt; attach   a runtime runs, "ready" is printed, a line on stdin
+ *                                                  (after the attach) resumes it; it runs on (untracked heap),
+ *                                                  then a second runtime runs (its heap allocated after the attach);
+ *                                                  recorded from the attach on
+ * </pre>
+ */
+public final class AgentTestTarget {
+    static final String BARRIER = "io.pagemark.samples.runtime.CardTable::mark";
+
+    private AgentTestTarget() {}
+
+    public static void main(String[] args) throws Exception {
+        Path recordingFile = Path.of(args[0]);
+        long millis = (long) (Double.parseDouble(args[1]) * 1000);
+        RuntimeConfig config = RuntimeConfig.defaults().withHeapBytes(16L << 20);
+        if (args.length > 2) {
+            ManagedRuntime before = new ManagedRuntime(config);
+            before.start();
+            Thread.sleep(millis);
+            System.out.println("ready");
+            System.out.flush();
+            new BufferedReader(new InputStreamReader(System.in)).readLine();
+            try (Recording recording = recording()) {
+                recording.start();
+                Thread.sleep(millis);
+                print("before", before.stop());
+                before.close();
+                print("after", run(config, millis));
+                recording.dump(recordingFile);
+            }
+        } else {
+            try (Recording recording = recording()) {
+                recording.start();
+                print("runtime", run(config, millis));
+                recording.dump(recordingFile);
+            }
+        }
+        printAgentMBean();
+        System.exit(0);
+    }
+
+    private static Recording recording() {
+        return new Recording(Map.of(
+                "io.pagemark.Collect#enabled", "true",
+                "io.pagemark.FaultRate#enabled", "true",
+                "io.pagemark.Backend#enabled", "true",
+                "jdk.MethodTiming#enabled", "true",
+                "jdk.MethodTiming#filter", BARRIER,
+                "jdk.MethodTiming#period", "endChunk"));
+    }
+
+    private static RunReport run(RuntimeConfig config, long millis) throws InterruptedException {
+        try (ManagedRuntime runtime = new ManagedRuntime(config)) {
+            runtime.start();
+            Thread.sleep(millis);
+            return runtime.stop();
+        }
+    }
+
+    private static void print(String name, RunReport report) {
+        System.out.println(name + ".ok=" + report.ok());
+        System.out.println(name + ".cycles=" + report.cycles().size());
+        System.out.println(name + ".report=" + report);
+    }
+
+    /** Every attribute of io.pagemark:type=Agent as mbean.Name=value, or mbean=absent. */
+    private static void printAgentMBean() throws Exception {
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        ObjectName name = new ObjectName(PagemarkAgent.MBEAN_NAME);
+        if (!server.isRegistered(name)) {
+            System.out.println("mbean=absent");
+            return;
+        }
+        for (MBeanAttributeInfo attribute : server.getMBeanInfo(name).getAttributes()) {
+            System.out.println("mbean." + attribute.getName() + "=" + server.getAttribute(name, attribute.getName()));
+        }
+    }
+}
