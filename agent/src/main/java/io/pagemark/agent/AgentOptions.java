@@ -43,7 +43,7 @@ record AgentOptions(Backend backend, MethodRef barrierMethod, String barrierAnno
 
     /** The hardware backends by name, for the accepted values of {@code backend}. */
     static String hardwareBackendNames() {
-        return Arrays.stream(Backend.values()).filter(Backend::isHardware).map(Backend::id).collect(Collectors.joining(", "));
+        return Arrays.stream(Backend.values()).filter(b -> b != Backend.AUTO && b.isHardware()).map(Backend::id).collect(Collectors.joining(", "));
     }
 
     /**
@@ -201,7 +201,7 @@ record AgentOptions(Backend backend, MethodRef barrierMethod, String barrierAnno
         TypeDescription scanner = instanceMethodOwner(pool, Option.CARD_SCAN, cardScan);
         TypeDescription table = fieldPathType(Option.CARDS, scanner, cards);
         if (!(table.isArray() && table.getComponentType().represents(byte.class)) && !table.getName().equals(MEMORY_SEGMENT)) {
-            throw BadOptionException.invalid(Option.CARDS, String.join(".", cards), "it leads to a " + table.getTypeName()
+            throw BadOptionException.invalid(Option.CARDS, String.join(".", cards), "it leads to a " + table.getActualName()
                     + ", not a byte[] or a MemorySegment");
         }
         checkCovers(scanner);
@@ -222,7 +222,7 @@ record AgentOptions(Backend backend, MethodRef barrierMethod, String barrierAnno
     private void checkCovers(TypeDescription receiver) {
         TypeDescription covered = fieldPathType(Option.COVERS, receiver, covers);
         if (!covered.getName().equals(MEMORY_SEGMENT)) {
-            throw BadOptionException.invalid(Option.COVERS, String.join(".", covers), "it leads to a " + covered.getTypeName()
+            throw BadOptionException.invalid(Option.COVERS, String.join(".", covers), "it leads to a " + covered.getActualName()
                     + ", not a MemorySegment");
         }
     }

@@ -35,7 +35,8 @@ public final class AgentTestTarget {
     public static void main(String[] args) throws Exception {
         Path recordingFile = Path.of(args[0]);
         long millis = (long) (Double.parseDouble(args[1]) * 1000);
-        RuntimeConfig config = RuntimeConfig.defaults().withHeapBytes(16L << 20);
+        // A small heap collected often: a short run still has several cycles, even with the barrier timed by JFR.
+        RuntimeConfig config = RuntimeConfig.defaults().withHeapBytes(16L << 20).withCyclePercent(10);
         if (args.length > 2) {
             ManagedRuntime before = new ManagedRuntime(config);
             before.start();

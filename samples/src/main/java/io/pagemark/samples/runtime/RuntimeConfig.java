@@ -42,6 +42,10 @@ public record RuntimeConfig(long heapBytes, int mutators, int rootsPerMutator, i
         return new RuntimeConfig(heapBytes, count, rootsPerMutator, hotRoots, sharedRoots, cyclePercent, oracle, seed, workload);
     }
 
+    public RuntimeConfig withCyclePercent(int percent) {
+        return new RuntimeConfig(heapBytes, mutators, rootsPerMutator, hotRoots, sharedRoots, percent, oracle, seed, workload);
+    }
+
     public RuntimeConfig withOracle(boolean on) {
         return new RuntimeConfig(heapBytes, mutators, rootsPerMutator, hotRoots, sharedRoots, cyclePercent, on, seed, workload);
     }
