@@ -1,6 +1,8 @@
 package io.pagemark.samples.runtime;
 
 import java.lang.invoke.MethodHandles;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.lang.invoke.VarHandle;
 
 /**
@@ -28,6 +30,8 @@ final class Mutator implements Runnable {
     long referenceStores;
     long allocations;
     long allocatedBytes;
+    /** CPU time (user and system: fault handling in the kernel counts) the thread spent, set when it ends. */
+    long cpuNanos;
 
     Mutator(ManagedRuntime runtime, Heap heap, int index, RuntimeConfig config, long[] shared) {
         this.runtime = runtime;
@@ -44,6 +48,8 @@ final class Mutator implements Runnable {
     @Override
     public void run() {
         Safepoints safepoints = runtime.safepoints();
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        long cpuAtStart = threads.getCurrentThreadCpuTime();
         try {
             while (!runtime.stopping()) {
                 safepoints.poll();
@@ -55,6 +61,7 @@ final class Mutator implements Runnable {
         } catch (Throwable t) {
             runtime.fail("mutator " + index, t);
         } finally {
+            cpuNanos = threads.getCurrentThreadCpuTime() - cpuAtStart;
             safepoints.deregister();
         }
     }
@@ -71,7 +78,7 @@ final class Mutator implements Runnable {
     }
 
     private void allocate() throws InterruptedException {
-        boolean array = nextInt(16) == 0;
+        boolean array = nextInt(mix.arrayOneIn()) == 0;
         int refs = array ? 16 + nextInt(33) : 1 + nextInt(4);
         int data = array ? 0 : nextInt(4);
         long obj = runtime.allocate(this, refs, data);
@@ -79,27 +86,33 @@ final class Mutator implements Runnable {
         // One reference to an existing object, half the time; the rest null. Every reference an
         // object holds when it leaves the roots keeps older objects alive: fewer than one on average
         // keeps the live set bounded, more makes it grow without end.
-        store(obj, 0, nextInt(2) == 0 ? randomRoot() : 0);
+        heap.storeRef(obj, 0, nextInt(2) == 0 ? randomRoot() : 0);
         roots[randomSlot()] = obj;
         allocations++;
+        referenceStores++;
     }
 
     private void link() {
         long from = randomRoot(), to = randomRoot();
-        if (from != 0) store(from, nextInt(heap.refCount(from)), to);
+        if (from == 0) return;
+        heap.storeRef(from, nextInt(heap.refCount(from)), to);
+        referenceStores++;
     }
 
     private void move() {
         long from = randomRoot(), to = randomRoot();
         if (from == 0 || to == 0) return;
         int field = nextInt(heap.refCount(from));
-        store(to, nextInt(heap.refCount(to)), heap.loadRef(from, field));
-        store(from, field, 0);
+        heap.storeRef(to, nextInt(heap.refCount(to)), heap.loadRef(from, field));
+        heap.storeRef(from, field, 0);
+        referenceStores += 2;
     }
 
     private void unlink() {
         long obj = randomRoot();
-        if (obj != 0) store(obj, nextInt(heap.refCount(obj)), 0);
+        if (obj == 0) return;
+        heap.storeRef(obj, nextInt(heap.refCount(obj)), 0);
+        referenceStores++;
     }
 
     private void descend() {
@@ -114,7 +127,9 @@ final class Mutator implements Runnable {
             SHARED.setRelease(shared, slot, randomRoot());
         } else {
             long obj = randomRoot();
-            if (obj != 0) store(obj, nextInt(heap.refCount(obj)), (long) SHARED.getAcquire(shared, slot));
+            if (obj == 0) return;
+            heap.storeRef(obj, nextInt(heap.refCount(obj)), (long) SHARED.getAcquire(shared, slot));
+            referenceStores++;
         }
     }
 
@@ -123,22 +138,18 @@ final class Mutator implements Runnable {
         if (obj == 0) return;
         int n = heap.refCount(obj);
         long first = heap.loadRef(obj, 0);
-        for (int i = 0; i < n - 1; i++) store(obj, i, heap.loadRef(obj, i + 1));
-        store(obj, n - 1, first);
-    }
-
-    private void store(long obj, int field, long value) {
-        heap.storeRef(obj, field, value);
-        referenceStores++;
+        for (int i = 0; i < n - 1; i++) heap.storeRef(obj, i, heap.loadRef(obj, i + 1));
+        heap.storeRef(obj, n - 1, first);
+        referenceStores += n;
     }
 
     private long randomRoot() {
         return roots[randomSlot()];
     }
 
-    /** A root slot: a hot one 15 times in 16, else any. */
+    /** A root slot: a hot one, except one time in {@link Workload#coldOneIn()} any. */
     private int randomSlot() {
-        return nextInt(16) != 0 ? nextInt(hotRoots) : nextInt(roots.length);
+        return nextInt(mix.coldOneIn()) != 0 ? nextInt(hotRoots) : nextInt(roots.length);
     }
 
     /** A unique object id: a per-mutator serial and the mutator's index. */

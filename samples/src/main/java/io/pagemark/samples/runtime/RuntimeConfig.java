@@ -6,8 +6,8 @@ package io.pagemark.samples.runtime;
  * @param heapBytes         heap capacity (rounded up to 32 KiB blocks)
  * @param mutators          mutator threads
  * @param rootsPerMutator   root slots each mutator owns (its stack and locals, in a real runtime)
- * @param hotRoots          the first this many of them are picked 15 times in 16 (recent objects, mutated
- *                          often); the others hold the long-lived bulk of the live data
+ * @param hotRoots          the first this many of them are the hot ones (see {@link Workload#coldOneIn()});
+ *                          the others hold the long-lived bulk of the live data
  * @param sharedRoots       root slots shared by all mutators (their globals)
  * @param cyclePercent      a cycle starts once the mutators allocated this percentage of the heap's
  *                          capacity since the previous one ended (or at once when one runs out)
@@ -29,9 +29,9 @@ public record RuntimeConfig(long heapBytes, int mutators, int rootsPerMutator, i
         }
     }
 
-    /** 64 MiB, 2 mutators with 65536 roots of which 1024 hot, the default workload, oracle on. */
+    /** 64 MiB, 2 mutators with 65536 roots of which 1024 hot, the mixed workload, oracle on. */
     public static RuntimeConfig defaults() {
-        return new RuntimeConfig(64L << 20, 2, 65536, 1024, 64, 25, true, 42, Workload.DEFAULT);
+        return new RuntimeConfig(64L << 20, 2, 65536, 1024, 64, 25, true, 42, Workload.MIXED);
     }
 
     public RuntimeConfig withHeapBytes(long bytes) {

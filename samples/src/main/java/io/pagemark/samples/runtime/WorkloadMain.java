@@ -10,7 +10,7 @@ import java.util.TreeMap;
  *
  * <pre>
  * java -cp pagemark-samples.jar io.pagemark.samples.runtime.WorkloadMain [--seconds 20] [--heap-mb 64]
- *      [--mutators 2] [--seed 42] [--oracle on|off] [--progress-ms 1000]
+ *      [--mutators 2] [--seed 42] [--workload mixed|hot-rewire] [--oracle on|off] [--progress-ms 1000]
  * </pre>
  *
  * Prints {@code progress elapsed_s=... ops=... cycles=...} lines while it runs and one final
@@ -27,7 +27,8 @@ public final class WorkloadMain {
                 .withHeapBytes(Long.parseLong(options.getOrDefault("heap-mb", "64")) << 20)
                 .withMutators(Integer.parseInt(options.getOrDefault("mutators", "2")))
                 .withSeed(Long.parseLong(options.getOrDefault("seed", "42")))
-                .withOracle(!"off".equals(options.getOrDefault("oracle", "on")));
+                .withOracle(!"off".equals(options.getOrDefault("oracle", "on")))
+                .withWorkload(Workload.named(options.getOrDefault("workload", "mixed")));
         RunReport report;
         try (ManagedRuntime runtime = new ManagedRuntime(config)) {
             runtime.start();
@@ -49,7 +50,7 @@ public final class WorkloadMain {
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             if (!arg.startsWith("--") || i + 1 == args.length) {
-                throw new IllegalArgumentException("expected --name value pairs (--seconds, --heap-mb, --mutators, --seed, --oracle, --progress-ms), got '" + arg + "'");
+                throw new IllegalArgumentException("expected --name value pairs (--seconds, --heap-mb, --mutators, --seed, --workload, --oracle, --progress-ms), got '" + arg + "'");
             }
             options.put(arg.substring(2), args[++i]);
         }
