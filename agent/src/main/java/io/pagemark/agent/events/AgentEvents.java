@@ -5,7 +5,7 @@ import jdk.jfr.FlightRecorder;
 /**
  * The agent's JFR events ({@code jfr print --categories Pagemark recording.jfr}):
  * {@code io.pagemark.Collect}, {@code io.pagemark.FaultRate} and {@code io.pagemark.Backend}.
- * With {@code jfr=off} the agent never calls this class, so no event class is even loaded.
+ * With {@code jfr=off} the agent never calls this class: no event is registered or emitted.
  */
 public final class AgentEvents {
     private AgentEvents() {}

@@ -166,7 +166,7 @@ final class Collector implements Runnable {
 
     private void scanFields(long obj) {
         int refs = heap.refCount(obj);
-        for (int i = 0; i < refs; i++) markAndPush(heap.loadRef(obj, i));
+        for (int i = 0; i < refs; i++) markAndPush(heap.loadRefForMarking(obj, i));
     }
 
     private void markAndPush(long ref) {

@@ -29,6 +29,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * collector alone sets mark bits, while marking. Sweeping runs after the remark, block by block,
  * by the collector or by a mutator that needs a block, each block claimed once. Block pools are
  * guarded by one lock.
+ *
+ * <h2>Memory ordering</h2>
+ * Reference stores and loads are plain 8-byte aligned accesses (atomic: a concurrent marker reads a
+ * whole old or new reference). A new object is published the way the JVM publishes its own objects:
+ * a release fence ends {@link #initialize}, the concurrent marker loads references with acquire,
+ * and a mutator that loads a reference from the heap reads the object through it (an address
+ * dependency, which no JIT or CPU reorders). Everything else the collector reads with the world
+ * stopped, after the safepoint's happens-before edge.
  */
 public final class Heap implements AutoCloseable {
     static final int BLOCK_SHIFT = 15;
@@ -44,7 +52,7 @@ public final class Heap implements AutoCloseable {
     /** Largest object: header plus this many fields. */
     static final int MAX_FIELDS = (int) ((SLOT_SIZES[SLOT_SIZES.length - 1] - HEADER_BYTES) / Long.BYTES);
 
-    /** Aligned 8-byte accesses: atomic, so a concurrent marker reads a whole old or new reference. */
+    /** Aligned 8-byte accesses: atomic. */
     private static final ValueLayout.OfLong WORD = ValueLayout.JAVA_LONG;
     private static final VarHandle FIELD = WORD.varHandle();
 
@@ -136,7 +144,8 @@ public final class Heap implements AutoCloseable {
 
     /**
      * Initializes a new object in a slot the caller just allocated: header, data and checksum, every
-     * reference null. Plain stores: the object is not reachable until the caller publishes it.
+     * reference null. Plain stores, then a release fence: the object is not reachable until the caller
+     * publishes it.
      */
     long initialize(long offset, long id, int refs, int data) {
         long shape = shape(refs, data);
@@ -151,6 +160,10 @@ public final class Heap implements AutoCloseable {
             checksum = mix(checksum ^ value);
         }
         memory.set(WORD, offset + CHECKSUM, checksum);
+        // Publication, as HotSpot does after an allocation: the object's initialization is ordered before
+        // every later store of a reference to it, so a marker that loads such a reference with acquire
+        // (loadRefForMarking) sees an initialized header. The stores themselves stay plain.
+        VarHandle.releaseFence();
         return refTo(offset, id);
     }
 
@@ -162,22 +175,24 @@ public final class Heap implements AutoCloseable {
         return memory.get(WORD, offset + ID);
     }
 
-    /**
-     * Reads reference field {@code index} of {@code ref}. Acquire: pairs with the release in
-     * {@link #storeRef}, so a collector that loads a reference to a new object also sees the
-     * object's initialization.
-     */
+    /** Reads reference field {@code index} of {@code ref} (a mutator, or the collector with the world stopped). */
     long loadRef(long ref, int index) {
-        return (long) FIELD.getAcquire(memory, offsetOf(ref) + HEADER_BYTES + (long) index * Long.BYTES);
+        return memory.get(WORD, offsetOf(ref) + HEADER_BYTES + (long) index * Long.BYTES);
     }
 
     /**
-     * The reference store: writes field {@code index} of {@code ref}, then calls the write barrier
-     * with the field's heap offset. Release: a new object is initialized before it is published.
+     * Reads reference field {@code index} of {@code ref} for the concurrent marker. Acquire: pairs
+     * with the release fence in {@link #initialize}, so a reference to a new object comes with the
+     * object's initialized header.
      */
+    long loadRefForMarking(long ref, int index) {
+        return (long) FIELD.getAcquire(memory, offsetOf(ref) + HEADER_BYTES + (long) index * Long.BYTES);
+    }
+
+    /** The reference store: writes field {@code index} of {@code ref}, then calls the write barrier with the field's heap offset. */
     void storeRef(long ref, int index, long value) {
         long field = offsetOf(ref) + HEADER_BYTES + (long) index * Long.BYTES;
-        FIELD.setRelease(memory, field, value);
+        memory.set(WORD, field, value);
         cards.mark(field);
     }
 

@@ -106,16 +106,17 @@ public final class ManagedRuntime implements AutoCloseable {
         }
         synchronized (this) {
             stopNanos = System.nanoTime();
-            long ops = 0, stores = 0, allocations = 0, cpu = 0;
+            long ops = 0, stores = 0, allocations = 0, cpu = 0, system = 0;
             for (Mutator m : mutators) {
                 ops += m.operations;
                 stores += m.referenceStores;
                 allocations += m.allocations;
                 cpu += m.cpuNanos;
+                system += m.systemNanos;
             }
             List<CycleStats> cycles = collector.cycles();
             long oracleNanos = cycles.stream().mapToLong(CycleStats::oracleNanos).sum();
-            finalReport = new RunReport(stopNanos - startNanos, oracleNanos, cpu, ops, stores, allocations, cycles,
+            finalReport = new RunReport(stopNanos - startNanos, oracleNanos, cpu, system, ops, stores, allocations, cycles,
                     oracleChecks, oracleProblems, List.copyOf(firstProblems), failure);
             return finalReport;
         }

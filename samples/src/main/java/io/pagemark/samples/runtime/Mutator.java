@@ -32,6 +32,8 @@ final class Mutator implements Runnable {
     long allocatedBytes;
     /** CPU time (user and system: fault handling in the kernel counts) the thread spent, set when it ends. */
     long cpuNanos;
+    /** Of which in the kernel (page faults, write-protect faults). */
+    long systemNanos;
 
     Mutator(ManagedRuntime runtime, Heap heap, int index, RuntimeConfig config, long[] shared) {
         this.runtime = runtime;
@@ -49,7 +51,7 @@ final class Mutator implements Runnable {
     public void run() {
         Safepoints safepoints = runtime.safepoints();
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        long cpuAtStart = threads.getCurrentThreadCpuTime();
+        long cpuAtStart = threads.getCurrentThreadCpuTime(), userAtStart = threads.getCurrentThreadUserTime();
         try {
             while (!runtime.stopping()) {
                 safepoints.poll();
@@ -62,6 +64,7 @@ final class Mutator implements Runnable {
             runtime.fail("mutator " + index, t);
         } finally {
             cpuNanos = threads.getCurrentThreadCpuTime() - cpuAtStart;
+            systemNanos = cpuNanos - (threads.getCurrentThreadUserTime() - userAtStart);
             safepoints.deregister();
         }
     }

@@ -10,6 +10,7 @@ import java.util.Locale;
  * @param elapsedNanos     wall time the mutators ran
  * @param oracleNanos      of which the world was stopped for the oracle (not part of the collector's cost)
  * @param mutatorCpuNanos  CPU time the mutator threads used (user and system), summed
+ * @param mutatorSystemNanos of which in the kernel: page faults, and write-protect faults under a hardware barrier
  * @param operations       mutator operations done
  * @param referenceStores  reference stores done (each one a write-barrier call in the unmodified runtime)
  * @param allocations      objects allocated
@@ -19,7 +20,7 @@ import java.util.Locale;
  * @param firstProblems    the first few problems, described
  * @param failure          a mutator or collector failure, or null
  */
-public record RunReport(long elapsedNanos, long oracleNanos, long mutatorCpuNanos, long operations, long referenceStores, long allocations,
+public record RunReport(long elapsedNanos, long oracleNanos, long mutatorCpuNanos, long mutatorSystemNanos, long operations, long referenceStores, long allocations,
                         List<CycleStats> cycles, long oracleChecks, long oracleProblems, List<String> firstProblems,
                         String failure) {
 
@@ -64,7 +65,7 @@ public record RunReport(long elapsedNanos, long oracleNanos, long mutatorCpuNano
     }
 
     /**
-     * The report as one JSON object: seconds, ops, ops_per_s, ops_per_cpu_s, stores, allocations, cycles,
+     * The report as one JSON object: seconds, ops, ops_per_s, ops_per_cpu_s, mutator_cpu_s, mutator_system_s, stores, allocations, cycles,
      * remark_ms_p50, remark_ms_max, dirty_cards_per_cycle, dirty_pages_per_cycle, oracle_checks,
      * oracle_problems, oracle_ok, first_problems, failure.
      */
@@ -72,12 +73,12 @@ public record RunReport(long elapsedNanos, long oracleNanos, long mutatorCpuNano
         StringBuilder problems = new StringBuilder("[");
         for (String p : firstProblems) problems.append(problems.length() > 1 ? "," : "").append(quote(p));
         problems.append(']');
-        return String.format(Locale.ROOT, "{\"seconds\":%.3f,\"ops\":%d,\"ops_per_s\":%.0f,\"ops_per_cpu_s\":%.0f,\"stores\":%d,\"allocations\":%d,"
-                        + "\"cycles\":%d,\"remark_ms_p50\":%.3f,\"remark_ms_max\":%.3f,\"dirty_cards_per_cycle\":%.1f,"
+        return String.format(Locale.ROOT, "{\"seconds\":%.3f,\"ops\":%d,\"ops_per_s\":%.0f,\"ops_per_cpu_s\":%.0f,"
+                        + "\"mutator_cpu_s\":%.3f,\"mutator_system_s\":%.3f,\"stores\":%d,\"allocations\":%d,\"cycles\":%d,\"remark_ms_p50\":%.3f,\"remark_ms_max\":%.3f,\"dirty_cards_per_cycle\":%.1f,"
                         + "\"dirty_pages_per_cycle\":%.1f,\"oracle_checks\":%d,\"oracle_problems\":%d,\"oracle_ok\":%b,"
                         + "\"first_problems\":%s,\"failure\":%s}",
-                elapsedNanos / 1e9, operations, operationsPerSecond(), operationsPerCpuSecond(), referenceStores, allocations, cycles.size(),
-                remarkMillisMedian(), remarkMillisMax(), dirtyCardsPerCycle(), dirtyPagesPerCycle(), oracleChecks, oracleProblems,
+                elapsedNanos / 1e9, operations, operationsPerSecond(), operationsPerCpuSecond(), mutatorCpuNanos / 1e9,
+                mutatorSystemNanos / 1e9, referenceStores, allocations, cycles.size(), remarkMillisMedian(), remarkMillisMax(), dirtyCardsPerCycle(), dirtyPagesPerCycle(), oracleChecks, oracleProblems,
                 ok(), problems, failure == null ? "null" : quote(failure));
     }
 
@@ -97,8 +98,8 @@ public record RunReport(long elapsedNanos, long oracleNanos, long mutatorCpuNano
     public String toString() {
         return String.format("%d ops in %.2f s (%.0f ops/s, %.0f per mutator CPU-second), %d stores, %d allocations, %d cycles, remark p50 %.3f ms max %.3f ms, "
                         + "%.0f dirty cards / %.0f pages per cycle, oracle %d checks %s%s",
-                operations, elapsedNanos / 1e9, operationsPerSecond(), operationsPerCpuSecond(), referenceStores, allocations, cycles.size(),
-                remarkMillisMedian(), remarkMillisMax(), dirtyCardsPerCycle(), dirtyPagesPerCycle(), oracleChecks,
+                operations, elapsedNanos / 1e9, operationsPerSecond(), operationsPerCpuSecond(), mutatorCpuNanos / 1e9,
+                mutatorSystemNanos / 1e9, referenceStores, allocations, cycles.size(), remarkMillisMedian(), remarkMillisMax(), dirtyCardsPerCycle(), dirtyPagesPerCycle(), oracleChecks,
                 oracleProblems == 0 ? "ok" : oracleProblems + " problems " + Arrays.toString(firstProblems.toArray()),
                 failure == null ? "" : ", FAILED: " + failure);
     }

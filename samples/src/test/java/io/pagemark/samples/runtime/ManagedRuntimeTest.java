@@ -1,6 +1,9 @@
 package io.pagemark.samples.runtime;
 
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,9 +16,14 @@ class ManagedRuntimeTest {
         return RuntimeConfig.defaults().withHeapBytes(16L << 20).withSeed(7);
     }
 
-    @Test
-    void oraclePassesAfterEveryCycleWhileMutatorsRewireTheGraph() throws Exception {
-        RunReport report = run(small(), 3_000);
+    static List<Workload> workloads() {
+        return Workload.PRESETS;
+    }
+
+    @ParameterizedTest
+    @MethodSource("workloads")
+    void oraclePassesAfterEveryCycleWhileMutatorsRewireTheGraph(Workload workload) throws Exception {
+        RunReport report = run(small().withWorkload(workload).withCyclePercent(10), 2_500);
         assertTrue(report.ok(), report::toString);
         assertTrue(report.cycles().size() >= 3, () -> "expected at least 3 cycles: " + report);
         assertEquals(report.cycles().size(), report.oracleChecks(), "the oracle checks every cycle");
