@@ -65,11 +65,6 @@ public final class CardTable {
         return found;
     }
 
-    /** Number of cards (heap bytes / 512). */
-    public int cardCount() {
-        return cards.length;
-    }
-
     @Override
     public String toString() {
         return "CardTable[" + cards.length + " cards of " + CARD_BYTES + " bytes over 0x"

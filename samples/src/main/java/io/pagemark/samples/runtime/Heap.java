@@ -114,10 +114,6 @@ public final class Heap implements AutoCloseable {
         return memory.byteSize();
     }
 
-    int blockCount() {
-        return blockCount;
-    }
-
     // ---- references ----
 
     static long offsetOf(long ref) {
@@ -229,10 +225,6 @@ public final class Heap implements AutoCloseable {
 
     static int slotsPerBlock(int sizeClass) {
         return BLOCK_BYTES / SLOT_SIZES[sizeClass];
-    }
-
-    int sizeClassOf(int block) {
-        return blockClass[block];
     }
 
     private int slotSizeAt(long offset) {

@@ -74,12 +74,13 @@ public record RunReport(long elapsedNanos, long oracleNanos, long mutatorCpuNano
         for (String p : firstProblems) problems.append(problems.length() > 1 ? "," : "").append(quote(p));
         problems.append(']');
         return String.format(Locale.ROOT, "{\"seconds\":%.3f,\"ops\":%d,\"ops_per_s\":%.0f,\"ops_per_cpu_s\":%.0f,"
-                        + "\"mutator_cpu_s\":%.3f,\"mutator_system_s\":%.3f,\"stores\":%d,\"allocations\":%d,\"cycles\":%d,\"remark_ms_p50\":%.3f,\"remark_ms_max\":%.3f,\"dirty_cards_per_cycle\":%.1f,"
-                        + "\"dirty_pages_per_cycle\":%.1f,\"oracle_checks\":%d,\"oracle_problems\":%d,\"oracle_ok\":%b,"
-                        + "\"first_problems\":%s,\"failure\":%s}",
+                        + "\"mutator_cpu_s\":%.3f,\"mutator_system_s\":%.3f,\"stores\":%d,\"allocations\":%d,\"cycles\":%d,"
+                        + "\"remark_ms_p50\":%.3f,\"remark_ms_max\":%.3f,\"dirty_cards_per_cycle\":%.1f,\"dirty_pages_per_cycle\":%.1f,"
+                        + "\"oracle_checks\":%d,\"oracle_problems\":%d,\"oracle_ok\":%b,\"first_problems\":%s,\"failure\":%s}",
                 elapsedNanos / 1e9, operations, operationsPerSecond(), operationsPerCpuSecond(), mutatorCpuNanos / 1e9,
-                mutatorSystemNanos / 1e9, referenceStores, allocations, cycles.size(), remarkMillisMedian(), remarkMillisMax(), dirtyCardsPerCycle(), dirtyPagesPerCycle(), oracleChecks, oracleProblems,
-                ok(), problems, failure == null ? "null" : quote(failure));
+                mutatorSystemNanos / 1e9, referenceStores, allocations, cycles.size(), remarkMillisMedian(), remarkMillisMax(),
+                dirtyCardsPerCycle(), dirtyPagesPerCycle(), oracleChecks, oracleProblems, ok(), problems,
+                failure == null ? "null" : quote(failure));
     }
 
     private static String quote(String s) {
@@ -96,10 +97,10 @@ public record RunReport(long elapsedNanos, long oracleNanos, long mutatorCpuNano
 
     @Override
     public String toString() {
-        return String.format("%d ops in %.2f s (%.0f ops/s, %.0f per mutator CPU-second), %d stores, %d allocations, %d cycles, remark p50 %.3f ms max %.3f ms, "
-                        + "%.0f dirty cards / %.0f pages per cycle, oracle %d checks %s%s",
-                operations, elapsedNanos / 1e9, operationsPerSecond(), operationsPerCpuSecond(), mutatorCpuNanos / 1e9,
-                mutatorSystemNanos / 1e9, referenceStores, allocations, cycles.size(), remarkMillisMedian(), remarkMillisMax(), dirtyCardsPerCycle(), dirtyPagesPerCycle(), oracleChecks,
+        return String.format(Locale.ROOT, "%d ops in %.2f s (%.0f ops/s, %.0f per mutator CPU-second), %d stores, %d allocations,"
+                        + " %d cycles, remark p50 %.3f ms max %.3f ms, %.0f dirty cards / %.0f pages per cycle, oracle %d checks %s%s",
+                operations, elapsedNanos / 1e9, operationsPerSecond(), operationsPerCpuSecond(), referenceStores, allocations,
+                cycles.size(), remarkMillisMedian(), remarkMillisMax(), dirtyCardsPerCycle(), dirtyPagesPerCycle(), oracleChecks,
                 oracleProblems == 0 ? "ok" : oracleProblems + " problems " + Arrays.toString(firstProblems.toArray()),
                 failure == null ? "" : ", FAILED: " + failure);
     }
