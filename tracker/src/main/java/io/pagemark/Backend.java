@@ -22,7 +22,11 @@ public enum Backend {
     UFFD_SIGBUS("uffd-sigbus"),
     /** PROT_READ plus a native SIGSEGV handler. */
     MPROTECT("mprotect"),
-    /** The kernel's soft-dirty PTE bits (process-wide, collect only while writers are stopped). */
+    /**
+     * The kernel's soft-dirty PTE bits: collect reads pagemap bit 55, then clears the bits of the whole
+     * process through /proc/self/clear_refs. Collects only while the arena's writers are stopped (a
+     * {@link WriterPause} is required); at most one open soft-dirty arena per process.
+     */
     SOFT_DIRTY("soft-dirty"),
     /** A software card table marked by the arena's write API: the baseline pagemark replaces. */
     CARD_TABLE("card-table");
@@ -41,6 +45,15 @@ public enum Backend {
     /** True for the backends that catch writes in hardware (every one but {@link #CARD_TABLE}; {@link #AUTO} resolves to one). */
     public boolean isHardware() {
         return this != CARD_TABLE;
+    }
+
+    /**
+     * True if this backend's collect is only correct while the arena's writers are stopped, so the
+     * arena must be given a {@link WriterPause} ({@link TrackedArena.Builder#writerPause}). Only
+     * {@link #SOFT_DIRTY}: reading and clearing its bits are two steps, and a write between them is lost.
+     */
+    public boolean needsWriterPause() {
+        return this == SOFT_DIRTY;
     }
 
     /**

@@ -15,6 +15,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.util.Objects;
+import java.util.function.Function;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -57,13 +58,16 @@ public final class TrackedArena implements AutoCloseable {
     /** Non-null only on card-table: the write API marks it. */
     private final CardTable cards;
     private final PageSet pending;
+    /** Non-null only when the backend needs stopped writers to collect ({@link Backend#needsWriterPause()}). */
+    private final WriterPause writerPause;
     private final ReentrantLock lock = new ReentrantLock();
     private volatile boolean armed;
     private volatile boolean closed;
     private long collects;
     private long pagesReported;
 
-    private TrackedArena(Backend backend, String backendReason, MappedRegion region, Arena scope, PageTracker tracker) {
+    private TrackedArena(Backend backend, String backendReason, MappedRegion region, Arena scope, PageTracker tracker,
+                         WriterPause writerPause) {
         this.backend = backend;
         this.backendReason = backendReason;
         this.region = region;
@@ -72,9 +76,12 @@ public final class TrackedArena implements AutoCloseable {
         this.tracker = tracker;
         this.cards = tracker instanceof CardTableTracker ct ? ct.cards() : null;
         this.pending = new PageSet(region.address(), region.pageSize(), region.pageCount());
+        this.writerPause = backend.needsWriterPause() ? writerPause : null;
     }
 
-    private static TrackedArena map(Backend backend, String backendReason, long size, boolean hugePages, TrackerOptions options) {
+    /** Maps {@code size} bytes and opens the tracker {@code opener} makes for them (the builder passes the registry's). */
+    static TrackedArena map(Backend backend, String backendReason, long size, boolean hugePages,
+                            Function<MappedRegion, PageTracker> opener, WriterPause writerPause) {
         long address = Libc.mmapAnonymous(size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_NORESERVE);
         // The segment belongs to a shared arena whose close unmaps: accesses after close() throw instead of faulting.
         Arena scope = Arena.ofShared();
@@ -83,7 +90,7 @@ public final class TrackedArena implements AutoCloseable {
             Libc.madvise(address, size, hugePages ? Libc.MADV_HUGEPAGE : Libc.MADV_NOHUGEPAGE,
                     hugePages ? "madvise(MADV_HUGEPAGE)" : "madvise(MADV_NOHUGEPAGE)", Libc.NO_HINT);
             MappedRegion region = new MappedRegion(address, size, Libc.pageSize(), memory);
-            return new TrackedArena(backend, backendReason, region, scope, Backends.open(backend, region, options));
+            return new TrackedArena(backend, backendReason, region, scope, opener.apply(region), writerPause);
         } catch (RuntimeException e) {
             scope.close();
             throw e;
@@ -156,7 +163,9 @@ public final class TrackedArena implements AutoCloseable {
 
     /**
      * Returns the pages written since the previous collect (or {@link #arm()}) and re-arms them
-     * before returning, so their contents can be read right after.
+     * before returning, so their contents can be read right after. On a backend that
+     * {@linkplain Backend#needsWriterPause() needs stopped writers} (soft-dirty), the arena's
+     * {@link WriterPause} stops them for the duration of the collect.
      *
      * @throws IllegalStateException if the arena is not armed or is closed
      */
@@ -165,7 +174,16 @@ public final class TrackedArena implements AutoCloseable {
         try {
             ensureOpen();
             if (!armed) throw new IllegalStateException("collect() before arm(): call arm() to start tracking");
-            tracker.collect(pending);
+            if (writerPause == null) {
+                tracker.collect(pending);
+            } else {
+                writerPause.stopWriters();
+                try {
+                    tracker.collect(pending);
+                } finally {
+                    writerPause.resumeWriters();
+                }
+            }
             DirtyPages dirty = new DirtyPages(region.pageSize(), region.pageCount(), pending.runs());
             pending.clear();
             collects++;
@@ -304,6 +322,7 @@ public final class TrackedArena implements AutoCloseable {
      *         .size(64L << 20)              // required: bytes, rounded up to whole pages
      *         .backend("uffd-async")        // default auto
      *         .transparentHugePages(false)  // default false
+     *         .writerPause(gate)            // how to stop the writers: required by soft-dirty only
      *         .open();
      * }</pre>
      */
@@ -315,6 +334,7 @@ public final class TrackedArena implements AutoCloseable {
         private Backend backend = Backend.AUTO;
         private boolean hugePages;
         private boolean forcePopulate;
+        private WriterPause writerPause;
 
         private Builder() {}
 
@@ -360,26 +380,42 @@ public final class TrackedArena implements AutoCloseable {
         }
 
         /**
+         * Declares how to stop this arena's writers: required by the backends whose collect is only
+         * correct while no thread writes ({@link Backend#needsWriterPause()}: soft-dirty), which call
+         * it around every {@link TrackedArena#collect()}. The other backends never call it.
+         * A {@link WriterGate} is a ready-made one.
+         */
+        public Builder writerPause(WriterPause pause) {
+            this.writerPause = Objects.requireNonNull(pause, "pause");
+            return this;
+        }
+
+        /**
          * Maps the memory and opens the backend.
          *
-         * @throws IllegalStateException if no size was set
+         * @throws IllegalStateException if no size was set, or the backend needs a {@link #writerPause} and none was given
          * @throws PagemarkException if the backend is not usable here (with the probe's reason)
          */
         public TrackedArena open() {
             if (size < 0) throw new IllegalStateException("size(bytes) is required");
+            if (backend.needsWriterPause() && writerPause == null) {
+                throw new IllegalStateException("backend " + backend + " needs writerPause(...): its collect reads the"
+                        + " soft-dirty bits and then clears them for the whole process, and a write landing in between"
+                        + " would be lost, so it only collects while the arena's writers are stopped. Pass a WriterPause"
+                        + " built on your runtime's stop-the-world pause, or a WriterGate your writers enter and exit");
+            }
             long pageSize = Libc.pageSize();
             long rounded = (size + pageSize - 1) & -pageSize;
-            Backend chosen = backend;
-            String reason = "requested";
-            if (backend == Backend.AUTO) {
-                Capabilities.Choice choice = Capabilities.autoChoice();
-                chosen = choice.backend();
-                reason = "auto: " + choice.why();
-            } else {
-                String unusable = Backends.unusableReason(backend);
-                if (unusable != null) throw new PagemarkException("backend " + backend + " is not usable here: " + unusable);
-            }
-            return map(chosen, reason, rounded, hugePages, new TrackerOptions(forcePopulate));
+            Capabilities.Choice choice = backend == Backend.AUTO ? Capabilities.autoChoice() : requested(backend);
+            TrackerOptions options = new TrackerOptions(forcePopulate);
+            return map(choice.backend(), backend == Backend.AUTO ? "auto: " + choice.why() : choice.why(), rounded, hugePages,
+                    region -> Backends.open(choice.backend(), region, options), writerPause);
+        }
+
+        private static Capabilities.Choice requested(Backend backend) {
+            String unusable = Backends.unusableReason(backend);
+            if (unusable != null) throw new PagemarkException("backend " + backend + " is not usable here: " + unusable);
+            return new Capabilities.Choice(backend, "requested");
         }
     }
 }

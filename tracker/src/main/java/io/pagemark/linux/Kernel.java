@@ -23,6 +23,14 @@ public final class Kernel {
         static final String PAGEMAP_SCAN_MISSING = probePagemapScan();
     }
 
+    /**
+     * The self-test writes /proc/self/clear_refs, which clears the soft-dirty bits of the whole
+     * process: run it once per JVM, never again while soft-dirty arenas may be collecting.
+     */
+    private static final class SoftDirtyFacts {
+        static final String MISSING = Pagemap.softDirtySelfTest();
+    }
+
     /** The kernel release, as uname -r prints it. */
     public static String release() {
         return readFirstLine("/proc/sys/kernel/osrelease", "unknown");
@@ -59,9 +67,9 @@ public final class Kernel {
         return ScanFacts.PAGEMAP_SCAN_MISSING;
     }
 
-    /** Null if soft-dirty works (self-test: clear, write, read bit 55), else why not. Runs the test each call. */
+    /** Null if soft-dirty works (self-test: clear, write, read bit 55), else why not. Tested once per JVM. */
     public static String softDirtyMissing() {
-        return Pagemap.softDirtySelfTest();
+        return SoftDirtyFacts.MISSING;
     }
 
     private static String probePagemapScan() {
