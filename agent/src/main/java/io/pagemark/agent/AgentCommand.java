@@ -70,7 +70,8 @@ public final class AgentCommand {
             (ok ? out : err).println("pagemark agent in " + pid + ": " + status);
             return ok ? 0 : 1;
         } catch (IOException e) {
-            err.println("pagemark attach: lost the connection to " + pid + ": " + e.getMessage());
+            err.println("pagemark attach: the connection to " + pid + " closed before the agent reported (did that JVM exit?): "
+                    + e.getMessage());
             return 1;
         } finally {
             try {
