@@ -64,7 +64,9 @@ final class Collector implements Runnable {
         } catch (Throwable t) {
             runtime.fail("collector", t);
         } finally {
-            // Mutators waiting for memory must not wait for a cycle that will never come.
+            // A failure may strike with the world stopped; and mutators waiting for memory must not wait for a
+            // cycle that will never come.
+            safepoints.resume();
             safepoints.cycleCompleted();
         }
     }
