@@ -53,6 +53,12 @@ final class Mutator implements Runnable {
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         long cpuAtStart = threads.getCurrentThreadCpuTime(), userAtStart = threads.getCurrentThreadUserTime();
         try {
+            // First the mutator's data: an object in every root, as an application loads its data at start.
+            for (int slot = 0; slot < roots.length && !runtime.stopping(); slot++) {
+                safepoints.poll();
+                allocateInto(slot);
+                operations++;
+            }
             while (!runtime.stopping()) {
                 safepoints.poll();
                 step();
@@ -71,7 +77,7 @@ final class Mutator implements Runnable {
 
     private void step() throws InterruptedException {
         int dice = nextInt(100);
-        if ((dice -= mix.allocate()) < 0) allocate();
+        if ((dice -= mix.allocate()) < 0) allocateInto(randomSlot());
         else if ((dice -= mix.link()) < 0) link();
         else if ((dice -= mix.move()) < 0) move();
         else if ((dice -= mix.unlink()) < 0) unlink();
@@ -80,7 +86,7 @@ final class Mutator implements Runnable {
         else rotate();
     }
 
-    private void allocate() throws InterruptedException {
+    private void allocateInto(int slot) throws InterruptedException {
         boolean array = nextInt(mix.arrayOneIn()) == 0;
         int refs = array ? 16 + nextInt(33) : 1 + nextInt(4);
         int data = array ? 0 : nextInt(4);
@@ -90,7 +96,7 @@ final class Mutator implements Runnable {
         // object holds when it leaves the roots keeps older objects alive: fewer than one on average
         // keeps the live set bounded, more makes it grow without end.
         heap.storeRef(obj, 0, nextInt(2) == 0 ? randomRoot() : 0);
-        roots[randomSlot()] = obj;
+        roots[slot] = obj;
         allocations++;
         referenceStores++;
     }
@@ -111,11 +117,19 @@ final class Mutator implements Runnable {
         referenceStores += 2;
     }
 
+    /** Nulls a non-null reference field (the first from a random one on): links and unlinks must balance, arrays included. */
     private void unlink() {
         long obj = randomRoot();
         if (obj == 0) return;
-        heap.storeRef(obj, nextInt(heap.refCount(obj)), 0);
-        referenceStores++;
+        int n = heap.refCount(obj), start = nextInt(n);
+        for (int i = 0; i < n; i++) {
+            int field = (start + i) % n;
+            if (heap.loadRef(obj, field) != 0) {
+                heap.storeRef(obj, field, 0);
+                referenceStores++;
+                return;
+            }
+        }
     }
 
     private void descend() {

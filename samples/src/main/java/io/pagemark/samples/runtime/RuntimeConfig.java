@@ -29,9 +29,9 @@ public record RuntimeConfig(long heapBytes, int mutators, int rootsPerMutator, i
         }
     }
 
-    /** 64 MiB, 2 mutators with 65536 roots of which 1024 hot, the mixed workload, oracle on. */
+    /** 64 MiB, 2 mutators with 32768 roots of which 1024 hot, the mixed workload, oracle on. */
     public static RuntimeConfig defaults() {
-        return new RuntimeConfig(64L << 20, 2, 65536, 1024, 64, 25, true, 42, Workload.MIXED);
+        return new RuntimeConfig(64L << 20, 2, 32768, 1024, 64, 25, true, 42, Workload.MIXED);
     }
 
     public RuntimeConfig withHeapBytes(long bytes) {

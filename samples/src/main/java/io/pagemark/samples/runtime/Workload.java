@@ -14,13 +14,14 @@ import java.util.stream.Collectors;
  * <li>{@code link}: a random reference field of one root object is set to another root object;</li>
  * <li>{@code move}: a reference is moved from one object's field to another's and the old field is
  *     nulled (the store that hides an object from a concurrent marker unless the barrier reports it);</li>
- * <li>{@code unlink}: a random reference field is nulled;</li>
+ * <li>{@code unlink}: a non-null reference field is nulled;</li>
  * <li>{@code descend}: a root is replaced by one of its object's references (the old object may die);</li>
  * <li>{@code share}: a shared root is set from a root, or a shared root's object is linked into a root object;</li>
  * <li>{@code rotate}: an object's references are rotated by one field (one store per field).</li>
  * </ul>
  * A root is picked among the hot roots (recent objects) except one time in {@code coldOneIn}, when
- * it is picked among all of them (the long-lived bulk of the heap).
+ * it is picked among all of them (the long-lived bulk of the heap). Before all this, each mutator
+ * allocates an object into every one of its roots, as an application loads its data at start.
  */
 public record Workload(String name, int allocate, int link, int move, int unlink, int descend, int share,
                        int arrayOneIn, int coldOneIn) {
@@ -35,7 +36,7 @@ public record Workload(String name, int allocate, int link, int move, int unlink
      * the hot roots, little allocation, rarely touching the rest of the heap. The case a page-level
      * barrier is made for: many stores per page dirtied.
      */
-    public static final Workload HOT_REWIRE = new Workload("hot-rewire", 1, 2, 2, 1, 0, 1, 2, 256);
+    public static final Workload HOT_REWIRE = new Workload("hot-rewire", 1, 1, 2, 4, 0, 1, 2, 256);
 
     public static final List<Workload> PRESETS = List.of(MIXED, HOT_REWIRE);
 
