@@ -36,7 +36,7 @@ public record Workload(String name, int allocate, int link, int move, int unlink
      * the hot roots, little allocation, rarely touching the rest of the heap. The case a page-level
      * barrier is made for: many stores per page dirtied.
      */
-    public static final Workload HOT_REWIRE = new Workload("hot-rewire", 1, 1, 2, 4, 0, 1, 2, 256);
+    public static final Workload HOT_REWIRE = new Workload("hot-rewire", 1, 1, 2, 4, 0, 1, 2, 4096);
 
     public static final List<Workload> PRESETS = List.of(MIXED, HOT_REWIRE);
 
