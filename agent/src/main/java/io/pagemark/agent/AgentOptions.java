@@ -62,7 +62,8 @@ record AgentOptions(Backend backend, MethodRef barrierMethod, String barrierAnno
     static AgentOptions parse(String argument) {
         Map<Option, String> given = new EnumMap<>(Option.class);
         if (argument != null && !argument.isBlank()) {
-            for (String item : argument.split(",", -1)) {
+            for (String item : argument.split(",")) {
+                if (item.isBlank()) continue;   // a stray comma
                 int eq = item.indexOf('=');
                 String key = (eq < 0 ? item : item.substring(0, eq)).trim();
                 String value = eq < 0 ? null : item.substring(eq + 1).trim();

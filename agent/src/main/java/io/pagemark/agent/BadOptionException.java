@@ -4,7 +4,7 @@ package io.pagemark.agent;
  * A bad agent option. Its message is the one line the agent prints: the option, the bad value,
  * what is wrong, and what is accepted.
  */
-public final class BadOptionException extends RuntimeException {
+final class BadOptionException extends RuntimeException {
     BadOptionException(Option option, String value, String problem, String accepted) {
         super("bad option " + option.key + "=" + value + ": " + problem + "; accepted: " + accepted);
     }

@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Both oracles must pass, and the barrier must not run after the attach.
  */
 class DynamicAttachTest {
-    private static final String SECONDS = "1.5";
+    private static final String SECONDS = "1";
 
     @TempDir
     Path dir;
