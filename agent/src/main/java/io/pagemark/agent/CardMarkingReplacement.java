@@ -76,6 +76,7 @@ final class CardMarkingReplacement {
      * arguments give the size (its long) and, if it takes one, the {@link Arena} whose close
      * releases the tracked arena too.
      */
+    @SuppressWarnings("restricted") // reinterpret ties the arena to the runtime's Arena; pagemark runs with native access anyway
     MemorySegment reserve(Object[] arguments) {
         long size = -1;
         Arena owner = null;

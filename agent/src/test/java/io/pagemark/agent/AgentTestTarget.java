@@ -73,6 +73,7 @@ public final class AgentTestTarget {
                 "jdk.MethodTiming#period", "endChunk"));
     }
 
+    @SuppressWarnings("try") // ManagedRuntime.close() may throw InterruptedException, which this method declares
     private static RunReport run(RuntimeConfig config, long millis) throws InterruptedException {
         try (ManagedRuntime runtime = new ManagedRuntime(config)) {
             runtime.start();
