@@ -29,6 +29,8 @@ import java.util.Map;
  */
 public final class AgentTestTarget {
     static final String BARRIER = "io.pagemark.samples.runtime.CardTable::mark";
+    /** Cycles every phase runs at least: the tests check what the collector and the agent did in them. */
+    private static final int CYCLES = 3;
 
     private AgentTestTarget() {}
 
@@ -40,13 +42,13 @@ public final class AgentTestTarget {
         if (args.length > 2) {
             ManagedRuntime before = new ManagedRuntime(config);
             before.start();
-            Thread.sleep(millis);
+            runFor(before, millis);
             System.out.println("ready");
             System.out.flush();
             new BufferedReader(new InputStreamReader(System.in)).readLine();
             try (Recording recording = recording()) {
                 recording.start();
-                Thread.sleep(millis);
+                runFor(before, millis);
                 print("before", before.stop());
                 before.close();
                 print("after", run(config, millis));
@@ -77,8 +79,21 @@ public final class AgentTestTarget {
     private static RunReport run(RuntimeConfig config, long millis) throws InterruptedException {
         try (ManagedRuntime runtime = new ManagedRuntime(config)) {
             runtime.start();
-            Thread.sleep(millis);
+            runFor(runtime, millis);
             return runtime.stop();
+        }
+    }
+
+    /**
+     * Lets {@code runtime} run for {@code millis}, and on until it completed {@value #CYCLES} cycles (a busy
+     * machine may give it little CPU), 60 s at most.
+     */
+    private static void runFor(ManagedRuntime runtime, long millis) throws InterruptedException {
+        int cyclesBefore = runtime.cyclesSoFar();
+        long start = System.nanoTime(), end = start + millis * 1_000_000, limit = start + 60_000_000_000L;
+        while (!runtime.failed() && System.nanoTime() < limit
+                && (System.nanoTime() < end || runtime.cyclesSoFar() - cyclesBefore < CYCLES)) {
+            Thread.sleep(20);
         }
     }
 

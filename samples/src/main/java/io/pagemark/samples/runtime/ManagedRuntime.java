@@ -23,6 +23,7 @@ import java.util.function.Consumer;
  * outside (its barrier calls removed, its heap in a tracked arena, its card table marked from
  * hardware-tracked dirty pages before each remark).
  */
+@SuppressWarnings("try") // close() may throw InterruptedException: it waits for the runtime's threads to end
 public final class ManagedRuntime implements AutoCloseable {
     private final Heap heap;
     private final Safepoints safepoints = new Safepoints();

@@ -19,6 +19,7 @@ import java.util.TreeMap;
 public final class WorkloadMain {
     private WorkloadMain() {}
 
+    @SuppressWarnings("try") // ManagedRuntime.close() may throw InterruptedException, which main declares
     public static void main(String[] args) throws Exception {
         Map<String, String> options = parse(args);
         double seconds = Double.parseDouble(options.getOrDefault("seconds", "20"));
