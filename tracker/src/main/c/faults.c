@@ -448,12 +448,10 @@ static void resolve(struct tracker *t, struct handler_progress *progress, const 
         if (msgs[i].event != UFFD_EVENT_PAGEFAULT) continue;
         uint64_t first, count;
         entries[recorded++] = block_entry(t, (uintptr_t)msgs[i].arg.pagefault.address, granule, &first, &count);
+        __atomic_fetch_add(&t->faults, 1, __ATOMIC_RELAXED); /* before the wake, so a writer that resumed sees itself counted */
         uffd_unprotect(t, first, count, 0);
     }
-    if (recorded > 0) {
-        __atomic_fetch_add(&t->faults, (uint64_t)recorded, __ATOMIC_RELAXED);
-        ring_record(&t->ring, entries, recorded);
-    }
+    if (recorded > 0) ring_record(&t->ring, entries, recorded);
     /* Release: the commit above happens before a collector sees the even count (acquire). */
     __atomic_add_fetch(&progress->seq, 1, __ATOMIC_RELEASE);
 }

@@ -36,10 +36,11 @@ class MprotectVmaAccountingTest {
             long counted = tracker.counter(FaultPaths.Counter.VMA_BOUNDARIES);
             assertTrue(added > 30_000, "the writes split the range's VMA many times: " + added);
             assertEquals(0, tracker.counter(FaultPaths.Counter.DEGRADATIONS), "far from the limit: no degradation");
-            assertTrue(Math.abs(added - counted) <= 16, "counted " + counted + " VMA boundaries, the kernel added " + added + " VMAs");
+            // Within 1%: other threads of this JVM map memory meanwhile. (Two per fault would be 40,000, 12% off.)
+            assertTrue(Math.abs(added - counted) <= added / 100, "counted " + counted + " VMA boundaries, the kernel added " + added + " VMAs");
             tracker.collect(new PageSet(address, 4096, pages));
             assertEquals(0, tracker.counter(FaultPaths.Counter.VMA_BOUNDARIES));
-            assertTrue(Math.abs(Kernel.mappingCount() - before) <= 16, "the re-protect merged them back");
+            assertTrue(Math.abs(Kernel.mappingCount() - before) <= 100, "the re-protect merged them back");
         } finally {
             tracker.close();
             Libc.munmap(address, size);
