@@ -26,6 +26,13 @@
 /* x86 page-fault error code bit: the access was a write (arch/x86/include/asm/trap_pf.h). */
 #define X86_PF_WRITE 0x2
 
+/*
+ * Copy-before-unprotect phases. OFF: fault paths only unprotect and record. LIVE: they first copy
+ * every UNCOPIED page of their block into the image. PAUSED: new fault paths wait until the phase
+ * changes (only while start or stop switch, for as long as protecting the range takes).
+ */
+enum { COPY_OFF, COPY_PAUSED, COPY_LIVE };
+
 /* One per handler thread, alone on its cache line: the collector polls them while handlers run. */
 struct handler_progress {
     _Atomic uint64_t seq; /* odd while the handler is between reading faults and committing their record */
@@ -59,6 +66,12 @@ struct tracker {
     _Atomic int stopping;
     pthread_t handlers[PM_MAX_HANDLERS];
     struct handler_progress progress[PM_MAX_HANDLERS];
+    /* copy-before-unprotect (see copy_enter) */
+    _Atomic int copy_phase;
+    _Atomic int64_t in_fault;     /* fault paths past their phase check and not yet past their unprotect */
+    _Atomic int32_t *copy_states; /* one PM_PAGE_* per page; set while PAUSED, read by fault paths that saw LIVE */
+    uint8_t *copy_image;
+    _Atomic uint64_t pages_copied;
 };
 
 /*
@@ -139,6 +152,7 @@ uint64_t pm_counter(struct tracker *t, int counter) {
     case PM_COUNTER_LARGEST_BLOCK_LOG2: return (uint64_t)__atomic_load_n(&t->largest_log2, __ATOMIC_RELAXED);
     case PM_COUNTER_UNPROTECT_RETRIES: return __atomic_load_n(&t->unprotect_retries, __ATOMIC_RELAXED);
     case PM_COUNTER_VMA_BOUNDARIES: return (uint64_t)__atomic_load_n(&t->boundaries, __ATOMIC_RELAXED);
+    case PM_COUNTER_PAGES_COPIED: return __atomic_load_n(&t->pages_copied, __ATOMIC_RELAXED);
     default: return 0;
     }
 }
@@ -163,14 +177,79 @@ static uint64_t block_entry(struct tracker *t, uintptr_t addr, int granule_log2,
     return (*first << ENTRY_LOG2_BITS) | (uint64_t)granule_log2;
 }
 
-/* UFFDIO_WRITEPROTECT clearing WP on [first, first + count): wakes the threads blocked on it unless dont_wake. */
-static void uffd_unprotect(struct tracker *t, uint64_t first, uint64_t count, int dont_wake) {
+/* UFFDIO_WRITEPROTECT on [first, first + count) with `mode`: 0 or -errno (never EAGAIN or EINTR: those are retried). */
+static int uffd_write_protect(struct tracker *t, uint64_t first, uint64_t count, uint64_t mode) {
     struct uffdio_writeprotect wp = {
         .range = {.start = t->start + (first << t->page_shift), .len = count << t->page_shift},
-        .mode = dont_wake ? UFFDIO_WRITEPROTECT_MODE_DONTWAKE : 0,
+        .mode = mode,
     };
-    /* EAGAIN: the mm is changing under a non-cooperative event; ENOENT: close() unregistered the range (nothing to do). */
-    while (ioctl(t->uffd, UFFDIO_WRITEPROTECT, &wp) != 0 && (errno == EAGAIN || errno == EINTR)) {
+    /* EAGAIN: the mm is changing under a non-cooperative event. */
+    while (ioctl(t->uffd, UFFDIO_WRITEPROTECT, &wp) != 0) {
+        if (errno != EAGAIN && errno != EINTR) return -errno;
+    }
+    return 0;
+}
+
+/* Clears WP on [first, first + count): wakes the threads blocked on it unless dont_wake. */
+static void uffd_unprotect(struct tracker *t, uint64_t first, uint64_t count, int dont_wake) {
+    /* ENOENT: close() unregistered the range; nothing left to do. */
+    (void)uffd_write_protect(t, first, count, dont_wake ? UFFDIO_WRITEPROTECT_MODE_DONTWAKE : 0);
+}
+
+/*
+ * Every fault path runs between copy_enter and copy_leave from before it decides what to do until
+ * after its unprotect. copy_enter returns the phase it saw, OFF or LIVE, never PAUSED: while
+ * PAUSED it steps out and waits. The increment and the phase load are both sequentially
+ * consistent, as are pause's phase store and its loads of in_fault: so either pause sees this
+ * fault path inside (and waits for it to unprotect and leave), or this fault path sees PAUSED
+ * (Dekker). Hence once pause returns, no fault path is between a decision taken in the old phase
+ * and its unprotect, and none starts one until the phase changes.
+ */
+static int copy_enter(struct tracker *t) {
+    for (;;) {
+        __atomic_fetch_add(&t->in_fault, 1, __ATOMIC_SEQ_CST);
+        int phase = __atomic_load_n(&t->copy_phase, __ATOMIC_SEQ_CST);
+        if (phase != COPY_PAUSED) return phase;
+        __atomic_fetch_sub(&t->in_fault, 1, __ATOMIC_RELEASE);
+        /* Acquire: a LIVE seen here was stored after copy_states and copy_image (see pm_copy_before_unprotect_start). */
+        while (__atomic_load_n(&t->copy_phase, __ATOMIC_ACQUIRE) == COPY_PAUSED) sched_yield();
+    }
+}
+
+static void copy_leave(struct tracker *t) {
+    /* Release: our uses of the states and the image happen before pause sees the count drop. */
+    __atomic_fetch_sub(&t->in_fault, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Phase LIVE: every page of [first, first + count) leaves UNCOPIED before the caller unprotects it.
+ * An UNCOPIED page has been protected and unchanged since copying started, so the bytes copied are
+ * those of that moment. A page another fault path is copying is waited for: one page copy, by
+ * native code that waits for nothing (never for Java: a Java thread stopped at a safepoint while
+ * this Java thread is stopped in a fault would deadlock the JVM, see DESIGN.md).
+ */
+static void copy_block(struct tracker *t, uint64_t first, uint64_t count) {
+    _Atomic int32_t *states = __atomic_load_n(&t->copy_states, __ATOMIC_RELAXED); /* ordered by copy_enter's load of LIVE */
+    const size_t page_size = (size_t)1 << t->page_shift;
+    for (uint64_t page = first; page < first + count; page++) {
+        int32_t state = PM_PAGE_UNCOPIED;
+        /*
+         * Acquire-release on success: the copy below cannot start before the claim. Acquire on
+         * failure: when the Java caller's CAS (volatile, so release) took the page, its reads of the
+         * page happened before ours, hence before our unprotect and the writes that follow it.
+         */
+        if (__atomic_compare_exchange_n(&states[page], &state, PM_PAGE_COPYING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            memcpy(t->copy_image + page * page_size, (const void *)(t->start + page * page_size), page_size);
+            __atomic_fetch_add(&t->pages_copied, 1, __ATOMIC_RELAXED);
+            /* Release: the image bytes are visible to whoever loads COPIED_BY_FAULT with acquire (CopyBeforeWrite.awaitCopy). */
+            __atomic_store_n(&states[page], PM_PAGE_COPIED_BY_FAULT, __ATOMIC_RELEASE);
+            continue;
+        }
+        /* Another fault path is copying it: unprotecting now would let a write in before that copy ends. */
+        while (state == PM_PAGE_COPYING) {
+            sched_yield();
+            state = __atomic_load_n(&states[page], __ATOMIC_ACQUIRE);
+        }
     }
 }
 
@@ -236,8 +315,10 @@ static void mprotect_fault(struct tracker *t, uintptr_t addr) {
     raise_granule(t, granule, wanted);
     granule = wanted;
     uint64_t first, count, entry;
+    const int copy = copy_enter(t) == COPY_LIVE;
     for (;;) {
         entry = block_entry(t, addr, granule, &first, &count);
+        if (copy) copy_block(t, first, count); /* again if the block grew: pages already copied are skipped */
         if (mprotect((void *)(t->start + (first << t->page_shift)), count << t->page_shift, PROT_READ | PROT_WRITE) == 0) {
             record_writable(t, first, first + count, 1);
             break;
@@ -255,6 +336,7 @@ static void mprotect_fault(struct tracker *t, uintptr_t addr) {
             sched_yield();
         }
     }
+    copy_leave(t);
     __atomic_fetch_add(&t->faults, 1, __ATOMIC_RELAXED);
     ring_record(&t->ring, &entry, 1); /* after the unprotect: see the top of this file */
 }
@@ -262,8 +344,10 @@ static void mprotect_fault(struct tracker *t, uintptr_t addr) {
 static void uffd_sigbus_fault(struct tracker *t, uintptr_t addr) {
     uint64_t first, count;
     uint64_t entry = block_entry(t, addr, __atomic_load_n(&t->granule_log2, __ATOMIC_RELAXED), &first, &count);
+    if (copy_enter(t) == COPY_LIVE) copy_block(t, first, count);
     /* DONTWAKE: the only thread waiting for this page is this one, in its signal handler. */
     uffd_unprotect(t, first, count, 1);
+    copy_leave(t);
     __atomic_fetch_add(&t->faults, 1, __ATOMIC_RELAXED);
     ring_record(&t->ring, &entry, 1);
 }
@@ -425,6 +509,62 @@ void pm_mprotect_protecting_all(struct tracker *t) {
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * copy-before-unprotect: switching it on and off, unprotecting outside a fault
+ * ------------------------------------------------------------------------------------------- */
+
+/* Stops new fault paths and waits for those in flight to unprotect and leave (see copy_enter). */
+static void copy_pause(struct tracker *t) {
+    __atomic_store_n(&t->copy_phase, COPY_PAUSED, __ATOMIC_SEQ_CST);
+    /* Fault paths arriving now step out and wait, so the count only drops: bounded by the slowest one in flight. */
+    while (__atomic_load_n(&t->in_fault, __ATOMIC_SEQ_CST) != 0) sched_yield();
+}
+
+/*
+ * Write-protects the whole range, as the Java side's arm does (this copy runs while the fault paths
+ * are paused: Java code there could stop at a safepoint that waits for the paused writers).
+ */
+static int protect_all(struct tracker *t) {
+    if (t->kind != PM_KIND_MPROTECT) return uffd_write_protect(t, 0, t->pages, UFFDIO_WRITEPROTECT_MODE_WP);
+    pm_mprotect_protecting_all(t);
+    return mprotect((void *)t->start, t->pages << t->page_shift, PROT_READ) == 0 ? 0 : -errno;
+}
+
+int pm_copy_before_unprotect_start(struct tracker *t, int32_t *states, uint8_t *image) {
+    int expected = COPY_OFF;
+    /* Only the Java owner switches (under the arena's lock); the CAS just refuses a second start. */
+    if (!__atomic_compare_exchange_n(&t->copy_phase, &expected, COPY_PAUSED, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) return -EBUSY;
+    copy_pause(t);
+    __atomic_store_n(&t->copy_states, (_Atomic int32_t *)states, __ATOMIC_RELAXED);
+    t->copy_image = image;
+    /*
+     * No fault path is between a decision and its unprotect, and none starts one: once this returns,
+     * every page is protected and none can be unprotected without first leaving UNCOPIED. That
+     * moment is the snapshot's.
+     */
+    int result = protect_all(t);
+    /* Sequentially consistent (so release): a fault path that sees LIVE sees the states and the image. */
+    __atomic_store_n(&t->copy_phase, result == 0 ? COPY_LIVE : COPY_OFF, __ATOMIC_SEQ_CST);
+    return result;
+}
+
+void pm_copy_before_unprotect_stop(struct tracker *t) {
+    int phase = __atomic_load_n(&t->copy_phase, __ATOMIC_ACQUIRE);
+    if (phase == COPY_OFF) return;
+    copy_pause(t);
+    __atomic_store_n(&t->copy_states, NULL, __ATOMIC_RELAXED);
+    t->copy_image = NULL;
+    __atomic_store_n(&t->copy_phase, COPY_OFF, __ATOMIC_SEQ_CST);
+}
+
+int pm_unprotect(struct tracker *t, uint64_t first, uint64_t count) {
+    if (first > t->pages || count > t->pages - first) return -EINVAL;
+    if (t->kind != PM_KIND_MPROTECT) return uffd_write_protect(t, first, count, 0); /* 0: clear WP and wake */
+    if (mprotect((void *)(t->start + (first << t->page_shift)), count << t->page_shift, PROT_READ | PROT_WRITE) != 0) return -errno;
+    record_writable(t, first, first + count, 1);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * uffd-sync handler threads
  * ------------------------------------------------------------------------------------------- */
 
@@ -444,13 +584,16 @@ static void resolve(struct tracker *t, struct handler_progress *progress, const 
      */
     __atomic_add_fetch(&progress->seq, 1, __ATOMIC_SEQ_CST);
     int granule = __atomic_load_n(&t->granule_log2, __ATOMIC_RELAXED);
+    const int copy = copy_enter(t) == COPY_LIVE;
     for (int i = 0; i < n; i++) {
         if (msgs[i].event != UFFD_EVENT_PAGEFAULT) continue;
         uint64_t first, count;
         entries[recorded++] = block_entry(t, (uintptr_t)msgs[i].arg.pagefault.address, granule, &first, &count);
+        if (copy) copy_block(t, first, count);
         __atomic_fetch_add(&t->faults, 1, __ATOMIC_RELAXED); /* before the wake, so a writer that resumed sees itself counted */
         uffd_unprotect(t, first, count, 0);
     }
+    copy_leave(t);
     if (recorded > 0) ring_record(&t->ring, entries, recorded);
     /* Release: the commit above happens before a collector sees the even count (acquire). */
     __atomic_add_fetch(&progress->seq, 1, __ATOMIC_RELEASE);

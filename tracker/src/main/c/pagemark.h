@@ -16,7 +16,7 @@
 #define PM_EXPORT __attribute__((visibility("default")))
 
 /* Bumped whenever an exported signature or constant changes; the Java loader refuses a mismatch. */
-#define PM_ABI_VERSION 1
+#define PM_ABI_VERSION 2
 
 /* How a tracker's faults arrive. */
 #define PM_KIND_MPROTECT 1    /* SIGSEGV on a PROT_READ page */
@@ -31,7 +31,21 @@
 #define PM_COUNTER_LARGEST_BLOCK_LOG2 4 /* log2 of the most pages one fault has unprotected */
 #define PM_COUNTER_UNPROTECT_RETRIES 5 /* unprotects that failed and were retried (mprotect ENOMEM at the largest block) */
 #define PM_COUNTER_VMA_BOUNDARIES 6    /* mprotect: VMA boundaries the writable runs make inside the range now (an estimate) */
-#define PM_COUNTER_COUNT 7
+#define PM_COUNTER_PAGES_COPIED 7      /* copy-before-unprotect: pages a fault path copied into the image */
+#define PM_COUNTER_COUNT 8
+
+/*
+ * Copy-before-unprotect: one int32 state per page of the range, shared with the Java side
+ * (io.pagemark.CopyBeforeWrite), moving only forward while copying is on:
+ *   UNCOPIED -> COPYING -> COPIED_BY_FAULT   a fault path copied the page into the image
+ *   UNCOPIED -> TAKEN_BY_CALLER              the Java caller's own copy, made before its CAS, is valid
+ * A fault path unprotects a page only once its state has left UNCOPIED and is not COPYING, so a
+ * page in UNCOPIED has been write-protected, unchanged, since copying was switched on.
+ */
+#define PM_PAGE_UNCOPIED 0
+#define PM_PAGE_COPYING 1
+#define PM_PAGE_COPIED_BY_FAULT 2
+#define PM_PAGE_TAKEN_BY_CALLER 3
 
 #define PM_MAX_HANDLERS 16
 #define PM_MAX_CLAIMED_RANGES 64
@@ -71,6 +85,19 @@ PM_EXPORT void pm_set_vma_budget(int64_t vmas);
 PM_EXPORT void pm_mprotect_protecting(struct tracker *t, uint64_t first, uint64_t count);
 /* mprotect: the whole range is about to be made read-only (arm, or a re-protect that hit ENOMEM; call just before). */
 PM_EXPORT void pm_mprotect_protecting_all(struct tracker *t);
+
+/*
+ * Copy-before-unprotect on: stops the fault paths (those in flight finish, new ones wait), protects
+ * the whole range, then has every fault path copy each UNCOPIED page of the block it is about to
+ * unprotect into `image` (same offset) first. states (one int32 per page, all UNCOPIED) and image
+ * (the range's size) are the caller's and must stay valid until pm_copy_before_unprotect_stop.
+ * Returns 0, -EBUSY if already on, or -errno of the protecting syscall (copying stays off then).
+ */
+PM_EXPORT int pm_copy_before_unprotect_start(struct tracker *t, int32_t *states, uint8_t *image);
+/* Copy-before-unprotect off: when this returns no fault path uses states or image any more. Idempotent. */
+PM_EXPORT void pm_copy_before_unprotect_stop(struct tracker *t);
+/* Unprotects pages [first, first + count) outside a fault (waking uffd-sync writers waiting on them). 0 or -errno. */
+PM_EXPORT int pm_unprotect(struct tracker *t, uint64_t first, uint64_t count);
 
 /*
  * uffd-sync: starts `count` handler threads; spin_ns > 0: poll the uffd that long before blocking;

@@ -57,6 +57,21 @@ public enum Backend {
     }
 
     /**
+     * True for the backends whose fault path runs in user space before the faulting store completes
+     * ({@link #UFFD_SYNC}, {@link #UFFD_SIGBUS}, {@link #MPROTECT}): only they can copy a page before
+     * its first write lands ({@link TrackedArena#copyBeforeWrite}, live snapshots). uffd-async's faults
+     * are resolved inside the kernel, soft-dirty and card-table only notice a write after it landed.
+     */
+    public boolean canCopyBeforeWrite() {
+        return this == UFFD_SYNC || this == UFFD_SIGBUS || this == MPROTECT;
+    }
+
+    /** The backends that {@linkplain #canCopyBeforeWrite() can copy before write}, comma separated. */
+    public static String copyBeforeWriteNames() {
+        return Arrays.stream(values()).filter(Backend::canCopyBeforeWrite).map(Backend::id).collect(Collectors.joining(", "));
+    }
+
+    /**
      * The backend named {@code name} (case-insensitive; {@code _} and {@code -} are interchangeable).
      *
      * @throws IllegalArgumentException naming the bad value and the accepted names

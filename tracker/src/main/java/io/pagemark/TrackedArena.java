@@ -66,6 +66,8 @@ public final class TrackedArena implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private volatile boolean armed;
     private volatile boolean closed;
+    /** The copy-before-write running now, or null. */
+    private CopyBeforeWrite copying;
     private long collects;
     private long pagesReported;
 
@@ -207,6 +209,80 @@ public final class TrackedArena implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts copy-before-write (see {@link CopyBeforeWrite}): write-protects the whole arena, and from
+     * then on the first write to each page waits in the backend's fault path until the page's bytes
+     * are copied into {@code image}. Writers keep running; those that fault while the arena is being
+     * protected wait for that (the arming pause). Tracking, if armed, goes on: every write is still
+     * reported by a collect. One at a time per arena.
+     *
+     * @param image native memory of the arena's {@link #size()}; it must stay valid until the returned
+     *              object is closed (or the arena is)
+     * @throws UnsupportedOperationException if the backend cannot (naming it and the ones that can)
+     * @throws IllegalArgumentException      if {@code image} is not native or not the arena's size
+     * @throws IllegalStateException         if the arena is closed or a copy-before-write is running
+     */
+    public CopyBeforeWrite copyBeforeWrite(MemorySegment image) {
+        Objects.requireNonNull(image, "image");
+        if (!backend.canCopyBeforeWrite()) {
+            throw new UnsupportedOperationException("copy-before-write (live snapshots) needs a backend whose fault path runs"
+                    + " before the faulting store completes: " + Backend.copyBeforeWriteNames() + "; this arena's backend is "
+                    + backend + (backend == Backend.UFFD_ASYNC ? " (the kernel resolves its faults itself: nothing runs before the write)"
+                    : " (it notices a write only after it landed)"));
+        }
+        if (!image.isNative() || image.byteSize() != region.size()) {
+            throw new IllegalArgumentException("the image must be native memory of the arena's size (" + region.size()
+                    + " bytes); got " + (image.isNative() ? image.byteSize() + " bytes" : "a heap segment"));
+        }
+        lock.lock();
+        try {
+            ensureOpen();
+            if (copying != null) throw new IllegalStateException("a copy-before-write is already running on this arena: close it first");
+            CopyBeforeWrite copy = new CopyBeforeWrite(this, image, tracker.pagesCopiedBeforeWrite());
+            try {
+                // Armed: the records of writes not yet collected must stay for the next collect.
+                tracker.startCopyBeforeWrite(copy.states(), image, armed);
+            } catch (RuntimeException | Error e) {
+                copy.free();
+                throw e;
+            }
+            copying = copy;
+            return copy;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** See {@link CopyBeforeWrite#release}. */
+    boolean unprotectUntracked(long firstPage, long pageCount) {
+        lock.lock();
+        try {
+            // Armed: a page made writable without a fault would take its next write unrecorded.
+            if (closed || armed) return false;
+            return tracker.unprotect(firstPage, pageCount);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    long pagesCopiedBeforeWrite() {
+        return tracker.pagesCopiedBeforeWrite();
+    }
+
+    /** See {@link CopyBeforeWrite#close()}. */
+    void stopCopyBeforeWrite(CopyBeforeWrite copy) {
+        lock.lock();
+        try {
+            if (copying != copy) return; // the arena closed (its tracker stopped copying) or never started this one
+            copying = null;
+            tracker.stopCopyBeforeWrite();
+            // Unless tracking needs them protected, what copying protected and nobody released is made writable.
+            if (!armed) tracker.unprotect(0, region.pageCount());
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Counters since the arena opened. */
     public Stats stats() {
         lock.lock();
@@ -294,6 +370,7 @@ public final class TrackedArena implements AutoCloseable {
             if (closed) return;
             closed = true;
             armed = false;
+            copying = null; // the tracker's close stops copying first
             // Tracking stops first: pages become writable and no thread stays blocked in a fault; then the mapping goes.
             try {
                 tracker.close();

@@ -1,5 +1,7 @@
 package io.pagemark.backend;
 
+import io.pagemark.linux.Errno;
+import io.pagemark.linux.LinuxException;
 import io.pagemark.nativelib.FaultPaths;
 
 import java.lang.foreign.MemorySegment;
@@ -112,6 +114,42 @@ public abstract class NativeFaultTracker implements PageTracker {
         ring.drainInto(into, FaultPaths.counter(tracker, FaultPaths.Counter.SPILLED_ENTRIES));
     }
 
+    /**
+     * The native fault path does the copying (C, so that a writer never waits for a Java thread): see
+     * pm_copy_before_unprotect_start. The protect-all happens inside that call, not through
+     * {@link #protectAll()}, because it runs while the fault paths are paused.
+     */
+    @Override
+    public void startCopyBeforeWrite(MemorySegment states, MemorySegment image, boolean keepRecords) {
+        ensureOpen();
+        beforeProtectingAll();
+        if (!keepRecords) {
+            drain(drained); // the records of writes nobody collects: dropped so that the ring never fills
+            drained.clear();
+        }
+        FaultPaths.startCopyBeforeUnprotect(tracker, states, image);
+    }
+
+    @Override
+    public void stopCopyBeforeWrite() {
+        ensureOpen();
+        FaultPaths.stopCopyBeforeUnprotect(tracker);
+    }
+
+    @Override
+    public long pagesCopiedBeforeWrite() {
+        return counter(FaultPaths.Counter.PAGES_COPIED);
+    }
+
+    @Override
+    public boolean unprotect(long firstPage, long pageCount) {
+        ensureOpen();
+        int result = FaultPaths.unprotect(tracker, firstPage, pageCount);
+        if (result == -Errno.ENOMEM) return false;
+        if (result < 0) throw new LinuxException("pm_unprotect(pages " + firstPage + "+" + pageCount + ")", -result, null);
+        return true;
+    }
+
     @Override
     public long faults() {
         return counter(FaultPaths.Counter.FAULTS);
@@ -149,7 +187,9 @@ public abstract class NativeFaultTracker implements PageTracker {
         if (closed) return;
         closed = true;
         try {
-            // Signal handlers stop first: from here a fault in the region is only retried until stopTracking makes it writable.
+            // Copying stops before anything else: a fault path paused by a copy switch must not outlive the tracker.
+            FaultPaths.stopCopyBeforeUnprotect(tracker);
+            // Signal handlers stop next: from here a fault in the region is only retried until stopTracking makes it writable.
             if (claimedSlot >= 0) FaultPaths.stopHandling(claimedSlot);
             stopTracking();
         } finally {

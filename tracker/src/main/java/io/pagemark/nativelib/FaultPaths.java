@@ -27,7 +27,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class FaultPaths {
     /** PM_ABI_VERSION of the library this class was written against. */
-    public static final int ABI_VERSION = 1;
+    public static final int ABI_VERSION = 2;
 
     /** How a tracker's faults arrive (PM_KIND_*). */
     public enum Kind {
@@ -60,8 +60,22 @@ public final class FaultPaths {
         /** mprotect: unprotects retried at the largest block (ENOMEM). */
         UNPROTECT_RETRIES,
         /** mprotect: the VMA boundaries its writable runs make inside the region now (an estimate the degradation uses). */
-        VMA_BOUNDARIES
+        VMA_BOUNDARIES,
+        /** Copy-before-unprotect: pages a fault path copied into the image. */
+        PAGES_COPIED
     }
+
+    /**
+     * Copy-before-unprotect page states (PM_PAGE_*): one int per page, CAS'd by the fault paths and
+     * by the Java caller; see pagemark.h and {@code io.pagemark.CopyBeforeWrite}.
+     */
+    public static final int PAGE_UNCOPIED = 0;
+    /** A fault path is copying the page into the image. */
+    public static final int PAGE_COPYING = 1;
+    /** A fault path copied the page into the image (published with release). */
+    public static final int PAGE_COPIED_BY_FAULT = 2;
+    /** The Java caller took the page: the copy it made before its CAS is the page as it was at the start. */
+    public static final int PAGE_TAKEN_BY_CALLER = 3;
 
     private static final VarHandle ERRNO = Linker.Option.captureStateLayout()
             .varHandle(MemoryLayout.PathElement.groupElement("errno"));
@@ -84,6 +98,10 @@ public final class FaultPaths {
         static final MethodHandle MPROTECT_PROTECTING = bind("pm_mprotect_protecting",
                 FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_LONG), false);
         static final MethodHandle MPROTECT_PROTECTING_ALL = bind("pm_mprotect_protecting_all", FunctionDescriptor.ofVoid(ADDRESS), false);
+        static final MethodHandle COPY_START = bind("pm_copy_before_unprotect_start",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS), false);
+        static final MethodHandle COPY_STOP = bind("pm_copy_before_unprotect_stop", FunctionDescriptor.ofVoid(ADDRESS), false);
+        static final MethodHandle UNPROTECT = bind("pm_unprotect", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), false);
         static final MethodHandle HANDLERS_START = bind("pm_handlers_start",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT), false);
         static final MethodHandle HANDLERS_STOP = bind("pm_handlers_stop", FunctionDescriptor.ofVoid(ADDRESS), false);
@@ -238,6 +256,47 @@ public final class FaultPaths {
     public static void mprotectProtectingAll(MemorySegment tracker) {
         try {
             Handles.MPROTECT_PROTECTING_ALL.invokeExact(tracker);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * Switches copy-before-unprotect on: pauses the fault paths (those in flight finish, new ones
+     * wait), write-protects the whole region, then has every fault path copy each uncopied page of
+     * the block it is about to unprotect into {@code image} at the same offset. The pause and the
+     * protect run in this one downcall: the writers it pauses hold up safepoints, so no Java code may
+     * run between them.
+     *
+     * @param states one int per page, all {@link #PAGE_UNCOPIED}; valid until {@link #stopCopyBeforeUnprotect}
+     * @param image  the region's size; valid until {@link #stopCopyBeforeUnprotect}
+     */
+    public static void startCopyBeforeUnprotect(MemorySegment tracker, MemorySegment states, MemorySegment image) {
+        int result;
+        try {
+            result = (int) Handles.COPY_START.invokeExact(tracker, states, image);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (result < 0) {
+            throw new LinuxException("pm_copy_before_unprotect_start", -result, -result == Errno.EBUSY
+                    ? "copy-before-unprotect is already on for this tracker" : "write-protecting the region failed");
+        }
+    }
+
+    /** Switches copy-before-unprotect off; when this returns no fault path uses the states or the image. Idempotent. */
+    public static void stopCopyBeforeUnprotect(MemorySegment tracker) {
+        try {
+            Handles.COPY_STOP.invokeExact(tracker);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Makes pages [firstPage, firstPage + pageCount) writable outside a fault (waking uffd-sync writers waiting on them); 0 or -errno. */
+    public static int unprotect(MemorySegment tracker, long firstPage, long pageCount) {
+        try {
+            return (int) Handles.UNPROTECT.invokeExact(tracker, firstPage, pageCount);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
