@@ -1,5 +1,6 @@
 package io.pagemark;
 
+import io.pagemark.linux.Libc;
 import io.pagemark.nativelib.FaultPaths;
 
 import java.lang.foreign.Arena;
@@ -11,7 +12,9 @@ import java.lang.invoke.VarHandle;
  * Copy-before-write on a {@link TrackedArena}, the building block of live snapshots
  * ({@code io.pagemark.snapshot.LiveSnapshot}): from the moment {@link TrackedArena#copyBeforeWrite}
  * returns (the <em>start</em>), the first write to each page is held in the backend's native fault
- * path until that page's bytes have been copied into the caller's image, at the page's offset.
+ * path until that page's bytes have been copied into the {@link #image()}, at the page's offset.
+ * The image is a private anonymous mapping of the arena's size: memory is used only by the pages
+ * written into it (by fault paths, or by the caller), and {@link #discard} gives it back.
  *
  * <p><b>Who saves a page.</b> Each page has one atomic state, shared with the fault path:
  * <pre>
@@ -26,6 +29,15 @@ import java.lang.invoke.VarHandle;
  * caller: a writer stopped in a fault while a Java thread holds something it needs would deadlock
  * the JVM at the next safepoint (DESIGN.md, native rules), so the caller claims only after its copy.
  *
+ * <pre>{@code
+ * try (CopyBeforeWrite copy = arena.copyBeforeWrite()) {    // the start: every page protected
+ *     MemorySegment.copy(arena.segment(), offset, mine, 0, pageSize);   // page p, read while still protected
+ *     if (copy.claimUntouched(p)) { ... mine holds page p as it was at the start ... }
+ *     else { copy.awaitFaultCopy(p); ... copy.image() holds it at offset ... }
+ *     ... once every page is saved: copy.stop(); read copy.image() ...
+ * }
+ * }</pre>
+ *
  * <p><b>Dirty tracking keeps working.</b> Every fault still records its page. While the arena is
  * {@linkplain TrackedArena#isArmed() armed}, pages stay protected until written (so each write is
  * recorded) and {@link #release} does nothing; otherwise {@link #release} makes saved pages writable
@@ -39,35 +51,61 @@ public final class CopyBeforeWrite implements AutoCloseable {
     private static final VarHandle STATE = ValueLayout.JAVA_INT.varHandle();
 
     private final TrackedArena arena;
+    private final Arena memory = Arena.ofShared();
     private final MemorySegment image;
-    private final Arena statesScope = Arena.ofShared();
     private final MemorySegment states;
+    private final long pageSize;
     private final long pageCount;
     private final long copiedBefore;
-    private long copiedAtClose = -1;
+    private long copiedAtStop = -1;
+    private boolean stopped;
     private boolean closed;
 
-    CopyBeforeWrite(TrackedArena arena, MemorySegment image, long copiedBefore) {
+    CopyBeforeWrite(TrackedArena arena, long copiedBefore) {
         this.arena = arena;
-        this.image = image;
+        this.pageSize = arena.pageSize();
         this.pageCount = arena.pageCount();
-        // Zeroed by allocate: every page UNCOPIED (FaultPaths.PAGE_UNCOPIED == 0).
-        this.states = statesScope.allocate(ValueLayout.JAVA_INT, pageCount);
         this.copiedBefore = copiedBefore;
+        long size = arena.size();
+        long address = Libc.mmapAnonymous(size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_NORESERVE);
+        this.image = MemorySegment.ofAddress(address).reinterpret(size, memory, unused -> Libc.munmap(address, size));
+        try {
+            // Small pages: a fault path's first store into the image must not zero a 2 MiB huge page.
+            Libc.madvise(address, size, Libc.MADV_NOHUGEPAGE, "madvise(MADV_NOHUGEPAGE)", Libc.NO_HINT);
+            // Zeroed by allocate: every page UNCOPIED (FaultPaths.PAGE_UNCOPIED == 0).
+            this.states = memory.allocate(ValueLayout.JAVA_INT, pageCount);
+        } catch (RuntimeException | Error e) {
+            memory.close();
+            throw e;
+        }
     }
 
     MemorySegment states() {
         return states;
     }
 
-    /** Frees the states; only once no fault path uses them (copying stopped, or never started). */
+    /** Unmaps the image and frees the states; only once no fault path uses them (copying stopped, or never started). */
     void free() {
-        statesScope.close();
+        memory.close();
     }
 
-    /** The image the fault paths copy into. */
+    /**
+     * The image: the arena's size; page p at offset {@code p * pageSize}. A page a fault path copied
+     * holds the page as it was at the start once {@link #awaitFaultCopy} returned for it; the rest is
+     * the caller's to fill (or zero). Valid until {@link #close()}.
+     */
     public MemorySegment image() {
         return image;
+    }
+
+    /** Gives back the memory of image pages [firstPage, firstPage + pageCount), which read as zero afterwards (all must be saved). */
+    public void discard(long firstPage, long pageCount) {
+        checkPage(firstPage);
+        if (pageCount < 0 || firstPage + pageCount > this.pageCount) {
+            throw new IndexOutOfBoundsException("pages " + firstPage + "+" + pageCount + " of " + this.pageCount);
+        }
+        Libc.madvise(image.address() + firstPage * pageSize, pageCount * pageSize, Libc.MADV_DONTNEED,
+                "madvise(MADV_DONTNEED)", Libc.NO_HINT);
     }
 
     /**
@@ -112,24 +150,30 @@ public final class CopyBeforeWrite implements AutoCloseable {
         return arena.unprotectUntracked(firstPage, pageCount);
     }
 
-    /** Pages copied by writers' fault paths since the start (the extra memory a snapshot needs beyond its target). */
-    public long pagesCopiedByFaults() {
-        return (copiedAtClose >= 0 ? copiedAtClose : arena.pagesCopiedBeforeWrite()) - copiedBefore;
+    /** Pages copied by writers' fault paths since the start (until {@link #stop()}). */
+    public synchronized long pagesCopiedByFaults() {
+        return (copiedAtStop >= 0 ? copiedAtStop : arena.pagesCopiedBeforeWrite()) - copiedBefore;
     }
 
     /**
-     * Stops copying: when this returns no fault path touches the image. The arena becomes writable
-     * everywhere unless it is armed for tracking. Idempotent; a closed arena has stopped copying already.
+     * Stops copying: when this returns no fault path touches the image or the states any more, and
+     * the arena is writable everywhere unless it is armed for tracking. The image stays readable
+     * until {@link #close()}. Idempotent; closing the arena stops copying too.
      */
+    public synchronized void stop() {
+        if (stopped) return;
+        stopped = true;
+        arena.stopCopyBeforeWrite(this);
+        copiedAtStop = arena.pagesCopiedBeforeWrite();
+    }
+
+    /** Stops copying, then unmaps the image. Idempotent. */
     @Override
-    public void close() {
-        synchronized (this) {
-            if (closed) return;
-            closed = true;
-        }
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
         try {
-            copiedAtClose = arena.pagesCopiedBeforeWrite();
-            arena.stopCopyBeforeWrite(this);
+            stop();
         } finally {
             free();
         }

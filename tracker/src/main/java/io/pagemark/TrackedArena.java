@@ -212,36 +212,28 @@ public final class TrackedArena implements AutoCloseable {
     /**
      * Starts copy-before-write (see {@link CopyBeforeWrite}): write-protects the whole arena, and from
      * then on the first write to each page waits in the backend's fault path until the page's bytes
-     * are copied into {@code image}. Writers keep running; those that fault while the arena is being
+     * are copied into the returned object's image. Writers keep running; those that fault while the arena is being
      * protected wait for that (the arming pause). Tracking, if armed, goes on: every write is still
      * reported by a collect. One at a time per arena.
      *
-     * @param image native memory of the arena's {@link #size()}; it must stay valid until the returned
-     *              object is closed (or the arena is)
      * @throws UnsupportedOperationException if the backend cannot (naming it and the ones that can)
-     * @throws IllegalArgumentException      if {@code image} is not native or not the arena's size
      * @throws IllegalStateException         if the arena is closed or a copy-before-write is running
      */
-    public CopyBeforeWrite copyBeforeWrite(MemorySegment image) {
-        Objects.requireNonNull(image, "image");
+    public CopyBeforeWrite copyBeforeWrite() {
         if (!backend.canCopyBeforeWrite()) {
             throw new UnsupportedOperationException("copy-before-write (live snapshots) needs a backend whose fault path runs"
                     + " before the faulting store completes: " + Backend.copyBeforeWriteNames() + "; this arena's backend is "
                     + backend + (backend == Backend.UFFD_ASYNC ? " (the kernel resolves its faults itself: nothing runs before the write)"
                     : " (it notices a write only after it landed)"));
         }
-        if (!image.isNative() || image.byteSize() != region.size()) {
-            throw new IllegalArgumentException("the image must be native memory of the arena's size (" + region.size()
-                    + " bytes); got " + (image.isNative() ? image.byteSize() + " bytes" : "a heap segment"));
-        }
         lock.lock();
         try {
             ensureOpen();
             if (copying != null) throw new IllegalStateException("a copy-before-write is already running on this arena: close it first");
-            CopyBeforeWrite copy = new CopyBeforeWrite(this, image, tracker.pagesCopiedBeforeWrite());
+            CopyBeforeWrite copy = new CopyBeforeWrite(this, tracker.pagesCopiedBeforeWrite());
             try {
                 // Armed: the records of writes not yet collected must stay for the next collect.
-                tracker.startCopyBeforeWrite(copy.states(), image, armed);
+                tracker.startCopyBeforeWrite(copy.states(), copy.image(), armed);
             } catch (RuntimeException | Error e) {
                 copy.free();
                 throw e;
@@ -269,7 +261,7 @@ public final class TrackedArena implements AutoCloseable {
         return tracker.pagesCopiedBeforeWrite();
     }
 
-    /** See {@link CopyBeforeWrite#close()}. */
+    /** See {@link CopyBeforeWrite#stop()}. */
     void stopCopyBeforeWrite(CopyBeforeWrite copy) {
         lock.lock();
         try {

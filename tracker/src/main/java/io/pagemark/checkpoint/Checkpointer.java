@@ -233,7 +233,7 @@ public final class Checkpointer implements AutoCloseable {
         if (closed) throw new IllegalStateException("this Checkpointer is closed");
     }
 
-    private static long newStateId() {
+    static long newStateId() {
         long id;
         do {
             id = ThreadLocalRandom.current().nextLong();
