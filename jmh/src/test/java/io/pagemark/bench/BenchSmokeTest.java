@@ -57,7 +57,7 @@ class BenchSmokeTest {
 
         String report = Files.readString(out.resolve(ReportGenerator.REPORT));
         for (String section : List.of("## Conclusions", "## Against the mechanisms driven from C", "## Store cost", "## First write per page",
-                "## First-write latency distribution", "## Collect cost", "## Crossover", "## Checkpoint throughput")) {
+                "## First-write latency distribution", "## Collect cost", "## Crossover", "## Checkpoint throughput", "## Live snapshot")) {
             assertTrue(report.contains(section), "the report lacks the section " + section + ":\n" + report);
         }
         assertTrue(Files.readString(out.resolve(ReportGenerator.README_SECTION)).startsWith("## Performance"));

@@ -3,6 +3,7 @@ package io.pagemark.bench.report;
 import io.pagemark.Backend;
 import io.pagemark.bench.Arenas;
 import io.pagemark.bench.CheckpointBenchmark;
+import io.pagemark.bench.SnapshotBenchmark;
 import io.pagemark.bench.CollectBenchmark;
 import io.pagemark.bench.CrossoverBenchmark;
 import io.pagemark.bench.FirstWriteBenchmark;
@@ -53,8 +54,12 @@ public final class ReportGenerator {
     static final String CHECKPOINT = CheckpointBenchmark.class.getSimpleName() + ".checkpoint";
     static final String COPY_TO_FILE = CheckpointBenchmark.FullCopy.class.getSimpleName() + ".toFile";
     static final String COPY_TO_MEMORY = CheckpointBenchmark.FullCopy.class.getSimpleName() + ".toMemory";
+    static final String SNAPSHOT_ARM = SnapshotBenchmark.class.getSimpleName() + ".arm";
+    static final String SNAPSHOT = SnapshotBenchmark.class.getSimpleName() + ".snapshot";
+    static final String SNAPSHOT_STW = SnapshotBenchmark.class.getSimpleName() + ".stopTheWorldCopy";
+    static final String SNAPSHOT_WRITES = SnapshotBenchmark.class.getSimpleName() + ".writes";
     private static final Set<String> KNOWN = Set.of(STORE, FIRST_WRITE, FIRST_WRITE_LATENCY, COLLECT, PAGEMAP_READ, CLEAR_REFS, EPOCH,
-            CHECKPOINT, COPY_TO_FILE, COPY_TO_MEMORY);
+            CHECKPOINT, COPY_TO_FILE, COPY_TO_MEMORY, SNAPSHOT_ARM, SNAPSHOT, SNAPSHOT_STW, SNAPSHOT_WRITES);
     private static final String BASELINE_FAULT = Backend.UFFD_ASYNC.id();
     private static final String CARD_TABLE = Backend.CARD_TABLE.id();
     /** A run that started with a higher 1-minute load average than this shared the machine. */
@@ -130,7 +135,7 @@ public final class ReportGenerator {
                 .append(runFacts()).append('\n')
                 .append("## Conclusions (from ratios)\n\n").append(conclusions()).append('\n')
                 .append(targets()).append(store).append(firstWrite).append(latency).append(collect).append(crossover)
-                .append(checkpoint()).append(otherResults());
+                .append(checkpoint()).append(snapshot()).append(otherResults());
         Path reportFile = dir.resolve(REPORT);
         Files.writeString(reportFile, report);
         Files.writeString(dir.resolve(README_SECTION), readmeSection());
@@ -458,6 +463,28 @@ public final class ReportGenerator {
             sb.append("### ").append(Sizes.format(bytes)).append(" arena\n\n").append(t.render())
                     .append("\nFull copy to a file: ").append(time(toFile)).append("; to memory (a stop-the-world copy): ")
                     .append(time(toMemory)).append(".\n\n");
+        }
+        return sb.toString();
+    }
+
+    private String snapshot() {
+        List<String> arenas = results.values(SNAPSHOT_ARM, "arenaBytes");
+        if (arenas.isEmpty()) return "";
+        StringBuilder sb = new StringBuilder("## Live snapshot\n\nA consistent snapshot taken while writers run (copy-before-write) "
+                + "against a stop-the-world copy of the same arena. Arming: the start, write-protecting the arena (writers that fault "
+                + "meanwhile wait for it: the only pause). Snapshot: start to last page saved in memory by the background thread. "
+                + "Store: a writer's random 8-byte store alone and while snapshots run back to back (in brackets the slowdown).\n\n");
+        for (String arena : arenas) {
+            MarkdownTable t = new MarkdownTable(List.of("backend", "arming (pause)", "snapshot", "stop-the-world copy (pause)",
+                    "store alone", "store during snapshots"));
+            for (String backend : ordered(results.values(SNAPSHOT_ARM, "backend"))) {
+                Map<String, String> at = Map.of("arenaBytes", arena, "backend", backend);
+                double alone = nanos(SNAPSHOT_WRITES, Map.of("arenaBytes", arena, "backend", backend, "duringSnapshots", "false"));
+                double during = nanos(SNAPSHOT_WRITES, Map.of("arenaBytes", arena, "backend", backend, "duringSnapshots", "true"));
+                t.row(List.of(backend, time(nanos(SNAPSHOT_ARM, at)), time(nanos(SNAPSHOT, at)), time(nanos(SNAPSHOT_STW, at)),
+                        time(alone), cell(during, alone)));
+            }
+            sb.append("### ").append(Sizes.format(Long.parseLong(arena))).append(" arena\n\n").append(t.render()).append('\n');
         }
         return sb.toString();
     }

@@ -156,31 +156,37 @@ public final class KvCheckpointDemo {
             long restoreNanos = System.nanoTime() - start;
             OffHeapKvStore store = OffHeapKvStore.attach(arena);
             System.out.printf("restored in %.0f ms: %s%n", restoreNanos / 1e6, store);
+            return matchesReplay(store, options.workload());
+        }
+    }
 
-            Workload workload = options.workload();
-            long[] lastPut = new long[workload.keys() + 1];
-            Arrays.fill(lastPut, -1);
-            for (long put = 0; put < store.puts(); put++) lastPut[(int) workload.keyOf(put)] = put;
-            long keys = 0;
-            for (int key = 1; key <= workload.keys(); key++) {
-                byte[] stored = store.get(key);
-                byte[] expected = lastPut[key] < 0 ? null : workload.valueOf(key, lastPut[key]);
-                if (!Arrays.equals(stored, expected)) {
-                    System.out.printf("WRONG: key %d holds %s, put %d wrote %s%n", key,
-                            stored == null ? "nothing" : stored.length + " other bytes", lastPut[key],
-                            expected == null ? "nothing (never put)" : expected.length + " bytes");
-                    return false;
-                }
-                if (expected != null) keys++;
-            }
-            if (keys != store.size()) {
-                System.out.printf("WRONG: the store counts %d keys, the replay put %d%n", store.size(), keys);
+    /**
+     * True if every key of {@code store} holds exactly what a replay of the first {@code store.puts()}
+     * puts of {@code workload} wrote, and no other key is set; prints the first difference otherwise.
+     */
+    static boolean matchesReplay(OffHeapKvStore store, Workload workload) {
+        long[] lastPut = new long[workload.keys() + 1];
+        Arrays.fill(lastPut, -1);
+        for (long put = 0; put < store.puts(); put++) lastPut[(int) workload.keyOf(put)] = put;
+        long keys = 0;
+        for (int key = 1; key <= workload.keys(); key++) {
+            byte[] stored = store.get(key);
+            byte[] expected = lastPut[key] < 0 ? null : workload.valueOf(key, lastPut[key]);
+            if (!Arrays.equals(stored, expected)) {
+                System.out.printf("WRONG: key %d holds %s, put %d wrote %s%n", key,
+                        stored == null ? "nothing" : stored.length + " other bytes", lastPut[key],
+                        expected == null ? "nothing (never put)" : expected.length + " bytes");
                 return false;
             }
-            System.out.printf("verified every key: %,d keys hold exactly what the first %,d puts wrote, and no other key is set%n",
-                    keys, store.puts());
-            return true;
+            if (expected != null) keys++;
         }
+        if (keys != store.size()) {
+            System.out.printf("WRONG: the store counts %d keys, the replay put %d%n", store.size(), keys);
+            return false;
+        }
+        System.out.printf("verified every key: %,d keys hold exactly what the first %,d puts wrote, and no other key is set%n",
+                keys, store.puts());
+        return true;
     }
 
     // ---- the whole story ----
