@@ -49,7 +49,7 @@ public final class KvSnapshotDemo {
         System.exit(run(options) ? 0 : 1);
     }
 
-    private static Map<String, String> parse(String[] args) {
+    static Map<String, String> parse(String... args) {
         List<String> accepted = List.of("--snapshots", "--keys", "--seed", "--backend", "--dir");
         Map<String, String> values = new HashMap<>();
         for (int i = 0; i < args.length; i++) {
