@@ -3,6 +3,7 @@ package io.pagemark;
 import io.pagemark.backend.CardTableTracker;
 import io.pagemark.backend.MappedRegion;
 import io.pagemark.backend.PageTracker;
+import io.pagemark.backend.SoftDirtyTracker;
 import io.pagemark.backend.TrackerOptions;
 import io.pagemark.backend.UffdAsyncTracker;
 
@@ -22,7 +23,7 @@ final class Backends {
             case UFFD_ASYNC -> UffdAsyncTracker.unusableReason();
             case CARD_TABLE -> null;
             case UFFD_SYNC, UFFD_SIGBUS, MPROTECT -> "not built yet: needs the native library (native fault paths)";
-            case SOFT_DIRTY -> "not built yet";
+            case SOFT_DIRTY -> SoftDirtyTracker.unusableReason();
         };
     }
 
@@ -30,6 +31,7 @@ final class Backends {
         return switch (backend) {
             case UFFD_ASYNC -> new UffdAsyncTracker(region, options.forcePopulate());
             case CARD_TABLE -> new CardTableTracker(region);
+            case SOFT_DIRTY -> new SoftDirtyTracker(region);
             default -> throw new PagemarkException("backend " + backend + " is not usable here: " + unusableReason(backend));
         };
     }

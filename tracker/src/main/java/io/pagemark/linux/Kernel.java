@@ -23,6 +23,10 @@ public final class Kernel {
         static final String PAGEMAP_SCAN_MISSING = probePagemapScan();
     }
 
+    private static final class SoftDirtyFacts {
+        static final String SOFT_DIRTY_MISSING = Pagemap.softDirtySelfTest();
+    }
+
     /** The kernel release, as uname -r prints it. */
     public static String release() {
         return readFirstLine("/proc/sys/kernel/osrelease", "unknown");
@@ -59,9 +63,13 @@ public final class Kernel {
         return ScanFacts.PAGEMAP_SCAN_MISSING;
     }
 
-    /** Null if soft-dirty works (self-test: clear, write, read bit 55), else why not. Runs the test each call. */
+    /**
+     * Null if soft-dirty works (self-test: clear, write, read bit 55), else why not. The test runs once
+     * per process: it clears every soft-dirty bit of the process, which would lose the writes of a
+     * soft-dirty arena that is already tracking.
+     */
     public static String softDirtyMissing() {
-        return Pagemap.softDirtySelfTest();
+        return SoftDirtyFacts.SOFT_DIRTY_MISSING;
     }
 
     private static String probePagemapScan() {
