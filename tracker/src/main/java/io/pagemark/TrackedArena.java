@@ -15,6 +15,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.util.Objects;
+import java.util.function.Function;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -78,8 +79,9 @@ public final class TrackedArena implements AutoCloseable {
         this.writerPause = backend.needsWriterPause() ? writerPause : null;
     }
 
-    private static TrackedArena map(Backend backend, String backendReason, long size, boolean hugePages, TrackerOptions options,
-                                    WriterPause writerPause) {
+    /** Maps {@code size} bytes and opens the tracker {@code opener} makes for them (the builder passes the registry's). */
+    static TrackedArena map(Backend backend, String backendReason, long size, boolean hugePages,
+                            Function<MappedRegion, PageTracker> opener, WriterPause writerPause) {
         long address = Libc.mmapAnonymous(size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_NORESERVE);
         // The segment belongs to a shared arena whose close unmaps: accesses after close() throw instead of faulting.
         Arena scope = Arena.ofShared();
@@ -88,7 +90,7 @@ public final class TrackedArena implements AutoCloseable {
             Libc.madvise(address, size, hugePages ? Libc.MADV_HUGEPAGE : Libc.MADV_NOHUGEPAGE,
                     hugePages ? "madvise(MADV_HUGEPAGE)" : "madvise(MADV_NOHUGEPAGE)", Libc.NO_HINT);
             MappedRegion region = new MappedRegion(address, size, Libc.pageSize(), memory);
-            return new TrackedArena(backend, backendReason, region, scope, Backends.open(backend, region, options), writerPause);
+            return new TrackedArena(backend, backendReason, region, scope, opener.apply(region), writerPause);
         } catch (RuntimeException e) {
             scope.close();
             throw e;
@@ -404,17 +406,16 @@ public final class TrackedArena implements AutoCloseable {
             }
             long pageSize = Libc.pageSize();
             long rounded = (size + pageSize - 1) & -pageSize;
-            Backend chosen = backend;
-            String reason = "requested";
-            if (backend == Backend.AUTO) {
-                Capabilities.Choice choice = Capabilities.autoChoice();
-                chosen = choice.backend();
-                reason = "auto: " + choice.why();
-            } else {
-                String unusable = Backends.unusableReason(backend);
-                if (unusable != null) throw new PagemarkException("backend " + backend + " is not usable here: " + unusable);
-            }
-            return map(chosen, reason, rounded, hugePages, new TrackerOptions(forcePopulate), writerPause);
+            Capabilities.Choice choice = backend == Backend.AUTO ? Capabilities.autoChoice() : requested(backend);
+            TrackerOptions options = new TrackerOptions(forcePopulate);
+            return map(choice.backend(), backend == Backend.AUTO ? "auto: " + choice.why() : choice.why(), rounded, hugePages,
+                    region -> Backends.open(choice.backend(), region, options), writerPause);
+        }
+
+        private static Capabilities.Choice requested(Backend backend) {
+            String unusable = Backends.unusableReason(backend);
+            if (unusable != null) throw new PagemarkException("backend " + backend + " is not usable here: " + unusable);
+            return new Capabilities.Choice(backend, "requested");
         }
     }
 }

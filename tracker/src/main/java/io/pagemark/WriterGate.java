@@ -60,7 +60,9 @@ public final class WriterGate implements WriterPause {
     }
 
     /**
-     * Closes the gate and waits until no writer is inside.
+     * Closes the gate and waits until no writer is inside. The thread that stopped the gate may stop it
+     * again (nested pairs): a check that stops the writers and then calls {@link TrackedArena#collect()}
+     * on an arena whose writer pause is this gate.
      *
      * @throws IllegalStateException if the calling thread is itself inside the gate (it would wait for itself forever)
      */

@@ -23,8 +23,12 @@ public final class Kernel {
         static final String PAGEMAP_SCAN_MISSING = probePagemapScan();
     }
 
+    /**
+     * The self-test writes /proc/self/clear_refs, which clears the soft-dirty bits of the whole
+     * process: run it once per JVM, never again while soft-dirty arenas may be collecting.
+     */
     private static final class SoftDirtyFacts {
-        static final String SOFT_DIRTY_MISSING = Pagemap.softDirtySelfTest();
+        static final String MISSING = Pagemap.softDirtySelfTest();
     }
 
     /** The kernel release, as uname -r prints it. */
@@ -63,13 +67,9 @@ public final class Kernel {
         return ScanFacts.PAGEMAP_SCAN_MISSING;
     }
 
-    /**
-     * Null if soft-dirty works (self-test: clear, write, read bit 55), else why not. The test runs once
-     * per process: it clears every soft-dirty bit of the process, which would lose the writes of a
-     * soft-dirty arena that is already tracking.
-     */
+    /** Null if soft-dirty works (self-test: clear, write, read bit 55), else why not. Tested once per JVM. */
     public static String softDirtyMissing() {
-        return SoftDirtyFacts.SOFT_DIRTY_MISSING;
+        return SoftDirtyFacts.MISSING;
     }
 
     private static String probePagemapScan() {

@@ -1,0 +1,82 @@
+package io.pagemark.cli;
+
+import io.pagemark.Backend;
+import io.pagemark.Capabilities;
+import io.pagemark.PagemarkException;
+
+import java.io.PrintStream;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** {@code pagemark probe [--json]}: what this machine can do, and which backends are usable. */
+final class ProbeCommand {
+    static final String USAGE = "[--json]";
+
+    private ProbeCommand() {}
+
+    static int run(List<String> argv, PrintStream out) {
+        Args args = Args.parse("probe", argv, Set.of("--json"), Set.of(), USAGE);
+        Capabilities caps = Capabilities.probe();
+        String auto;
+        try {
+            auto = Capabilities.autoChoice().backend().id();
+        } catch (PagemarkException e) {
+            auto = null;
+        }
+        if (args.has("--json")) {
+            out.println(Json.write(toJson(caps, auto)));
+        } else {
+            printText(caps, auto, out);
+        }
+        return 0;
+    }
+
+    static Map<String, Object> toJson(Capabilities caps, String auto) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("kernel_release", caps.kernelRelease());
+        json.put("page_size", caps.pageSize());
+        json.put("thp_mode", caps.transparentHugePages());
+        json.put("max_map_count", caps.maxMapCount());
+        json.put("userfaultfd", caps.userfaultfd());
+        json.put("userfaultfd_attempts", caps.userfaultfdAttempts());
+        json.put("uffd_features", caps.userfaultfdFeatures());
+        json.put("pagemap_scan", caps.pagemapScan());
+        json.put("soft_dirty", caps.softDirty());
+        json.put("soft_dirty_reason", caps.softDirtyDetail());
+        json.put("native_library", caps.nativeLibrary());
+        json.put("native_library_detail", caps.nativeLibraryDetail());
+        Map<String, Object> backends = new LinkedHashMap<>();
+        caps.backends().forEach((backend, support) -> {
+            Map<String, Object> b = new LinkedHashMap<>();
+            b.put("usable", support.usable());
+            b.put("reason", support.reason());
+            backends.put(backend.id(), b);
+        });
+        json.put("backends", backends);
+        json.put("auto", auto);
+        return json;
+    }
+
+    private static void printText(Capabilities caps, String auto, PrintStream out) {
+        row(out, "kernel", caps.kernelRelease());
+        row(out, "page size", caps.pageSize() + " bytes");
+        row(out, "transparent hugepages", caps.transparentHugePages());
+        row(out, "vm.max_map_count", String.valueOf(caps.maxMapCount()));
+        row(out, "userfaultfd", (caps.userfaultfd() == null ? "cannot be opened" : "opened via " + caps.userfaultfd())
+                + " (" + String.join("; ", caps.userfaultfdAttempts()) + ")");
+        row(out, "UFFDIO_API features", caps.userfaultfdFeatures().isEmpty() ? "none" : String.join(" ", caps.userfaultfdFeatures()));
+        row(out, "PAGEMAP_SCAN", caps.pagemapScan() ? "yes" : "no");
+        row(out, "soft-dirty", caps.softDirty() ? "works (self-test passed)" : "no: " + caps.softDirtyDetail());
+        row(out, "native library", (caps.nativeLibrary() ? "loaded: " : "not loaded: ") + caps.nativeLibraryDetail());
+        out.println("backends:");
+        caps.backends().forEach((Backend backend, Capabilities.Support s) ->
+                out.printf("  %-12s %s%n", backend.id(), s.usable() ? "usable" : "not usable: " + s.reason()));
+        row(out, "auto", auto == null ? "no hardware backend is usable here" : auto);
+    }
+
+    private static void row(PrintStream out, String name, String value) {
+        out.printf("%-22s %s%n", name, value);
+    }
+}

@@ -1,0 +1,108 @@
+package io.pagemark;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * After arm, write a known set of pages in every way that matters, and check what collect reports:
+ * exactly that set on hardware backends, a superset (mapped from cards) on card-table.
+ */
+class ExactSetTest {
+    private static final long PAGES = 512;
+
+    static Stream<Arguments> backends() {
+        List<Arguments> out = new ArrayList<>();
+        for (Backend b : Backend.values()) {
+            if (b == Backend.AUTO || b == Backend.SOFT_DIRTY) continue;
+            out.add(Arguments.of(b, false));
+            if (b == Backend.UFFD_ASYNC) out.add(Arguments.of(b, true));   // the populate-before-arm path, forced
+        }
+        return out.stream();
+    }
+
+    private static TrackedArena open(Backend backend, boolean forcePopulate) {
+        Capabilities.Support support = Capabilities.probe().backends().get(backend);
+        Assumptions.assumeTrue(support.usable(), () -> "skipped: " + backend + " is not usable here: " + support.reason());
+        return TrackedArena.builder().size(PAGES * 4096).backend(backend).forcePopulate(forcePopulate).open();
+    }
+
+    @ParameterizedTest(name = "{0} forcePopulate={1}")
+    @MethodSource("backends")
+    void collectReportsExactlyTheWrittenPages(Backend backend, boolean forcePopulate, @org.junit.jupiter.api.io.TempDir Path tmp)
+            throws IOException {
+        try (TrackedArena arena = open(backend, forcePopulate)) {
+            long page = arena.pageSize();
+            // Some pages are populated before arm (written, or only read); the rest are never touched.
+            for (long p = 0; p < PAGES; p += 3) arena.putByte(p * page, (byte) 7);
+            for (long p = 1; p < PAGES; p += 3) arena.getByte(p * page + 100);
+            arena.arm();
+            assertTrue(arena.collect().isEmpty(), "nothing written since arm");
+
+            TreeSet<Long> expected = new TreeSet<>();
+            Random random = new Random(backend.ordinal() * 31L + (forcePopulate ? 1 : 0));
+            for (int i = 0; i < 40; i++) {
+                long p = random.nextLong(PAGES);
+                arena.putLong(p * page + 8 * random.nextInt((int) (page / 8)), i + 1);   // populated, read-only and never-touched pages alike
+                expected.add(p);
+            }
+            long readThenWrite = 301;   // a page read after arm, then written
+            arena.getLong(readThenWrite * page);
+            arena.putInt(readThenWrite * page + 12, 5);
+            expected.add(readThenWrite);
+            arena.putByte(0, (byte) 1);                            // the first page
+            arena.putByte(arena.size() - 1, (byte) 1);             // the last byte of the last page
+            expected.add(0L);
+            expected.add(PAGES - 1);
+            arena.putLong(200 * page - 4, -1L);                    // straddles pages 199 and 200
+            expected.add(199L);
+            expected.add(200L);
+            arena.put(400 * page - 10, new byte[(int) (2 * page)], 0, (int) (2 * page));   // 399, 400, 401
+            expected.addAll(List.of(399L, 400L, 401L));
+
+            // A kernel-mode write: read(2) from a file straight into pages 450-451 of the arena.
+            Path file = tmp.resolve("data");
+            Files.write(file, new byte[(int) page + 100]);
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                int n = arena.read(ch, 450 * page + page / 2, (int) page + 100);
+                assertEquals(page + 100, n);
+            }
+            expected.addAll(List.of(450L, 451L));
+
+            DirtyPages dirty = arena.collect();
+            TreeSet<Long> reported = new TreeSet<>(dirty.pages().boxed().toList());
+            if (backend.isHardware()) {
+                assertEquals(expected, reported, backend + ": exactly the written pages");
+            } else {
+                assertTrue(reported.containsAll(expected), backend + ": missing " + difference(expected, reported));
+            }
+            assertTrue(arena.collect().isEmpty(), "collect re-armed every reported page");
+
+            // Written again after the re-arm: reported again, and only those.
+            arena.putLong(5 * page, 1);
+            arena.putLong(PAGES / 2 * page, 1);
+            assertEquals(List.of(5L, PAGES / 2), arena.collect().pages().boxed().toList());
+        }
+    }
+
+    private static TreeSet<Long> difference(TreeSet<Long> a, TreeSet<Long> b) {
+        TreeSet<Long> d = new TreeSet<>(a);
+        d.removeAll(b);
+        return d;
+    }
+}

@@ -1,0 +1,97 @@
+package io.pagemark;
+
+import io.pagemark.backend.MappedRegion;
+import io.pagemark.backend.TrackerOptions;
+import io.pagemark.backend.UffdAsyncTracker;
+import io.pagemark.linux.PagemapScan;
+import io.pagemark.verify.NoLostWriteOracle;
+import io.pagemark.verify.OracleConfig;
+import io.pagemark.verify.OracleResult;
+import io.pagemark.verify.ShadowSync;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The no-lost-write oracle on every backend usable here, and its teeth: collectors that break
+ * DESIGN.md's order must be caught losing writes.
+ */
+class NoLostWriteOracleTest {
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Backend.class, names = {"AUTO", "SOFT_DIRTY"}, mode = EnumSource.Mode.EXCLUDE)
+    void noWriteIsLost(Backend backend) {
+        Capabilities.Support support = Capabilities.probe().backends().get(backend);
+        Assumptions.assumeTrue(support.usable(), () -> "skipped: " + backend + " is not usable here: " + support.reason());
+        OracleResult r = NoLostWriteOracle.run(backend, OracleConfig.defaults());
+        System.out.printf("oracle %s: %d writes, %d collects, %d pages reported, %d quiescent checks, %d lost in %.1f s%n",
+                backend, r.writes(), r.collects(), r.pagesReported(), r.quiescentChecks(), r.lost(), r.seconds());
+        assertEquals(0, r.lost(), () -> String.join("\n", r.losses()));
+        assertTrue(r.writes() >= 1_000_000, "at least 10^6 writes, made " + r.writes());
+        assertTrue(r.quiescentChecks() >= 10, "quiescent checks: " + r.quiescentChecks());
+        assertTrue(r.pagesReported() > 0);
+    }
+
+    /** Reads every page's contents, then collects: a write between the read and the re-protect is never seen again. */
+    private static final ShadowSync READS_BEFORE_REPROTECT = (arena, shadow) -> {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment early = a.allocate(arena.size());
+            MemorySegment.copy(arena.segment(), 0, early, 0, arena.size());
+            DirtyPages dirty = arena.collect();
+            ShadowSync.copyPages(dirty, early, shadow);
+            return dirty;
+        }
+    };
+
+    private static final OracleConfig SHORT = OracleConfig.defaults().withArenaBytes(1 << 20)
+            .withMinWrites(0, Duration.ofSeconds(1), Duration.ofSeconds(1));
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Backend.class, names = {"UFFD_ASYNC", "CARD_TABLE"})
+    void readingBeforeReprotectingIsCaught(Backend backend) {
+        Capabilities.Support support = Capabilities.probe().backends().get(backend);
+        Assumptions.assumeTrue(support.usable(), () -> "skipped: " + backend + " is not usable here: " + support.reason());
+        try (TrackedArena arena = TrackedArena.builder().size(SHORT.arenaBytes()).backend(backend).open()) {
+            OracleResult r = NoLostWriteOracle.run(arena, new WriterGate(), SHORT, READS_BEFORE_REPROTECT);
+            assertTrue(r.lost() > 0, "the oracle missed the losses of a collector reading before re-protecting: " + r);
+            assertTrue(r.losses().getFirst().contains("was never reported by backend " + backend), r.losses().getFirst());
+        }
+    }
+
+    /** A PAGEMAP_SCAN consumer that drops the last region of every page-out (a walk_end bug). */
+    private static final class DropsLastRegion extends PagemapScan {
+        DropsLastRegion() {
+            super(PagemapScan.DEFAULT_VECTOR_LENGTH);
+        }
+
+        @Override
+        protected void pageOut(MemorySegment regions, int count, RegionSink sink) {
+            super.pageOut(regions, Math.max(0, count - 1), sink);
+        }
+    }
+
+    private static final class BrokenScanTracker extends UffdAsyncTracker {
+        BrokenScanTracker(MappedRegion region) {
+            super(region, TrackerOptions.DEFAULTS.forcePopulate(), new DropsLastRegion());
+        }
+    }
+
+    @Test
+    void droppingTheLastRangeOfAPageOutIsCaught() {
+        String unusable = Backends.unusableReason(Backend.UFFD_ASYNC);
+        Assumptions.assumeTrue(unusable == null, () -> "skipped: uffd-async is not usable here: " + unusable);
+        try (TrackedArena arena = TrackedArena.map(Backend.UFFD_ASYNC, "test: broken scanner", SHORT.arenaBytes(), false,
+                BrokenScanTracker::new, null)) {
+            OracleResult r = NoLostWriteOracle.run(arena, new WriterGate(), SHORT, ShadowSync.CORRECT);
+            assertTrue(r.lost() > 0, "the oracle missed the losses of a scanner dropping regions: " + r);
+        }
+    }
+}
