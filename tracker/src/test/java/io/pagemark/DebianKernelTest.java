@@ -3,6 +3,7 @@ package io.pagemark;
 import io.pagemark.linux.Kernel;
 import io.pagemark.linux.Libc;
 import io.pagemark.linux.Pagemap;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -36,7 +37,7 @@ class DebianKernelTest {
     @BeforeAll
     static void inTheDebianGuest() {
         String guest = System.getenv(KernelMatrix.GUEST_KERNEL_ENV);
-        Skip.unless(KERNEL.equals(guest), "expectations of the " + KERNEL + " kernel, and this JVM runs on "
+        Assumptions.assumeTrue(KERNEL.equals(guest), () -> "expectations of the " + KERNEL + " kernel, and this JVM runs on "
                 + (guest == null ? "the host (" + Kernel.release() + ")" : guest)
                 + "; they run in the " + KERNEL + " guest (tracker/src/test/kernel-vm/guest-tests.sh)");
     }

@@ -22,20 +22,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The no-lost-write oracle on every backend usable here, and its teeth: collectors that break
- * DESIGN.md's order must be caught losing writes.
+ * DESIGN.md's order must be caught losing writes. Runs on every kernel of the kernel matrix.
  */
+@KernelMatrix
 class NoLostWriteOracleTest {
+    /**
+     * The host runs the full budget (10^6 writes per backend). In a kernel-matrix guest Java runs
+     * 15-25x slower under emulation, so the same oracle runs on a fifth of the writes there: still
+     * hundreds of collects racing the writers and hundreds of quiescent checks per backend.
+     */
+    private static final OracleConfig CONFIG = System.getenv(KernelMatrix.GUEST_KERNEL_ENV) == null
+            ? OracleConfig.defaults()
+            : OracleConfig.defaults().withMinWrites(200_000, Duration.ofSeconds(2), Duration.ofSeconds(30));
 
     @ParameterizedTest(name = "{0}")
-    @EnumSource(value = Backend.class, names = {"AUTO", "SOFT_DIRTY"}, mode = EnumSource.Mode.EXCLUDE)
+    @EnumSource(value = Backend.class, names = {"AUTO"}, mode = EnumSource.Mode.EXCLUDE)
     void noWriteIsLost(Backend backend) {
         Capabilities.Support support = Capabilities.probe().backends().get(backend);
         Assumptions.assumeTrue(support.usable(), () -> "skipped: " + backend + " is not usable here: " + support.reason());
-        OracleResult r = NoLostWriteOracle.run(backend, OracleConfig.defaults());
+        OracleResult r = NoLostWriteOracle.run(backend, CONFIG);
         System.out.printf("oracle %s: %d writes, %d collects, %d pages reported, %d quiescent checks, %d lost in %.1f s%n",
                 backend, r.writes(), r.collects(), r.pagesReported(), r.quiescentChecks(), r.lost(), r.seconds());
         assertEquals(0, r.lost(), () -> String.join("\n", r.losses()));
-        assertTrue(r.writes() >= 1_000_000, "at least 10^6 writes, made " + r.writes());
+        assertTrue(r.writes() >= CONFIG.minWrites(), "at least " + CONFIG.minWrites() + " writes, made " + r.writes());
         assertTrue(r.quiescentChecks() >= 10, "quiescent checks: " + r.quiescentChecks());
         assertTrue(r.pagesReported() > 0);
     }
