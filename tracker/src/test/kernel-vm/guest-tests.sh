@@ -6,7 +6,7 @@
 # the JUnit console launcher, on the classes the host build compiled: Maven inside the emulated guest
 # would take minutes. Needs `./mvnw -pl tracker -am test-compile` (or test) first, and JAVA_HOME set to
 # the JDK 25+ that compiled them. Extra options go to the console launcher, e.g. to run one class:
-#   guest-tests.sh --select-class=io.pagemark.SoftDirtyTrackerTest
+#   guest-tests.sh --select-class=io.pagemark.SoftDirtyTrackerTest   (only kernel-matrix classes run)
 # The JUnit XML reports come back to tracker/target/kernel-vm/reports-<kernel>/.
 # Exit status: 0 when every test passed, 1 when one failed, 2 when none ran, 125 (one line says why)
 # when the guest could not run.
@@ -33,8 +33,10 @@ JAVA=${JAVA_HOME:+$JAVA_HOME/bin/java}
 # shellcheck disable=SC2206
 JVM=($RUN_FLAGS -XX:TieredStopAtLevel=1 -cp "$LAUNCHER_JAR")
 LAUNCH=(org.junit.platform.console.ConsoleLauncher execute --disable-banner --disable-ansi-colors
-        --include-engine=junit-jupiter --class-path="$TEST_CLASS_PATH" --scan-class-path="$TEST_CLASSES"
-        --include-tag=kernel-matrix)
+        --include-engine=junit-jupiter --class-path="$TEST_CLASS_PATH" --include-tag=kernel-matrix)
+# Every kernel-matrix class, unless the options select some (the launcher takes one or the other).
+SELECT=(--scan-class-path="$TEST_CLASSES")
+for a in "$@"; do case $a in --select*) SELECT=() ;; esac; done
 
 # The AOT cache holds classes from jars only, so the launcher jar is the JVM's class path and the
 # tests come in through the launcher's own --class-path. Training discovers the tests without running them.
@@ -42,7 +44,7 @@ AOT=$TARGET/kernel-vm/junit-launcher.aot
 STAMP="$(readlink -f "$JAVA") $(stat -c %Y "$LAUNCHER_JAR")"
 if [ ! -s "$AOT" ] || [ "$(cat "$AOT.stamp" 2>/dev/null)" != "$STAMP" ]; then
   rm -f "$AOT" "$AOT.stamp"
-  if "$JAVA" "${JVM[@]}" -XX:AOTCacheOutput="$AOT" "${LAUNCH[@]}" --exclude-tag=kernel-matrix --details=none \
+  if "$JAVA" "${JVM[@]}" -XX:AOTCacheOutput="$AOT" "${LAUNCH[@]}" --scan-class-path="$TEST_CLASSES" --exclude-tag=kernel-matrix --details=none \
        >"$TARGET/kernel-vm/aot-training.log" 2>&1 && [ -s "$AOT" ]; then
     echo "$STAMP" > "$AOT.stamp"
   else
@@ -54,4 +56,4 @@ fi
 REPORTS=$TARGET/kernel-vm/reports-$KERNEL
 rm -rf "$REPORTS" && mkdir -p "$REPORTS"
 "$HERE/vmrun.sh" --kernel "$KERNEL" --share-rw "$REPORTS" -- \
-  "$JAVA" "${JVM[@]}" "${LAUNCH[@]}" --details=tree --fail-if-no-tests --reports-dir="$REPORTS" "$@"
+  "$JAVA" "${JVM[@]}" "${LAUNCH[@]}" ${SELECT[@]+"${SELECT[@]}"} --details=tree --fail-if-no-tests --reports-dir="$REPORTS" "$@"

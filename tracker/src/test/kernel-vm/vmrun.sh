@@ -80,11 +80,12 @@ if [ ! -f "$OUT/rc" ]; then
   if [ $QEMU_RC = 124 ] || [ $QEMU_RC = 137 ]; then reason="the guest did not finish within $TIMEOUT s (--timeout)"
   elif [ -s "$OUT/qemu.log" ]; then reason="qemu failed: $(head -1 "$OUT/qemu.log")"
   elif grep -q 'kernel-vm guest:' "$OUT/console.log" 2>/dev/null; then reason=$(grep 'kernel-vm guest:' "$OUT/console.log" | tail -1)
+  elif grep -q 'Kernel panic' "$OUT/console.log" 2>/dev/null; then reason="the guest kernel panicked: $(grep -o 'Kernel panic.*' "$OUT/console.log" | head -1)"
   elif [ -f "$OUT/timing" ]; then reason="the guest stopped while running the command (qemu exit $QEMU_RC)"
   else reason="the guest did not start (qemu exit $QEMU_RC; accel $ACCEL)"; fi
   echo "kernel-vm: FAILED on $KERNEL: $reason" >&2
   echo "---- end of the guest console ----" >&2
-  tail -25 "$OUT/console.log" >&2 2>/dev/null
+  tail -25 "$OUT/console.log" 2>/dev/null | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' >&2
   exit 125
 fi
 RC=$(cat "$OUT/rc")

@@ -8,12 +8,14 @@ import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
 
 /**
- * Marks a test class that runs on every kernel of the kernel matrix: on the host with the rest of the
- * suite, and again inside each guest kernel (JUnit tag {@value #TAG}), where
- * {@code tracker/src/test/kernel-vm/guest-tests.sh} runs the tagged classes with plain {@code java}.
- * Java runs 15-25x slower there (software emulation), so tag only what depends on the kernel, and keep it lean.
+ * Marks a test class or method that runs on every kernel of the kernel matrix: on the host with the
+ * rest of the suite, and again inside each guest kernel (JUnit tag {@value #TAG}), where
+ * {@code tracker/src/test/kernel-vm/guest-tests.sh} runs the tagged tests with plain {@code java}.
+ * Java runs 15-25x slower there (software emulation), and a fault that wakes another thread costs
+ * milliseconds, so tag only what depends on the kernel, keep it lean, and make it assert outcomes,
+ * not throughput.
  */
-@Target(ElementType.TYPE)
+@Target({ElementType.TYPE, ElementType.METHOD})
 @Retention(RetentionPolicy.RUNTIME)
 @Tag(KernelMatrix.TAG)
 public @interface KernelMatrix {
