@@ -1,0 +1,218 @@
+package io.pagemark.bench.run;
+
+import io.pagemark.Capabilities;
+import io.pagemark.bench.BenchmarkName;
+import io.pagemark.bench.JvmFlags;
+import io.pagemark.bench.report.ReportGenerator;
+import io.pagemark.bench.report.RunInfo;
+import org.openjdk.jmh.infra.BenchmarkParams;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.results.format.ResultFormatFactory;
+import org.openjdk.jmh.results.format.ResultFormatType;
+import org.openjdk.jmh.runner.BenchmarkList;
+import org.openjdk.jmh.runner.BenchmarkListEntry;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.format.OutputFormat;
+import org.openjdk.jmh.runner.format.OutputFormatFactory;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.VerboseMode;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * {@code ./pagemark bench}: runs the benchmark suite for a {@link Profile}, writes the JMH JSON
+ * ({@value ReportGenerator#RESULTS}), the run's facts ({@value RunInfo#FILE}) and the per-fault latency histograms
+ * into one directory, then the report ({@link ReportGenerator}) next to them.
+ *
+ * <pre>
+ * bench [--quick | --full | --smoke] [--out DIR] [--only REGEX]
+ * </pre>
+ */
+public final class BenchCommand {
+    private static final String USAGE = """
+            usage: bench [--quick | --full | --smoke] [--out DIR] [--only REGEX]
+              --quick      the reduced matrix (under 10 minutes on 2 cores); default output jmh/results/quick
+              --full       everything (the default); default output jmh/results/full
+              --smoke      every benchmark once on tiny inputs, timings meaningless (what the test suite runs)
+              --out DIR    where results.json, run-info.json, histograms/, report.md and charts/ go
+              --only REGEX run only the benchmarks whose method name (io.pagemark.bench.Class.method) matches""";
+
+    private BenchCommand() {}
+
+    public static void main(String[] args) {
+        Profile profile = Profile.FULL;
+        Path out = null;
+        Pattern only = null;
+        try {
+            for (int i = 0; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--quick" -> profile = Profile.QUICK;
+                    case "--full" -> profile = Profile.FULL;
+                    case "--smoke" -> profile = Profile.SMOKE;
+                    case "--out" -> out = Path.of(value(args, ++i, "--out"));
+                    case "--only" -> only = Pattern.compile(value(args, ++i, "--only"));
+                    case "-h", "--help", "help" -> {
+                        System.out.println(USAGE);
+                        return;
+                    }
+                    default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            System.err.println("bench: " + e.getMessage());
+            System.err.println(USAGE);
+            System.exit(2);
+        }
+        if (out == null) out = Path.of("jmh", "results", profile.name().toLowerCase(java.util.Locale.ROOT));
+        try {
+            RunInfo info = run(profile, out, only, System.out);
+            if (!info.missing().isEmpty()) {
+                System.err.println("bench: " + info.missing().size() + " benchmark run(s) failed, see the JMH output above: " + info.missing());
+                System.exit(1);
+            }
+        } catch (RunnerException | IOException | RuntimeException e) {
+            System.err.println("bench: " + e);
+            e.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    private static String value(String[] args, int i, String option) {
+        if (i >= args.length) throw new IllegalArgumentException(option + " needs a value");
+        return args[i];
+    }
+
+    /**
+     * Runs every benchmark (or those whose method name matches {@code only}) for {@code profile},
+     * then writes the report into {@code out}.
+     *
+     * @return the run's facts, including the runs that failed (in {@link Profile#SMOKE} a failure throws instead)
+     */
+    public static RunInfo run(Profile profile, Path out, Pattern only, PrintStream log) throws RunnerException, IOException {
+        ZonedDateTime started = ZonedDateTime.now();
+        long t0 = System.nanoTime();
+        double loadStart = Machine.loadAverage();
+        Capabilities capabilities = Capabilities.probe();
+        BackendSelection backends = new BackendSelection(capabilities);
+        backends.skipped().forEach((id, reason) -> log.println("bench: skipping backend " + id + ", not usable here: " + reason));
+        Path histograms = out.resolve(ReportGenerator.HISTOGRAMS);
+        Files.createDirectories(histograms);
+        deleteOldHistograms(histograms);
+
+        List<RunResult> results = new ArrayList<>();
+        TreeSet<String> expected = new TreeSet<>();
+        for (BenchmarkListEntry method : benchmarks(only)) {
+            String name = BenchmarkName.simple(method.getUsername());
+            int dot = name.indexOf('.');
+            Map<String, List<String>> params = params(method, profile.params(name.substring(0, dot), name.substring(dot + 1)), backends);
+            if (params.values().stream().anyMatch(List::isEmpty)) {
+                log.println("bench: skipping " + name + ": no backend it measures is usable here");
+                continue;
+            }
+            ChainedOptionsBuilder options = new OptionsBuilder()
+                    .include("^" + Pattern.quote(method.getUsername()) + "$")
+                    .forks(1)
+                    .shouldFailOnError(profile == Profile.SMOKE)
+                    .verbosity(profile == Profile.SMOKE ? VerboseMode.SILENT : VerboseMode.NORMAL)
+                    .jvmArgsAppend(forkFlags(histograms));
+            params.forEach((param, values) -> options.param(param, values.toArray(String[]::new)));
+            Profile.Timing timing = profile.timing();
+            if (timing != null) {
+                options.warmupIterations(timing.warmupIterations()).warmupTime(timing.warmupTime())
+                        .measurementIterations(timing.measurementIterations()).measurementTime(timing.measurementTime());
+            }
+            log.println("bench: " + name + " " + params);
+            expected.addAll(combinations(method.getUsername(), params));
+            results.addAll(new Runner(options.build(), outputFormat(profile, log)).run());
+            writeResults(out.resolve(ReportGenerator.RESULTS), results);
+        }
+        for (RunResult r : results) expected.remove(key(r.getParams()));
+
+        RunInfo info = new RunInfo(profile.name().toLowerCase(java.util.Locale.ROOT),
+                started.format(DateTimeFormatter.ISO_OFFSET_DATE_TIME), (System.nanoTime() - t0) / 1e9,
+                capabilities.kernelRelease(), Machine.cpu(), Runtime.getRuntime().availableProcessors(), Machine.memoryBytes(),
+                System.getProperty("java.vm.name") + " " + Runtime.version(), loadStart, Machine.loadAverage(),
+                backends.usableBackends(), backends.skipped(), List.copyOf(expected));
+        info.write(out);
+        Path report = ReportGenerator.generate(out);
+        log.println("bench: results in " + out.resolve(ReportGenerator.RESULTS) + ", report in " + report);
+        return info;
+    }
+
+    /** The suite's benchmark methods (those matching {@code only}, when given), sorted by name. */
+    public static List<BenchmarkListEntry> benchmarks(Pattern only) {
+        return BenchmarkList.defaultList().getAll(OutputFormatFactory.createFormatInstance(System.out, VerboseMode.SILENT), List.of())
+                .stream().filter(e -> only == null || only.matcher(e.getUsername()).find()).toList();
+    }
+
+    /** Every parameter of the method with the values this run uses: backends filtered, profile overrides, else the annotation's. */
+    private static Map<String, List<String>> params(BenchmarkListEntry entry, Map<String, List<String>> overrides, BackendSelection backends) {
+        Map<String, List<String>> params = new LinkedHashMap<>();
+        entry.getParams().orElse(Map.of()).forEach((name, defaults) -> {
+            if (BackendSelection.isBackendParam(name)) params.put(name, backends.usable(defaults));
+            else params.put(name, overrides.getOrDefault(name, List.of(defaults)));
+        });
+        return params;
+    }
+
+    private static String[] forkFlags(Path histograms) {
+        List<String> flags = new ArrayList<>(List.of(JvmFlags.all()));
+        flags.add("-D" + JvmFlags.HISTOGRAM_DIR_PROPERTY + "=" + histograms.toAbsolutePath());
+        return flags.toArray(String[]::new);
+    }
+
+    private static OutputFormat outputFormat(Profile profile, PrintStream log) {
+        return OutputFormatFactory.createFormatInstance(log, profile == Profile.SMOKE ? VerboseMode.SILENT : VerboseMode.NORMAL);
+    }
+
+    /** The keys of every parameter combination of {@code method}, as {@link #key} builds them from a result. */
+    private static List<String> combinations(String method, Map<String, List<String>> params) {
+        List<Map<String, String>> combos = new ArrayList<>(List.of(new TreeMap<>()));
+        params.forEach((name, values) -> {
+            List<Map<String, String>> next = new ArrayList<>();
+            for (Map<String, String> c : combos) {
+                for (String v : values) {
+                    Map<String, String> m = new TreeMap<>(c);
+                    m.put(name, v);
+                    next.add(m);
+                }
+            }
+            combos.clear();
+            combos.addAll(next);
+        });
+        return combos.stream().map(c -> method + c).toList();
+    }
+
+    private static String key(BenchmarkParams params) {
+        Map<String, String> m = new TreeMap<>();
+        for (String k : params.getParamsKeys()) m.put(k, params.getParam(k));
+        return params.getBenchmark() + m;
+    }
+
+    private static void writeResults(Path file, List<RunResult> results) throws IOException {
+        try (PrintStream ps = new PrintStream(Files.newOutputStream(file), false, java.nio.charset.StandardCharsets.UTF_8)) {
+            ResultFormatFactory.getInstance(ResultFormatType.JSON, ps).writeOut(results);
+        }
+    }
+
+    private static void deleteOldHistograms(Path dir) throws IOException {
+        try (DirectoryStream<Path> old = Files.newDirectoryStream(dir, "*" + io.pagemark.bench.LatencyHistograms.EXTENSION)) {
+            for (Path p : old) Files.delete(p);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package io.pagemark.bench.run;
+
+import org.openjdk.jmh.runner.options.TimeValue;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How much of the benchmark matrix a run covers and how long each measurement lasts. Parameter values
+ * are set per benchmark method ({@code Class.method}) or per class ({@code Class}); parameters not
+ * named here keep the values of the benchmark's {@code @Param} annotation; the backend parameters
+ * always do, less the backends not usable here (see {@link BackendSelection}). A benchmark class
+ * not named here (a later one: end to end, checkpoint) runs with its annotation's parameters and
+ * the profile's timing.
+ */
+public enum Profile {
+    /** Every benchmark once, on tiny inputs, to prove it runs (the test suite's smoke test). No timing is meaningful. */
+    SMOKE(new Timing(0, TimeValue.milliseconds(1), 1, TimeValue.milliseconds(1)), Map.of(
+            "StoreCostBenchmark", Map.of("order", List.of("random"), "range", List.of("64KiB")),
+            "FirstWriteBenchmark", Map.of("order", List.of("random"), "writers", List.of("2")),
+            "CollectBenchmark", Map.of("size", List.of("8MiB"), "dirtyPercent", List.of("1")),
+            "SoftDirtyScanBenchmark", Map.of("size", List.of("8MiB"), "dirtyPercent", List.of("1")),
+            "CrossoverBenchmark", Map.of("storesPerPage", List.of("100")),
+            "CheckpointBenchmark", Map.of("arenaBytes", List.of(Long.toString(8L << 20)), "dirtyPercent", List.of("1")),
+            "FullCopy", Map.of("arenaBytes", List.of(Long.toString(8L << 20))))),
+
+    /**
+     * The reduced matrix behind the README's table: one arena size for collect, 256 MiB for the checkpoint, short
+     * iterations; under 10 minutes on 2 cores.
+     */
+    QUICK(new Timing(1, TimeValue.milliseconds(300), 3, TimeValue.milliseconds(250)), Map.of(
+            "FirstWriteBenchmark.firstWriteLatency", Map.of("order", List.of("seq")),
+            "CollectBenchmark", Map.of("size", List.of("256MiB")),
+            "SoftDirtyScanBenchmark", Map.of("size", List.of("256MiB")),
+            "CheckpointBenchmark", Map.of("arenaBytes", List.of(Long.toString(256L << 20))),
+            "FullCopy", Map.of("arenaBytes", List.of(Long.toString(256L << 20))))),
+
+    /** Everything, with the benchmarks' own warmup and measurement settings. */
+    FULL(null, Map.of(
+            "CrossoverBenchmark", Map.of("storesPerPage",
+                    List.of("1", "3", "10", "30", "100", "300", "1000", "3000", "10000", "30000", "100000"))));
+
+    /** Warmup and measurement iterations; null in {@link #FULL}, which keeps the annotations'. */
+    public record Timing(int warmupIterations, TimeValue warmupTime, int measurementIterations, TimeValue measurementTime) {}
+
+    private final Timing timing;
+    private final Map<String, Map<String, List<String>>> params;
+
+    Profile(Timing timing, Map<String, Map<String, List<String>>> params) {
+        this.timing = timing;
+        this.params = params;
+    }
+
+    /** The timing, or null to keep each benchmark's annotations. */
+    public Timing timing() {
+        return timing;
+    }
+
+    /**
+     * Parameter values this profile sets for benchmark method {@code method} of class {@code simpleClass}
+     * (others keep their annotation values): the method's own settings, else its class's.
+     */
+    public Map<String, List<String>> params(String simpleClass, String method) {
+        return params.getOrDefault(simpleClass + "." + method, params.getOrDefault(simpleClass, Map.of()));
+    }
+
+    /** The profile's name on the command line: {@code --quick}, {@code --full}, {@code --smoke}. */
+    public String flag() {
+        return "--" + name().toLowerCase(java.util.Locale.ROOT);
+    }
+}
