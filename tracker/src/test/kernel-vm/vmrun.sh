@@ -40,8 +40,8 @@ if [ -z "$ACCEL" ]; then
   if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then ACCEL=kvm; else ACCEL=tcg; fi
 fi
 case $ACCEL in
-  kvm) ACCEL_ARGS=(-accel kvm -cpu host) ;;
-  tcg) ACCEL_ARGS=(-accel tcg,thread=multi -cpu max) ;;
+  kvm) ACCEL_ARGS=(-accel kvm -cpu "${PAGEMARK_VM_CPU:-host}") ;;
+  tcg) ACCEL_ARGS=(-accel "tcg,thread=${PAGEMARK_VM_TCG_THREAD:-multi}" -cpu "${PAGEMARK_VM_CPU:-max}") ;;
   *) fail "PAGEMARK_VM_ACCEL=$ACCEL: accepted values are kvm, tcg" ;;
 esac
 
