@@ -3,6 +3,7 @@ package io.pagemark;
 import io.pagemark.linux.Kernel;
 import io.pagemark.linux.Libc;
 import io.pagemark.linux.Uffd;
+import io.pagemark.nativelib.NativeLibrary;
 
 import java.util.Collections;
 import java.util.EnumMap;
@@ -25,6 +26,7 @@ import java.util.Map;
  * @param maxMapCount          vm.max_map_count, or -1 if unreadable
  * @param userfaultfd          how a userfaultfd can be opened here: "syscall", "syscall+user-mode-only",
  *                             "/dev/userfaultfd", or null when it cannot
+ * @param userfaultfdLimitation what that way costs, or null when nothing (user-mode-only: kernel-mode writes fail)
  * @param userfaultfdAttempts  the outcome of each way tried, in order
  * @param userfaultfdFeatures  the UFFDIO_API feature bits offered, by name
  * @param pagemapScan          whether the PAGEMAP_SCAN ioctl works
@@ -35,7 +37,8 @@ import java.util.Map;
  * @param backends             per backend: usable here, and if not, why
  */
 public record Capabilities(String kernelRelease, long pageSize, String transparentHugePages, long maxMapCount,
-                           String userfaultfd, List<String> userfaultfdAttempts, List<String> userfaultfdFeatures,
+                           String userfaultfd, String userfaultfdLimitation, List<String> userfaultfdAttempts,
+                           List<String> userfaultfdFeatures,
                            boolean pagemapScan, boolean softDirty, String softDirtyDetail,
                            boolean nativeLibrary, String nativeLibraryDetail, Map<Backend, Support> backends) {
 
@@ -58,15 +61,17 @@ public record Capabilities(String kernelRelease, long pageSize, String transpare
     public static Capabilities probe() {
         Uffd.Access access = Kernel.userfaultfdAccess();
         String softDirtyMissing = Kernel.softDirtyMissing();
+        NativeLibrary.Status nativeLibrary = NativeLibrary.status();
         Map<Backend, Support> backends = new EnumMap<>(Backend.class);
         for (Backend b : Backend.values()) {
             if (b != Backend.AUTO) backends.put(b, Support.of(Backends.unusableReason(b)));
         }
         return new Capabilities(Kernel.release(), Libc.pageSize(), Kernel.transparentHugePages(), Kernel.maxMapCount(),
-                access.available() ? access.mode().label() : null, List.copyOf(access.attempts()),
+                access.available() ? access.mode().label() : null, access.available() ? access.mode().limitation() : null,
+                List.copyOf(access.attempts()),
                 Uffd.featureList(Kernel.userfaultfdFeatures()), Kernel.pagemapScanMissing() == null,
                 softDirtyMissing == null, softDirtyMissing,
-                false, "this build has no native library (the native fault paths are not built yet)",
+                nativeLibrary.loaded(), nativeLibrary.detail(),
                 Collections.unmodifiableMap(backends));
     }
 

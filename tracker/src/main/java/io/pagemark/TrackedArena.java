@@ -2,6 +2,7 @@ package io.pagemark;
 
 import io.pagemark.backend.CardTable;
 import io.pagemark.backend.CardTableTracker;
+import io.pagemark.backend.FaultRing;
 import io.pagemark.backend.MappedRegion;
 import io.pagemark.backend.PageSet;
 import io.pagemark.backend.PageTracker;
@@ -14,9 +15,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
+import java.util.List;
 import java.util.Objects;
 import java.util.function.Function;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Collectors;
 
 /**
  * Off-heap memory with a hardware write barrier: an anonymous private mapping whose written pages
@@ -125,6 +128,16 @@ public final class TrackedArena implements AutoCloseable {
     /** How the backend was set up (features used, fallbacks taken). */
     public String describe() {
         return tracker.describe();
+    }
+
+    /**
+     * Whether a kernel-mode write into the armed arena ({@link #read}, read(2) into the memory)
+     * succeeds and is reported. False on mprotect, uffd-sigbus and a user-mode-only userfaultfd: such a
+     * write into a protected page fails with EFAULT (an IOException from {@link #read}), or stops short
+     * at the first protected page.
+     */
+    public boolean handlesKernelModeWrites() {
+        return tracker.handlesKernelModeWrites();
     }
 
     /** Size in bytes (the requested size rounded up to whole pages). */
@@ -287,6 +300,8 @@ public final class TrackedArena implements AutoCloseable {
             } finally {
                 closeScope();
             }
+            // The mapping is gone and the close handshake has passed every Java thread: no fault can still be in flight.
+            tracker.regionUnmapped();
         } finally {
             lock.unlock();
         }
@@ -334,6 +349,11 @@ public final class TrackedArena implements AutoCloseable {
         private Backend backend = Backend.AUTO;
         private boolean hugePages;
         private boolean forcePopulate;
+        private Integer handlerThreads;
+        private Boolean pinHandlerThreads;
+        private Integer handlerSpinMicros;
+        private Integer bulkPages;
+        private Integer ringCapacity;
         private WriterPause writerPause;
 
         private Builder() {}
@@ -380,6 +400,68 @@ public final class TrackedArena implements AutoCloseable {
         }
 
         /**
+         * uffd-sync only: how many native threads resolve faults (default 1, at most
+         * {@value TrackerOptions#MAX_HANDLER_THREADS}).
+         *
+         * @throws IllegalArgumentException if out of range
+         */
+        public Builder handlerThreads(int threads) {
+            TrackerOptions.checkHandlerThreads(threads);
+            this.handlerThreads = threads;
+            return this;
+        }
+
+        /**
+         * uffd-sync only: pin handler thread i to the i-th CPU this process may run on; default false. With
+         * {@code handlerThreads} equal to the CPU count, the CPU of a writer blocked in a fault always
+         * has its own handler to run, so resolving the fault needs no cross-CPU wake-up (see README).
+         */
+        public Builder pinHandlerThreads(boolean pin) {
+            this.pinHandlerThreads = pin;
+            return this;
+        }
+
+        /**
+         * uffd-sync only: how long an idle handler keeps polling before it blocks; default 0. A fault
+         * arriving meanwhile costs no wake-up, at the price of a busy CPU. At most
+         * {@value TrackerOptions#MAX_HANDLER_SPIN_MICROS}.
+         *
+         * @throws IllegalArgumentException if out of range
+         */
+        public Builder handlerSpinMicros(int micros) {
+            TrackerOptions.checkHandlerSpinMicros(micros);
+            this.handlerSpinMicros = micros;
+            return this;
+        }
+
+        /**
+         * mprotect, uffd-sync, uffd-sigbus: pages unprotected (and reported) per fault, an aligned
+         * block; default 1. Sequential writers take {@code pages} times fewer faults; a collect reports
+         * whole blocks. A power of two up to {@value TrackerOptions#MAX_BULK_PAGES}.
+         *
+         * @throws IllegalArgumentException if not a power of two in range
+         */
+        public Builder bulkPages(int pages) {
+            TrackerOptions.checkBulkPages(pages);
+            this.bulkPages = pages;
+            return this;
+        }
+
+        /**
+         * mprotect, uffd-sync, uffd-sigbus: bytes of the fault-record ring. The default (sized to the
+         * arena) cannot fill within one epoch; a smaller ring makes faulting threads wait while a
+         * collect drains it, and spill into a bitmap rather than wait for a collect that is not running.
+         * A power of two from {@value FaultRing#MIN_CAPACITY} to {@value FaultRing#MAX_CAPACITY}.
+         *
+         * @throws IllegalArgumentException if not a power of two in range
+         */
+        public Builder ringCapacity(int bytes) {
+            TrackerOptions.checkRingCapacity(bytes);
+            this.ringCapacity = bytes;
+            return this;
+        }
+
+        /**
          * Declares how to stop this arena's writers: required by the backends whose collect is only
          * correct while no thread writes ({@link Backend#needsWriterPause()}: soft-dirty), which call
          * it around every {@link TrackedArena#collect()}. The other backends never call it.
@@ -407,7 +489,18 @@ public final class TrackedArena implements AutoCloseable {
             long pageSize = Libc.pageSize();
             long rounded = (size + pageSize - 1) & -pageSize;
             Capabilities.Choice choice = backend == Backend.AUTO ? Capabilities.autoChoice() : requested(backend);
-            TrackerOptions options = new TrackerOptions(forcePopulate);
+            checkApplies(handlerThreads, "handlerThreads", choice.backend(), Backend.UFFD_SYNC);
+            checkApplies(pinHandlerThreads, "pinHandlerThreads", choice.backend(), Backend.UFFD_SYNC);
+            checkApplies(handlerSpinMicros, "handlerSpinMicros", choice.backend(), Backend.UFFD_SYNC);
+            checkApplies(bulkPages, "bulkPages", choice.backend(), Backend.UFFD_SYNC, Backend.UFFD_SIGBUS, Backend.MPROTECT);
+            checkApplies(ringCapacity, "ringCapacity", choice.backend(), Backend.UFFD_SYNC, Backend.UFFD_SIGBUS, Backend.MPROTECT);
+            TrackerOptions defaults = TrackerOptions.DEFAULTS;
+            TrackerOptions options = new TrackerOptions(forcePopulate,
+                    handlerThreads != null ? handlerThreads : defaults.handlerThreads(),
+                    pinHandlerThreads != null ? pinHandlerThreads : defaults.pinHandlerThreads(),
+                    handlerSpinMicros != null ? handlerSpinMicros : defaults.handlerSpinMicros(),
+                    bulkPages != null ? bulkPages : defaults.bulkPages(),
+                    ringCapacity != null ? ringCapacity : defaults.ringCapacity());
             return map(choice.backend(), backend == Backend.AUTO ? "auto: " + choice.why() : choice.why(), rounded, hugePages,
                     region -> Backends.open(choice.backend(), region, options), writerPause);
         }
@@ -416,6 +509,13 @@ public final class TrackedArena implements AutoCloseable {
             String unusable = Backends.unusableReason(backend);
             if (unusable != null) throw new PagemarkException("backend " + backend + " is not usable here: " + unusable);
             return new Capabilities.Choice(backend, "requested");
+        }
+
+        /** A backend-specific option set for a backend it does not apply to is an error, not silently ignored. */
+        private static void checkApplies(Object value, String option, Backend chosen, Backend... appliesTo) {
+            if (value == null || List.of(appliesTo).contains(chosen)) return;
+            throw new IllegalArgumentException(option + "(" + value + ") applies only to " + List.of(appliesTo).stream()
+                    .map(Backend::id).collect(Collectors.joining(", ")) + "; this arena's backend is " + chosen);
         }
     }
 }

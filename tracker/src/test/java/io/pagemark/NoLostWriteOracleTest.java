@@ -1,6 +1,7 @@
 package io.pagemark;
 
 import io.pagemark.backend.MappedRegion;
+import io.pagemark.backend.TestTrackers;
 import io.pagemark.backend.TrackerOptions;
 import io.pagemark.backend.UffdAsyncTracker;
 import io.pagemark.linux.PagemapScan;
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -68,7 +70,7 @@ class NoLostWriteOracleTest {
             .withMinWrites(0, Duration.ofSeconds(1), Duration.ofSeconds(1));
 
     @ParameterizedTest(name = "{0}")
-    @EnumSource(value = Backend.class, names = {"UFFD_ASYNC", "CARD_TABLE"})
+    @EnumSource(value = Backend.class, names = {"UFFD_ASYNC", "UFFD_SYNC", "UFFD_SIGBUS", "MPROTECT", "CARD_TABLE"})
     void readingBeforeReprotectingIsCaught(Backend backend) {
         Capabilities.Support support = Capabilities.probe().backends().get(backend);
         Assumptions.assumeTrue(support.usable(), () -> "skipped: " + backend + " is not usable here: " + support.reason());
@@ -94,6 +96,37 @@ class NoLostWriteOracleTest {
     private static final class BrokenScanTracker extends UffdAsyncTracker {
         BrokenScanTracker(MappedRegion region) {
             super(region, TrackerOptions.DEFAULTS.forcePopulate(), new DropsLastRegion());
+        }
+    }
+
+    /**
+     * A slow uffd-sync handler (test C; ring and collector are the production ones) pausing 50 µs
+     * between its two steps. Unprotect-then-record loses nothing however long the pause; record-then-
+     * unprotect lets the collector drain the record and re-protect the page before the late unprotect
+     * opens it again, unrecorded: the oracle must catch that.
+     */
+    @ParameterizedTest(name = "record first: {0}")
+    @ValueSource(booleans = {false, true})
+    void theFaultPathOrderDecidesWhetherWritesAreLost(boolean recordFirst) {
+        String unusable = Backends.unusableReason(Backend.UFFD_SYNC);
+        Assumptions.assumeTrue(unusable == null, () -> "skipped: uffd-sync is not usable here: " + unusable);
+        OracleConfig twoSeconds = SHORT.withMinWrites(0, Duration.ofSeconds(2), Duration.ofSeconds(2));
+        // Losses need a collect to fall inside the pause: runs of 2 s until one shows them (at most 5; the right order gets one).
+        OracleResult r = null;
+        for (int run = 0; run < (recordFirst ? 5 : 1) && (r == null || r.ok()); run++) {
+            try (TrackedArena arena = TrackedArena.map(Backend.UFFD_SYNC, "test: slow handler", SHORT.arenaBytes(), false,
+                    region -> TestTrackers.uffdSyncWithSlowHandler(region, 50_000, recordFirst), null)) {
+                r = NoLostWriteOracle.run(arena, new WriterGate(), twoSeconds, ShadowSync.CORRECT);
+            }
+        }
+        OracleResult result = r;
+        System.out.printf("slow handler, record first %s: %d writes, %d collects, %d lost%n", recordFirst, r.writes(), r.collects(), r.lost());
+        if (recordFirst) {
+            assertTrue(r.lost() > 0, "the oracle missed the losses of a fault path recording before unprotecting: " + r);
+            assertTrue(r.losses().getFirst().contains("was never reported by backend uffd-sync"), r.losses().getFirst());
+        } else {
+            assertEquals(0, r.lost(), () -> String.join("\n", result.losses()));
+            assertTrue(r.writes() > 0 && r.quiescentChecks() >= 10, r.toString());
         }
     }
 

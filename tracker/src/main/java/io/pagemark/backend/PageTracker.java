@@ -23,10 +23,27 @@ public interface PageTracker extends AutoCloseable {
      */
     long faults();
 
+    /**
+     * Whether a kernel-mode write into a tracked page (read(2) into the region, FileChannel.read into
+     * a buffer over it) succeeds and is reported. Where the fault cannot be resolved for the kernel
+     * (a signal-handler backend, a user-mode-only userfaultfd) such a write fails with EFAULT instead.
+     */
+    default boolean handlesKernelModeWrites() {
+        return true;
+    }
+
     /** One line on how this tracker was set up (features used, fallbacks taken), for probe, verify and logs. */
     String describe();
 
     /** Stops tracking: pages become writable, kernel objects and threads are released. Idempotent. */
     @Override
     void close();
+
+    /**
+     * Called after {@link #close()} once the region is unmapped and no Java thread can be inside an
+     * access to it any more (the arena's close has completed its handshake with every thread). A
+     * tracker whose signal handler may still see a fault that raced close() keeps claiming the range
+     * until this call. Default: nothing.
+     */
+    default void regionUnmapped() {}
 }

@@ -1,7 +1,6 @@
 package io.pagemark.backend;
 
 import io.pagemark.linux.Kernel;
-import io.pagemark.linux.Libc;
 import io.pagemark.linux.PagemapScan;
 import io.pagemark.linux.Uffd;
 
@@ -15,11 +14,8 @@ import io.pagemark.linux.Uffd;
  */
 public class UffdAsyncTracker implements PageTracker {
     private final MappedRegion region;
-    private final int uffd;
-    private final boolean unpopulatedMarkers;
+    private final UffdRegistration uffd;
     private final PagemapScan scan;
-    private final String openedWith;
-    private Populate.Method populated;
     private boolean closed;
 
     /**
@@ -34,17 +30,9 @@ public class UffdAsyncTracker implements PageTracker {
     protected UffdAsyncTracker(MappedRegion region, boolean forcePopulate, PagemapScan scan) {
         this.region = region;
         this.scan = scan;
-        long offered = Kernel.userfaultfdFeatures();
-        this.unpopulatedMarkers = !forcePopulate && (offered & Uffd.FEATURE_WP_UNPOPULATED) != 0;
-        Uffd.Opened opened = Uffd.open();
-        this.uffd = opened.fd();
-        this.openedWith = opened.mode().label();
         try {
-            long features = Uffd.FEATURE_WP_ASYNC | (unpopulatedMarkers ? Uffd.FEATURE_WP_UNPOPULATED : 0);
-            Uffd.api(uffd, features);
-            Uffd.register(uffd, region.address(), region.size(), Uffd.REGISTER_MODE_WP);
+            this.uffd = new UffdRegistration(region, Uffd.FEATURE_WP_ASYNC, forcePopulate);
         } catch (RuntimeException e) {
-            Libc.close(uffd);
             scan.close();
             throw e;
         }
@@ -63,9 +51,9 @@ public class UffdAsyncTracker implements PageTracker {
 
     @Override
     public void arm() {
-        if (!unpopulatedMarkers) populated = Populate.beforeArm(region);
+        uffd.beforeProtectingAll();
         // Protecting the whole range also clears every page's written state: the arena is clean after this.
-        Uffd.writeProtect(uffd, region.address(), region.size(), true, false);
+        uffd.protect(region.address(), region.size());
     }
 
     @Override
@@ -81,9 +69,7 @@ public class UffdAsyncTracker implements PageTracker {
 
     @Override
     public String describe() {
-        return "uffd-async (userfaultfd via " + openedWith + ", WP_ASYNC, "
-                + (unpopulatedMarkers ? "WP_UNPOPULATED" : "populate before arm" + (populated == null ? "" : " by " + populated))
-                + ", PAGEMAP_SCAN)";
+        return "uffd-async (WP_ASYNC, " + uffd.describe() + ", PAGEMAP_SCAN)";
     }
 
     @Override
@@ -91,9 +77,8 @@ public class UffdAsyncTracker implements PageTracker {
         if (closed) return;
         closed = true;
         try {
-            Uffd.unregister(uffd, region.address(), region.size());
+            uffd.close();
         } finally {
-            Libc.close(uffd);
             scan.close();
         }
     }

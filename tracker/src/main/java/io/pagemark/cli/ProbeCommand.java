@@ -40,6 +40,7 @@ final class ProbeCommand {
         json.put("thp_mode", caps.transparentHugePages());
         json.put("max_map_count", caps.maxMapCount());
         json.put("userfaultfd", caps.userfaultfd());
+        json.put("userfaultfd_limitation", caps.userfaultfdLimitation());
         json.put("userfaultfd_attempts", caps.userfaultfdAttempts());
         json.put("uffd_features", caps.userfaultfdFeatures());
         json.put("pagemap_scan", caps.pagemapScan());
@@ -65,7 +66,8 @@ final class ProbeCommand {
         row(out, "transparent hugepages", caps.transparentHugePages());
         row(out, "vm.max_map_count", String.valueOf(caps.maxMapCount()));
         row(out, "userfaultfd", (caps.userfaultfd() == null ? "cannot be opened" : "opened via " + caps.userfaultfd())
-                + " (" + String.join("; ", caps.userfaultfdAttempts()) + ")");
+                + " (" + String.join("; ", caps.userfaultfdAttempts()) + ")"
+                + (caps.userfaultfdLimitation() == null ? "" : "; " + caps.userfaultfdLimitation()));
         row(out, "UFFDIO_API features", caps.userfaultfdFeatures().isEmpty() ? "none" : String.join(" ", caps.userfaultfdFeatures()));
         row(out, "PAGEMAP_SCAN", caps.pagemapScan() ? "yes" : "no");
         row(out, "soft-dirty", caps.softDirty() ? "works (self-test passed)" : "no: " + caps.softDirtyDetail());

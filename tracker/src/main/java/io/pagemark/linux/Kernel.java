@@ -52,6 +52,15 @@ public final class Kernel {
         }
     }
 
+    /** The VMAs this process holds now (the lines of /proc/self/maps), or 0 if unreadable. Costs a read of that file. */
+    public static long mappingCount() {
+        try (var lines = Files.lines(Path.of("/proc/self/maps"))) {
+            return lines.count();
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
     /** How a userfaultfd can be opened here, with the outcome of each attempt. */
     public static Uffd.Access userfaultfdAccess() {
         return UffdFacts.ACCESS;

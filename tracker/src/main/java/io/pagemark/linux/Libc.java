@@ -77,6 +77,8 @@ public final class Libc {
     private static final MethodHandle CLOSE = fixed("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle SYSCONF = LINKER.downcallHandle(
             LIBC.find("sysconf").orElseThrow(), FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
+    private static final MethodHandle GETEUID = LINKER.downcallHandle(
+            LIBC.find("geteuid").orElseThrow(), FunctionDescriptor.of(JAVA_INT));
 
     private static final long PAGE_SIZE = sysconf(SC_PAGESIZE);
 
@@ -102,6 +104,15 @@ public final class Libc {
     /** The base page size of this machine (4096 on x86-64). */
     public static long pageSize() {
         return PAGE_SIZE;
+    }
+
+    /** The effective user id of this process (geteuid(2), which cannot fail). */
+    public static int geteuid() {
+        try {
+            return (int) GETEUID.invokeExact();
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
     }
 
     private static int errno(MemorySegment capture) {

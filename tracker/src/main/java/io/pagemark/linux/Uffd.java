@@ -111,6 +111,13 @@ public final class Uffd {
         public String label() {
             return label;
         }
+
+        /** What opening it this way costs, or null when nothing: user-mode-only cannot resolve kernel-mode writes. */
+        public String limitation() {
+            return this == SYSCALL_USER_MODE_ONLY
+                    ? "user-mode-only: a kernel-mode write into a protected page (read(2) or FileChannel.read into the arena) fails with EFAULT"
+                    : null;
+        }
     }
 
     /** The outcome of trying every way to open a userfaultfd: the mode that worked, and why each other one failed. */
@@ -124,8 +131,8 @@ public final class Uffd {
     public record Opened(int fd, OpenMode mode) {}
 
     /**
-     * Opens a userfaultfd the first way that works here: the syscall, the syscall in user-mode-only,
-     * then /dev/userfaultfd. {@code O_CLOEXEC | O_NONBLOCK} (non-blocking so a handler can poll it).
+     * Opens a userfaultfd the first way that works here: the syscall, /dev/userfaultfd, then the
+     * syscall in user-mode-only (unprivileged since 5.11, but kernel-mode writes are not handled). {@code O_CLOEXEC | O_NONBLOCK} (non-blocking so a handler can poll it).
      *
      * @throws LinuxException naming every attempt when none works
      */
@@ -161,12 +168,19 @@ public final class Uffd {
             syscallErrno[0] = e.errno();
             failures.add("syscall: " + Errno.name(e.errno()));
         }
+        // Before user-mode-only: a descriptor from /dev/userfaultfd has full rights (kernel-mode writes are handled too).
+        Opened fromDevice = tryDevice(flags, failures);
+        if (fromDevice != null) return fromDevice;
         try {
             return new Opened((int) Libc.syscall(Libc.SYS_USERFAULTFD, flags | UFFD_USER_MODE_ONLY,
                     "userfaultfd(UFFD_USER_MODE_ONLY)", Libc.NO_HINT), OpenMode.SYSCALL_USER_MODE_ONLY);
         } catch (LinuxException e) {
             failures.add("syscall+user-mode-only: " + Errno.name(e.errno()));
         }
+        return null;
+    }
+
+    private static Opened tryDevice(int flags, List<String> failures) {
         int dev;
         try {
             dev = Libc.open("/dev/userfaultfd", Libc.O_RDWR | Libc.O_CLOEXEC, Libc.NO_HINT);

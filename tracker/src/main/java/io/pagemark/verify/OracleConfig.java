@@ -28,9 +28,9 @@ public record OracleConfig(long arenaBytes, int writers, long minWrites, Duratio
         }
     }
 
-    /** 16 MiB, 2 writers, at least 10^6 writes and 2 s (at most 60 s), a quiescent check every 20 ms. */
+    /** 16 MiB, 2 writers, at least 10^6 writes and 2 s (at most 120 s: a synchronous backend on a busy 2-CPU machine needs about 40 s), a quiescent check every 20 ms. */
     public static OracleConfig defaults() {
-        return new OracleConfig(16L << 20, 2, 1_000_000, Duration.ofSeconds(2), Duration.ofSeconds(60),
+        return new OracleConfig(16L << 20, 2, 1_000_000, Duration.ofSeconds(2), Duration.ofSeconds(120),
                 Duration.ofMillis(20), 42);
     }
 

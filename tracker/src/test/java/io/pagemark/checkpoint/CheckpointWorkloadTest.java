@@ -62,6 +62,10 @@ class CheckpointWorkloadTest {
             }
             int quietPoints = 0, compactions = 0;
             for (int round = 0; round < ROUNDS && writerFailure.get() == null; round++) {
+                // Let the writers make some progress each round: on a synchronous backend a fault costs tens of
+                // microseconds on a busy machine, and 40 back-to-back checkpoints could otherwise pass in a few writes.
+                long progress = writes.get() + 320, deadline = System.nanoTime() + 10_000_000_000L;
+                while (writes.get() < progress && writerFailure.get() == null && System.nanoTime() < deadline) Thread.sleep(1);
                 if (round % 8 == 7) {
                     gate.stopWriters();
                     try {

@@ -35,7 +35,7 @@ class CliTest {
         assertEquals(1, text.strip().lines().count(), "one line of JSON");
         JsonNode probe = JSON.readTree(text);
         for (String field : List.of("kernel_release", "page_size", "thp_mode", "max_map_count", "userfaultfd",
-                "userfaultfd_attempts", "uffd_features", "pagemap_scan", "soft_dirty", "native_library", "backends", "auto")) {
+                "userfaultfd_limitation", "userfaultfd_attempts", "uffd_features", "pagemap_scan", "soft_dirty", "native_library", "backends", "auto")) {
             assertTrue(probe.has(field), field + " missing from " + text);
         }
         assertEquals(Kernel.release(), probe.get("kernel_release").asText());

@@ -1,0 +1,157 @@
+package io.pagemark.agent;
+
+import io.pagemark.Backend;
+import io.pagemark.DirtyPages;
+import io.pagemark.TrackedArena;
+import io.pagemark.agent.events.AgentEvents;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * What the woven hooks do, in the running application:
+ * <ul>
+ * <li>the runtime's heap allocation returns memory of a {@link TrackedArena} instead (armed at once);</li>
+ * <li>before the collector reads its card table, the tracked heap's dirty pages are collected and
+ *     every card of every dirty page is marked in that table, so the collector finds exactly what
+ *     its removed barrier would have marked, and more (a page holds several cards);</li>
+ * <li>when the collector clears its card table, the dirty pages are collected and dropped: the
+ *     runtime forgets its earlier dirty cards at that point, and so does the tracker.</li>
+ * </ul>
+ * A card table whose heap is not tracked (it was allocated before a late attach, or its arena
+ * could not be opened) has every card marked at each scan: its barrier calls are gone too, so
+ * only a full rescan keeps its collector correct.
+ *
+ * <p>Ordering: the hooks run on the collector's thread with the mutators stopped (the contract of
+ * {@code card-scan} and {@code card-clear}); {@link TrackedArena#collect()} returns every page
+ * written before it returns, and the marks are plain stores on the same thread that then reads the
+ * cards and the page contents.
+ */
+final class CardMarkingReplacement {
+    private final Backend backend;
+    private final AgentStatistics statistics;
+    private final boolean jfr;
+    private final FieldPath cards;
+    private final FieldPath covers;
+    private final CardMarks marks;
+    private final List<TrackedHeap> heaps = new CopyOnWriteArrayList<>();
+
+    /** A heap the agent placed in a tracked arena. */
+    private static final class TrackedHeap {
+        final TrackedArena arena;
+        final long address;
+        final long size;
+        /** The arena's fault count at the last collect, for backends that count faults. */
+        long faultsSeen;
+
+        TrackedHeap(TrackedArena arena, long size) {
+            this.arena = arena;
+            this.address = arena.segment().address();
+            this.size = size;
+        }
+
+        boolean contains(long address) {
+            return address >= this.address && address < this.address + size;
+        }
+    }
+
+    CardMarkingReplacement(AgentOptions options, Backend backend, AgentStatistics statistics) {
+        this.backend = backend;
+        this.statistics = statistics;
+        this.jfr = options.jfr();
+        this.cards = new FieldPath(Option.CARDS, options.cards());
+        this.covers = new FieldPath(Option.COVERS, options.covers());
+        this.marks = new CardMarks(options.cardShift(), options.dirtyCard());
+    }
+
+    int trackedHeaps() {
+        return heaps.size();
+    }
+
+    /**
+     * The heap allocation: a tracked arena's memory of the requested size, or null to let the
+     * runtime allocate untracked memory itself (when the arena cannot be opened). The heap method's
+     * arguments give the size (its long) and, if it takes one, the {@link Arena} whose close
+     * releases the tracked arena too.
+     */
+    @SuppressWarnings("restricted") // reinterpret ties the arena to the runtime's Arena; pagemark runs with native access anyway
+    MemorySegment reserve(Object[] arguments) {
+        long size = -1;
+        Arena owner = null;
+        for (Object a : arguments) {
+            if (a instanceof Long l) size = l;
+            else if (a instanceof Arena arena) owner = arena;
+        }
+        TrackedArena arena;
+        try {
+            arena = TrackedArena.builder().size(size).backend(backend).open();
+            arena.arm();
+        } catch (RuntimeException e) {
+            statistics.untrackedHeaps.incrementAndGet();
+            System.err.println("pagemark agent: a heap of " + size + " bytes stays untracked (its collector will rescan every card): " + e.getMessage());
+            return null;
+        }
+        TrackedHeap heap = new TrackedHeap(arena, size);
+        heaps.add(heap);
+        statistics.trackedHeaps.incrementAndGet();
+        statistics.bytesTracked.addAndGet(size);
+        MemorySegment memory = arena.segment().asSlice(0, size);
+        return owner == null ? memory : memory.reinterpret(owner, unused -> release(heap));
+    }
+
+    /** The heap's owner closed: stop tracking it and unmap it (after the owner's close, nothing can touch it). */
+    private void release(TrackedHeap heap) {
+        if (!heaps.remove(heap)) return;
+        statistics.trackedHeaps.decrementAndGet();
+        statistics.bytesTracked.addAndGet(-heap.size);
+        heap.arena.close();
+    }
+
+    /** The card-scan hook: mark the cards of every page written since the previous collect. */
+    void beforeCardScan(Object receiver) {
+        MemorySegment covered = (MemorySegment) covers.read(receiver);
+        Object table = cards.read(receiver);
+        TrackedHeap heap = find(covered);
+        if (heap == null) {
+            statistics.untrackedCardScans.incrementAndGet();
+            statistics.cardsMarked.addAndGet(marks.markAll(table));
+            return;
+        }
+        AgentEvents.Collect event = jfr ? AgentEvents.beginCollect() : null;
+        DirtyPages dirty = collect(heap);
+        long marked = marks.markDirtyPages(dirty, heap.address, covered, table);
+        statistics.cardsMarked.addAndGet(marked);
+        if (event != null) event.end(backend.id(), "card-scan", dirty.pageCount(), marked, heap.size);
+    }
+
+    /** The card-clear hook: the runtime forgets its dirty cards; drop the dirty pages too. */
+    void beforeCardClear(Object receiver) {
+        TrackedHeap heap = find((MemorySegment) covers.read(receiver));
+        if (heap == null) return;
+        AgentEvents.Collect event = jfr ? AgentEvents.beginCollect() : null;
+        DirtyPages dropped = collect(heap);
+        if (event != null) event.end(backend.id(), "card-clear", dropped.pageCount(), 0, heap.size);
+    }
+
+    private DirtyPages collect(TrackedHeap heap) {
+        DirtyPages dirty = heap.arena.collect();
+        statistics.collects.incrementAndGet();
+        statistics.dirtyPages.addAndGet(dirty.pageCount());
+        long faults = heap.arena.stats().faults();
+        if (faults < 0) {
+            // uffd-async: the kernel resolved the faults itself; each reported page took one write-protect fault.
+            statistics.faults.addAndGet(dirty.pageCount());
+        } else {
+            statistics.faults.addAndGet(faults - heap.faultsSeen);
+            heap.faultsSeen = faults;
+        }
+        return dirty;
+    }
+
+    private TrackedHeap find(MemorySegment covered) {
+        for (TrackedHeap heap : heaps) if (heap.contains(covered.address())) return heap;
+        return null;
+    }
+}

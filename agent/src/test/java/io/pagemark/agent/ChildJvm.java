@@ -1,0 +1,128 @@
+package io.pagemark.agent;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.Attributes;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+
+/**
+ * A JVM started by a test: this test JVM's class path and run flags, optionally the agent. The
+ * agent jar is the shaded jar's manifest over this class path (the same classes, unshaded), so the
+ * tests run in the test phase, before the shaded jar exists.
+ */
+final class ChildJvm {
+    private static final Path AGENT_JAR = Path.of("target", "test-agent", "pagemark-agent.jar").toAbsolutePath();
+
+    private final Process process;
+    private final CompletableFuture<List<String>> stdout;
+    private final CompletableFuture<List<String>> stderr;
+    private final BufferedReader lines;
+
+    private ChildJvm(Process process) {
+        this.process = process;
+        this.lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        this.stdout = new CompletableFuture<>();
+        this.stderr = CompletableFuture.supplyAsync(() -> readAll(new BufferedReader(
+                new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))));
+    }
+
+    /** Starts {@code main} with {@code args}; {@code agentOptions} null means no agent. */
+    static ChildJvm start(String agentOptions, List<String> jvmFlags, Class<?> main, String... args) throws IOException {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (String flag : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (flag.startsWith("--enable-native-access") || flag.startsWith("--add-exports")) command.add(flag);
+        }
+        command.addAll(jvmFlags);
+        if (agentOptions != null) command.add("-javaagent:" + agentJar() + "=" + agentOptions);
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(main.getName());
+        command.addAll(List.of(args));
+        return new ChildJvm(new ProcessBuilder(command).start());
+    }
+
+    /** The agent jar the children load: the real manifest, classes from the class path. */
+    static synchronized Path agentJar() throws IOException {
+        if (Files.exists(AGENT_JAR)) return AGENT_JAR;
+        Files.createDirectories(AGENT_JAR.getParent());
+        Manifest manifest = new Manifest();
+        Attributes main = manifest.getMainAttributes();
+        main.put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        main.putValue("Premain-Class", PagemarkAgent.class.getName());
+        main.putValue("Agent-Class", PagemarkAgent.class.getName());
+        main.putValue("Can-Retransform-Classes", "true");
+        Path partial = Files.createTempFile(AGENT_JAR.getParent(), "agent", ".jar");
+        try (OutputStream out = Files.newOutputStream(partial); JarOutputStream jar = new JarOutputStream(out, manifest)) {
+            jar.flush();
+        }
+        Files.move(partial, AGENT_JAR);
+        return AGENT_JAR;
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    /** The next line of standard output (blocks), or null at its end. */
+    String readLine() throws IOException {
+        return lines.readLine();
+    }
+
+    void writeLine(String line) throws IOException {
+        OutputStream in = process.getOutputStream();
+        in.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+        in.flush();
+    }
+
+    /** Waits for the exit; the result holds the exit code and the rest of both outputs. */
+    Result await(long seconds) throws Exception {
+        stdout.complete(readAll(lines));
+        if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("the child JVM did not finish in " + seconds + " s; stderr: " + stderr.get());
+        }
+        return new Result(process.exitValue(), stdout.get(), stderr.get(5, TimeUnit.SECONDS));
+    }
+
+    /** What a child printed, and how it exited. */
+    record Result(int exitCode, List<String> stdout, List<String> stderr) {
+        /** The value of the first stdout line {@code key=value}, or null. */
+        String value(String key) {
+            for (String line : stdout) if (line.startsWith(key + "=")) return line.substring(key.length() + 1);
+            return null;
+        }
+
+        /** A JVM's own warnings on stderr (dynamic agent loading and the like) are not the agent's lines. */
+        List<String> agentLines() {
+            return stderr.stream().filter(l -> l.startsWith("pagemark agent:")).toList();
+        }
+
+        @Override
+        public String toString() {
+            return "exit " + exitCode + "\nstdout:\n" + String.join("\n", stdout) + "\nstderr:\n" + String.join("\n", stderr);
+        }
+    }
+
+    private static List<String> readAll(BufferedReader reader) {
+        List<String> all = new ArrayList<>();
+        try {
+            for (String line; (line = reader.readLine()) != null; ) all.add(line);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return all;
+    }
+}

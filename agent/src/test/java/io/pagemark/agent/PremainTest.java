@@ -1,0 +1,99 @@
+package io.pagemark.agent;
+
+import io.pagemark.Backend;
+import jdk.jfr.consumer.RecordedEvent;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The sample runtime in a child JVM, its oracle checked after every cycle: as is, and under the
+ * agent at JVM start ({@code -javaagent}) on every hardware backend usable here. Under the agent the
+ * barrier never runs (JFR's method timing counts it), and the agent's JFR events and MBean report
+ * what it did.
+ */
+class PremainTest {
+    private static final String SECONDS = "2";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void withoutTheAgentTheRuntimesOwnBarrierRunsAndTheOracleHolds() throws Exception {
+        Path recording = dir.resolve("plain.jfr");
+        ChildJvm.Result r = ChildJvm.start(null, List.of(), AgentTestTarget.class, recording.toString(), SECONDS).await(60);
+        assertEquals(0, r.exitCode(), r::toString);
+        assertEquals("true", r.value("runtime.ok"), r::toString);
+        assertTrue(Integer.parseInt(r.value("runtime.cycles")) >= 2, r::toString);
+        assertTrue(AgentRuns.barrierInvocations(recording) > 0, "the method timing must count the barrier when it runs");
+        assertEquals("absent", r.value("mbean"));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> underTheAgentTheBarrierNeverRunsAndTheOracleHolds() {
+        return AgentRuns.usableBackends().stream().map(backend -> DynamicTest.dynamicTest(backend.id(), () -> runUnderAgent(backend)));
+    }
+
+    @Test
+    void theBarrierCanBeNamedByItsAnnotation() throws Exception {
+        Backend backend = AgentRuns.usableBackends().getFirst();
+        Path recording = dir.resolve("annotation.jfr");
+        String options = AgentRuns.options(backend).replace("barrier=io.pagemark.samples.runtime.CardTable#mark",
+                "barrier=@io.pagemark.samples.runtime.WriteBarrier");
+        ChildJvm.Result r = ChildJvm.start(options, List.of(), AgentTestTarget.class, recording.toString(), SECONDS).await(60);
+        assertEquals(0, r.exitCode(), r::toString);
+        assertEquals("true", r.value("runtime.ok"), r::toString);
+        assertEquals(0, AgentRuns.barrierInvocations(recording), "the annotated barrier's calls are removed too");
+        assertTrue(Long.parseLong(r.value("mbean.CardsMarked")) > 0, r::toString);
+    }
+
+    private void runUnderAgent(Backend backend) throws Exception {
+        Path recording = dir.resolve(backend.id() + ".jfr");
+        ChildJvm.Result r = ChildJvm.start(AgentRuns.options(backend), List.of(), AgentTestTarget.class, recording.toString(), SECONDS)
+                .await(60);
+        assertEquals(0, r.exitCode(), r::toString);
+        assertEquals(List.of("pagemark agent: card marking of io.pagemark.samples.runtime.CardTable#mark replaced by "
+                + backend.id() + " (requested)"), r.agentLines());
+        assertEquals("true", r.value("runtime.ok"), r::toString);
+        assertTrue(Integer.parseInt(r.value("runtime.cycles")) >= 2, r::toString);
+        assertEquals(0, AgentRuns.barrierInvocations(recording), "no store may call the barrier under the agent");
+
+        // JMX: the MBean, read through the platform MBean server in the child.
+        assertEquals(backend.id(), r.value("mbean.Backend"));
+        assertEquals("requested", r.value("mbean.BackendReason"));
+        assertTrue(Long.parseLong(r.value("mbean.Collects")) >= 4, r::toString);
+        assertTrue(Long.parseLong(r.value("mbean.DirtyPages")) > 0, r::toString);
+        assertTrue(Long.parseLong(r.value("mbean.CardsMarked")) > 0, r::toString);
+        assertTrue(Long.parseLong(r.value("mbean.Faults")) > 0, r::toString);
+        assertTrue(Long.parseLong(r.value("mbean.RewrittenClasses")) > 0, r::toString);
+        assertEquals("0", r.value("mbean.UntrackedCardScans"), "every heap was tracked");
+        assertEquals("0", r.value("mbean.TrackedHeaps"), "the runtime closed its heap: the tracked arena went with it");
+        assertEquals("0", r.value("mbean.BytesTracked"));
+
+        // JFR: collects before card scans (cards marked) and at card clears, the backend, the fault rate.
+        List<RecordedEvent> collects = AgentRuns.events(recording, "io.pagemark.Collect");
+        assertTrue(collects.stream().allMatch(e -> e.getString("backend").equals(backend.id())));
+        assertTrue(collects.stream().anyMatch(e -> e.getString("hook").equals("card-scan") && e.getLong("pages") > 0
+                && e.getLong("cardsMarked") >= e.getLong("pages")), collects::toString);
+        assertTrue(collects.stream().anyMatch(e -> e.getString("hook").equals("card-clear")), collects::toString);
+        RecordedEvent chosen = AgentRuns.events(recording, "io.pagemark.Backend").getFirst();
+        assertEquals(backend.id(), chosen.getString("backend"));
+        assertEquals("requested", chosen.getString("reason"));
+        assertTrue(AgentRuns.events(recording, "io.pagemark.FaultRate").stream().anyMatch(e -> e.getLong("faults") > 0));
+
+        // The same events as jfr print shows them.
+        Process print = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jfr").toString(), "print",
+                "--events", "io.pagemark.Collect", recording.toString()).redirectErrorStream(true).start();
+        String printed = new String(print.getInputStream().readAllBytes());
+        assertEquals(0, print.waitFor(), printed);
+        assertTrue(printed.contains("io.pagemark.Collect {") && printed.contains("backend = \"" + backend.id() + "\""), printed);
+    }
+}

@@ -1,0 +1,16 @@
+package io.pagemark.samples.runtime;
+
+/**
+ * What one collection cycle did and how long its pauses took.
+ *
+ * @param initialMarkNanos the initial-mark pause (card clear and root marking), including time to stop
+ * @param remarkNanos      the remark pause (dirty-card rescan, root rescan, marking to the end), including time to stop
+ * @param dirtyCards       cards found dirty at the remark
+ * @param dirtyPages       4 KiB pages with at least one dirty card
+ * @param rescanned        objects rescanned because they lie on a dirty card
+ * @param marked           objects marked in the cycle
+ * @param oracleNanos      the oracle's pause after the cycle, 0 when the oracle is off
+ * @param reachable        objects the oracle found reachable, -1 when the oracle is off
+ */
+public record CycleStats(long initialMarkNanos, long remarkNanos, int dirtyCards, int dirtyPages,
+                         long rescanned, long marked, long oracleNanos, long reachable) {}

@@ -1,0 +1,60 @@
+package io.pagemark.samples.runtime;
+
+/**
+ * How a {@link ManagedRuntime} is sized and what its mutators do.
+ *
+ * @param heapBytes         heap capacity (rounded up to 32 KiB blocks)
+ * @param mutators          mutator threads
+ * @param rootsPerMutator   root slots each mutator owns (its stack and locals, in a real runtime)
+ * @param hotRoots          the first this many of them are the hot ones (see {@link Workload#coldOneIn()});
+ *                          the others hold the long-lived bulk of the live data
+ * @param sharedRoots       root slots shared by all mutators (their globals)
+ * @param cyclePercent      a cycle starts once the mutators allocated this percentage of the heap's
+ *                          capacity since the previous one ended (or at once when one runs out)
+ * @param oracle            check the heap after every cycle (an extra pause, reported apart)
+ * @param seed              seed of the mutators' random choices
+ * @param workload          the mix of operations
+ */
+public record RuntimeConfig(long heapBytes, int mutators, int rootsPerMutator, int hotRoots, int sharedRoots,
+                            int cyclePercent, boolean oracle, long seed, Workload workload) {
+    public RuntimeConfig {
+        if (mutators < 1 || mutators > 255) throw new IllegalArgumentException("mutators must be 1..255 (object ids hold the mutator in 8 bits), got " + mutators);
+        if (rootsPerMutator < 1) throw new IllegalArgumentException("rootsPerMutator must be at least 1, got " + rootsPerMutator);
+        if (hotRoots < 1 || hotRoots > rootsPerMutator) {
+            throw new IllegalArgumentException("hotRoots must be 1..rootsPerMutator (" + rootsPerMutator + "), got " + hotRoots);
+        }
+        if (sharedRoots < 1) throw new IllegalArgumentException("sharedRoots must be at least 1, got " + sharedRoots);
+        if (cyclePercent < 1 || cyclePercent > 100) {
+            throw new IllegalArgumentException("cyclePercent must be 1..100, got " + cyclePercent);
+        }
+    }
+
+    /** 64 MiB, 2 mutators with 32768 roots of which 1024 hot, the mixed workload, oracle on. */
+    public static RuntimeConfig defaults() {
+        return new RuntimeConfig(64L << 20, 2, 32768, 1024, 64, 25, true, 42, Workload.MIXED);
+    }
+
+    public RuntimeConfig withHeapBytes(long bytes) {
+        return new RuntimeConfig(bytes, mutators, rootsPerMutator, hotRoots, sharedRoots, cyclePercent, oracle, seed, workload);
+    }
+
+    public RuntimeConfig withMutators(int count) {
+        return new RuntimeConfig(heapBytes, count, rootsPerMutator, hotRoots, sharedRoots, cyclePercent, oracle, seed, workload);
+    }
+
+    public RuntimeConfig withCyclePercent(int percent) {
+        return new RuntimeConfig(heapBytes, mutators, rootsPerMutator, hotRoots, sharedRoots, percent, oracle, seed, workload);
+    }
+
+    public RuntimeConfig withOracle(boolean on) {
+        return new RuntimeConfig(heapBytes, mutators, rootsPerMutator, hotRoots, sharedRoots, cyclePercent, on, seed, workload);
+    }
+
+    public RuntimeConfig withSeed(long value) {
+        return new RuntimeConfig(heapBytes, mutators, rootsPerMutator, hotRoots, sharedRoots, cyclePercent, oracle, value, workload);
+    }
+
+    public RuntimeConfig withWorkload(Workload mix) {
+        return new RuntimeConfig(heapBytes, mutators, rootsPerMutator, hotRoots, sharedRoots, cyclePercent, oracle, seed, mix);
+    }
+}

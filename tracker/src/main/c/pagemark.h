@@ -1,0 +1,87 @@
+/*
+ * pagemark's native library: what must not run as Java code (DESIGN.md, "Native rules").
+ *  - the uffd-sync fault loop (handler pthreads reading a userfaultfd),
+ *  - the SIGSEGV (mprotect) and SIGBUS (uffd-sigbus) handlers, chained in front of the JVM's,
+ *  - the producer side of the fault-record ring (ring.h).
+ * Everything else (opening the userfaultfd, arming, collecting, mapping memory) is Java (FFM).
+ *
+ * The exported functions are called through FFM by io.pagemark.nativelib.FaultPaths; the
+ * constants below are mirrored there (each is exercised by the tests).
+ */
+#ifndef PAGEMARK_H
+#define PAGEMARK_H
+
+#include <stdint.h>
+
+#define PM_EXPORT __attribute__((visibility("default")))
+
+/* Bumped whenever an exported signature or constant changes; the Java loader refuses a mismatch. */
+#define PM_ABI_VERSION 1
+
+/* How a tracker's faults arrive. */
+#define PM_KIND_MPROTECT 1    /* SIGSEGV on a PROT_READ page */
+#define PM_KIND_UFFD_SIGBUS 2 /* SIGBUS from a userfaultfd registered with UFFD_FEATURE_SIGBUS */
+#define PM_KIND_UFFD_SYNC 3   /* uffd_msg read by handler threads */
+
+/* Indexes for pm_counter. */
+#define PM_COUNTER_FAULTS 0            /* faults resolved (one per unprotected block) */
+#define PM_COUNTER_SPILLED_ENTRIES 1   /* entries that went to the spill bitmap because the ring stayed full */
+#define PM_COUNTER_FULL_RING_WAITS 2   /* records that found the ring full at first */
+#define PM_COUNTER_DEGRADATIONS 3      /* mprotect: times the block size was raised near vm.max_map_count */
+#define PM_COUNTER_LARGEST_BLOCK_LOG2 4 /* log2 of the most pages one fault has unprotected */
+#define PM_COUNTER_UNPROTECT_RETRIES 5 /* unprotects that failed and were retried (mprotect ENOMEM at the largest block) */
+#define PM_COUNTER_VMA_BOUNDARIES 6    /* mprotect: VMA boundaries the writable runs make inside the range now (an estimate) */
+#define PM_COUNTER_COUNT 7
+
+#define PM_MAX_HANDLERS 16
+#define PM_MAX_CLAIMED_RANGES 64
+
+struct tracker;
+
+PM_EXPORT int pm_abi_version(void);
+
+/*
+ * A tracker for the `pages` pages at `start`. `uffd` is the registered userfaultfd (-1 for
+ * mprotect). Each fault unprotects the aligned block of 2^block_log2 pages holding the address.
+ * The ring (capacity bytes + trailer) and the spill bitmap (one bit per page) are the caller's
+ * memory, zeroed, and must outlive the tracker. Returns NULL with errno set on failure.
+ */
+PM_EXPORT struct tracker *pm_tracker_new(int kind, uint64_t start, uint64_t pages, uint64_t page_size, int uffd,
+                                         int block_log2, uint8_t *ring_buffer, int32_t ring_capacity,
+                                         uint64_t *spill_bitmap);
+PM_EXPORT uint64_t pm_counter(struct tracker *t, int counter);
+/* Frees the tracker. Its handler threads must be stopped and its range no longer claimed. */
+PM_EXPORT void pm_tracker_free(struct tracker *t);
+
+/*
+ * mprotect and uffd-sigbus: installs the chained signal handlers (once per process) and has them
+ * handle the tracker's range. Returns the claim's slot (>= 0), which outlives the tracker, or -errno.
+ */
+PM_EXPORT int pm_claim_range(struct tracker *t);
+/* Stops handling the slot's faults: afterwards handlers only return (the store is retried) and none touches its tracker. */
+PM_EXPORT void pm_stop_handling(int slot);
+/* Forgets the slot's range once its memory is unmapped and no thread can still be on its way into a handler for it. */
+PM_EXPORT void pm_release_range(int slot);
+/* Ranges claimed now (live or closing): for tests. */
+PM_EXPORT int pm_claimed_ranges(void);
+
+/* mprotect: the VMAs the trackers may add (each writable run inside a read-only range is one more, plus the rest of the range). */
+PM_EXPORT void pm_set_vma_budget(int64_t vmas);
+/* mprotect: the collector is about to make pages [first, first + count) read-only again (call just before). */
+PM_EXPORT void pm_mprotect_protecting(struct tracker *t, uint64_t first, uint64_t count);
+/* mprotect: the whole range is about to be made read-only (arm, or a re-protect that hit ENOMEM; call just before). */
+PM_EXPORT void pm_mprotect_protecting_all(struct tracker *t);
+
+/*
+ * uffd-sync: starts `count` handler threads; spin_ns > 0: poll the uffd that long before blocking;
+ * pin_to_cpus: handler i runs only on the i-th CPU this process may run on (modulo their number). 0 or -errno.
+ */
+PM_EXPORT int pm_handlers_start(struct tracker *t, int count, int64_t spin_ns, int pin_to_cpus);
+/* uffd-sync: stops and joins the handler threads. */
+PM_EXPORT void pm_handlers_stop(struct tracker *t);
+/* uffd-sync: copies each handler's progress counter (odd while it is between unprotect and record) into snapshot. */
+PM_EXPORT void pm_handlers_snapshot(struct tracker *t, uint64_t *snapshot);
+/* uffd-sync: 1 when every handler that was mid-fault at the snapshot has recorded that fault since. */
+PM_EXPORT int pm_handlers_passed(struct tracker *t, const uint64_t *snapshot);
+
+#endif

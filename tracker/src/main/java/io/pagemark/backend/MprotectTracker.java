@@ -1,0 +1,108 @@
+package io.pagemark.backend;
+
+import io.pagemark.linux.Errno;
+import io.pagemark.linux.Kernel;
+import io.pagemark.linux.Libc;
+import io.pagemark.linux.LinuxException;
+import io.pagemark.nativelib.FaultPaths;
+import io.pagemark.nativelib.NativeLibrary;
+
+/**
+ * mprotect: the region is made PROT_READ; a write raises SIGSEGV on the writing thread, and the
+ * chained native handler (C) takes only write faults inside tracked regions (everything else goes
+ * to the JVM's handler: implicit null checks, safepoint polls, stack banging): it makes the block
+ * writable with mprotect, records it and returns, and the store is retried.
+ * <p>
+ * Every writable run inside the read-only region is a VMA of its own, and a process may hold at
+ * most vm.max_map_count VMAs. The native side keeps a bit per writable page and counts the VMA
+ * boundaries they make; once three quarters of the budget (refreshed at each arm: vm.max_map_count
+ * minus the mappings in use, minus headroom) are drawn, the handler unprotects larger aligned
+ * blocks (and records all their pages), which {@link #describe()} reports. Kernel-mode writes
+ * (read(2) into the arena) into a read-only page fail with EFAULT. Each fault takes the mm's
+ * mmap_lock for writing, so writers on several threads serialize.
+ */
+public final class MprotectTracker extends NativeFaultTracker {
+    private long reprotectFallbacks;
+
+    private MprotectTracker(MappedRegion region, TrackerOptions options) {
+        super(region, options, FaultPaths.Kind.MPROTECT, -1);
+    }
+
+    /** Creates the tracker and has the SIGSEGV handler claim the region. */
+    public static MprotectTracker open(MappedRegion region, TrackerOptions options) {
+        MprotectTracker tracker = new MprotectTracker(region, options);
+        try {
+            tracker.handleFaultsInSignalHandlers();
+        } catch (RuntimeException e) {
+            tracker.close();
+            throw e;
+        }
+        return tracker;
+    }
+
+    /** Why mprotect cannot run here, or null if it can. */
+    public static String unusableReason() {
+        NativeLibrary.Status status = NativeLibrary.status();
+        return status.loaded() ? null : "the native library is not loaded: " + status.detail();
+    }
+
+    /** The VMAs the handler may still create: vm.max_map_count minus what is mapped now, minus headroom for everyone else. */
+    private static long vmaBudget() {
+        long max = Kernel.maxMapCount();
+        if (max <= 0) return Long.MAX_VALUE / 4; // unreadable: rely on the ENOMEM fallback alone
+        long headroom = Math.max(1024, max / 16);
+        return Math.max(64, max - Kernel.mappingCount() - headroom);
+    }
+
+    @Override
+    protected void beforeProtectingAll() {
+        FaultPaths.setVmaBudget(vmaBudget());
+    }
+
+    @Override
+    protected void protectAll() {
+        FaultPaths.mprotectProtectingAll(tracker);
+        Libc.mprotect(region.address(), region.size(), Libc.PROT_READ, Libc.NO_HINT);
+    }
+
+    /**
+     * Re-protects a drained run. Making a run read-only can split a writable VMA (when undrained
+     * blocks border it on both sides) and fail with ENOMEM at vm.max_map_count; then the whole region
+     * is protected instead, which needs no split. That is safe: every writable page has a record
+     * pending or drained, so protecting it early costs at most a fault, never a write.
+     */
+    @Override
+    protected void protect(long firstPage, long pageCount) {
+        FaultPaths.mprotectProtecting(tracker, firstPage, pageCount);
+        try {
+            Libc.mprotect(region.address() + firstPage * region.pageSize(), pageCount * region.pageSize(), Libc.PROT_READ, Libc.NO_HINT);
+        } catch (LinuxException e) {
+            if (e.errno() != Errno.ENOMEM) throw e;
+            reprotectFallbacks++;
+            protectAll();
+        }
+    }
+
+    @Override
+    public boolean handlesKernelModeWrites() {
+        return false; // the page is read-only to the kernel too: EFAULT
+    }
+
+    @Override
+    public String describe() {
+        StringBuilder sb = new StringBuilder("mprotect (PROT_READ + chained SIGSEGV handler, ").append(describeCommon());
+        long degradations = counter(FaultPaths.Counter.DEGRADATIONS);
+        if (degradations > 0) {
+            sb.append("; near vm.max_map_count (").append(Kernel.maxMapCount()).append(") degraded ").append(degradations)
+                    .append(degradations == 1 ? " time" : " times").append(" to blocks of up to ")
+                    .append(1L << counter(FaultPaths.Counter.LARGEST_BLOCK_LOG2)).append(" pages");
+        }
+        if (reprotectFallbacks > 0) sb.append("; re-protected the whole region ").append(reprotectFallbacks).append(" times on ENOMEM");
+        return sb.append(')').toString();
+    }
+
+    @Override
+    protected void stopTracking() {
+        Libc.mprotect(region.address(), region.size(), Libc.PROT_READ | Libc.PROT_WRITE, Libc.NO_HINT);
+    }
+}

@@ -1,0 +1,174 @@
+package io.pagemark.backend;
+
+import io.pagemark.nativelib.FaultPaths;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * What the native backends (uffd-sync, uffd-sigbus, mprotect) share: a native tracker whose fault
+ * path (C, {@code tracker/src/main/c}) unprotects the faulting block and then records it in a
+ * {@link FaultRing}, and the collect order of DESIGN.md: drain the records, re-protect what was
+ * drained, then return (the caller reads contents after that).
+ * <p>
+ * Why that order loses nothing: a page is writable only after a fault path unprotected it, and
+ * that fault path records it afterwards, so a writable page always has a record pending or being
+ * written. Re-protecting a drained page ends its writable window; a write that lands between the
+ * drain and the re-protect is in the contents the caller reads after collect returns, and a write
+ * after the re-protect faults and is recorded again.
+ * <p>
+ * Subclasses supply the mechanism: how to protect and unprotect, how faults are delivered, and how
+ * delivery stops on close.
+ */
+public abstract class NativeFaultTracker implements PageTracker {
+    protected final MappedRegion region;
+    protected final TrackerOptions options;
+    /** The C tracker (pm_tracker_new). */
+    protected final MemorySegment tracker;
+    private final FaultRing ring;
+    /** The pages drained by the collect in progress (a scratch set, cleared after each collect). */
+    private final PageSet drained;
+    /** The C tracker's counters as they were when it was freed (by {@link FaultPaths.Counter} ordinal), or null while open. */
+    private long[] finalCounters;
+    /** The signal handlers' claim on the region (mprotect, uffd-sigbus), or -1. */
+    private int claimedSlot = -1;
+    private boolean closed;
+
+    /**
+     * Creates the ring and the C tracker. Faults are not delivered until the subclass starts its
+     * fault path (claims the range, starts handler threads).
+     *
+     * @param uffd the registered userfaultfd, or -1
+     */
+    protected NativeFaultTracker(MappedRegion region, TrackerOptions options, FaultPaths.Kind kind, int uffd) {
+        this.region = region;
+        this.options = options;
+        this.ring = new FaultRing(region.pageCount(), options.ringCapacityFor(region.pageCount()));
+        try {
+            this.tracker = FaultPaths.newTracker(kind, region.address(), region.pageCount(), region.pageSize(), uffd,
+                    options.bulkPagesLog2(), ring.buffer(), ring.capacity(), ring.spillBitmap());
+        } catch (RuntimeException e) {
+            ring.close();
+            throw e;
+        }
+        this.drained = new PageSet(region.address(), region.pageSize(), region.pageCount());
+    }
+
+    /** The ring the fault paths write (tests start deliberately broken producers on it). */
+    FaultRing ring() {
+        return ring;
+    }
+
+    /**
+     * Makes the chained SIGSEGV/SIGBUS handlers handle the region's faults (mprotect, uffd-sigbus).
+     * Call before the region is first protected.
+     */
+    protected final void handleFaultsInSignalHandlers() {
+        claimedSlot = FaultPaths.claimRange(tracker);
+    }
+
+    /** Called before the whole region is protected by {@link #arm()} (populate, refresh budgets). */
+    protected abstract void beforeProtectingAll();
+
+    /** Protects the whole region: every page's next write faults. */
+    protected abstract void protectAll();
+
+    /** Re-protects {@code pageCount} pages from page {@code firstPage}, all drained by the collect in progress. */
+    protected abstract void protect(long firstPage, long pageCount);
+
+    /**
+     * Makes the whole region writable, stopping fault delivery, and releases the mechanism's
+     * resources; the ring is still mapped. Signal handlers have stopped touching the tracker already.
+     */
+    protected abstract void stopTracking();
+
+    @Override
+    public void arm() {
+        ensureOpen();
+        beforeProtectingAll();
+        // Forget what was recorded before: drain first, then protect. Draining after the protect
+        // could discard the record of a write made after it: that page would stay writable, unrecorded.
+        drain(drained);
+        drained.clear();
+        protectAll();
+    }
+
+    @Override
+    public void collect(PageSet out) {
+        ensureOpen();
+        drain(drained);
+        long[] runs = drained.runs();
+        for (int i = 0; i < runs.length; i += 2) protect(runs[i], runs[i + 1]);
+        // Only now, re-protected, are the pages reported: the caller reads their contents after this.
+        for (int i = 0; i < runs.length; i += 2) out.addRange(runs[i], runs[i + 1]);
+        drained.clear();
+    }
+
+    /**
+     * Drains every fault recorded before this call into {@code into}. Subclasses whose faults are
+     * recorded after the faulting store resumes (uffd-sync) first wait for those records.
+     */
+    protected void drain(PageSet into) {
+        // Acquire (pm_counter): the spilled bits counted are visible to the harvest that follows.
+        ring.drainInto(into, FaultPaths.counter(tracker, FaultPaths.Counter.SPILLED_ENTRIES));
+    }
+
+    @Override
+    public long faults() {
+        return counter(FaultPaths.Counter.FAULTS);
+    }
+
+    /** One of the C tracker's counters; after close, its value at close. */
+    protected final synchronized long counter(FaultPaths.Counter counter) {
+        return finalCounters != null ? finalCounters[counter.ordinal()] : FaultPaths.counter(tracker, counter);
+    }
+
+    /** The settings every native backend shares, and what the ring went through. */
+    protected String describeCommon() {
+        StringBuilder sb = new StringBuilder();
+        long bulk = options.bulkPages();
+        sb.append("bulk unprotect ").append(bulk).append(bulk == 1 ? " page" : " pages");
+        sb.append(", ring ").append(ring.capacity() >> 10).append(" KiB");
+        long waits = counter(FaultPaths.Counter.FULL_RING_WAITS);
+        if (waits > 0) {
+            sb.append(" (found full ").append(waits).append(" times, ")
+                    .append(counter(FaultPaths.Counter.SPILLED_ENTRIES)).append(" entries spilled to the bitmap)");
+        }
+        return sb.toString();
+    }
+
+    protected final void ensureOpen() {
+        if (closed) throw new IllegalStateException("this tracker is closed");
+    }
+
+    protected final boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        try {
+            // Signal handlers stop first: from here a fault in the region is only retried until stopTracking makes it writable.
+            if (claimedSlot >= 0) FaultPaths.stopHandling(claimedSlot);
+            stopTracking();
+        } finally {
+            long[] counters = new long[FaultPaths.Counter.values().length];
+            for (FaultPaths.Counter c : FaultPaths.Counter.values()) counters[c.ordinal()] = FaultPaths.counter(tracker, c);
+            finalCounters = counters;
+            FaultPaths.freeTracker(tracker);
+            ring.close();
+        }
+    }
+
+    /**
+     * Releases the signal handlers' claim once the region is unmapped: until then a fault that raced
+     * close() is retried instead of being passed on to the JVM, which would take it for a crash.
+     */
+    @Override
+    public synchronized void regionUnmapped() {
+        if (claimedSlot < 0) return;
+        FaultPaths.releaseRange(claimedSlot);
+        claimedSlot = -1;
+    }
+}

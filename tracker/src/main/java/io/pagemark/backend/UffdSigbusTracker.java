@@ -1,0 +1,82 @@
+package io.pagemark.backend;
+
+import io.pagemark.linux.Kernel;
+import io.pagemark.linux.Uffd;
+import io.pagemark.nativelib.FaultPaths;
+
+/**
+ * uffd-sigbus: userfaultfd write-protect with UFFD_FEATURE_SIGBUS. A write to a protected page
+ * raises SIGBUS on the writing thread itself; the chained native handler (C) unprotects the block
+ * (UFFDIO_WRITEPROTECT, no wake needed: nobody waits), records it and returns, and the store is
+ * retried. No handler thread, so no cross-CPU wake-up per fault. The record is committed before
+ * the store completes, so a collect after the write always sees it.
+ * <p>
+ * Kernel-mode writes (read(2) into the arena) cannot raise a signal: they fail with EFAULT.
+ */
+public final class UffdSigbusTracker extends NativeFaultTracker {
+    private final UffdRegistration uffd;
+
+    private UffdSigbusTracker(MappedRegion region, TrackerOptions options, UffdRegistration uffd) {
+        super(region, options, FaultPaths.Kind.UFFD_SIGBUS, uffd.fd());
+        this.uffd = uffd;
+    }
+
+    /** Opens the userfaultfd in SIGBUS mode, registers the region and has the SIGBUS handler claim it. */
+    public static UffdSigbusTracker open(MappedRegion region, TrackerOptions options) {
+        UffdRegistration uffd = new UffdRegistration(region, Uffd.FEATURE_SIGBUS, options.forcePopulate());
+        UffdSigbusTracker tracker;
+        try {
+            tracker = new UffdSigbusTracker(region, options, uffd);
+        } catch (RuntimeException | Error e) {
+            uffd.close();
+            throw e;
+        }
+        try {
+            tracker.handleFaultsInSignalHandlers();
+        } catch (RuntimeException e) {
+            tracker.close();
+            throw e;
+        }
+        return tracker;
+    }
+
+    /** Why uffd-sigbus cannot run here, or null if it can. */
+    public static String unusableReason() {
+        String sync = UffdSyncTracker.unusableReason();
+        if (sync != null) return sync;
+        if ((Kernel.userfaultfdFeatures() & Uffd.FEATURE_SIGBUS) == 0) {
+            return "the kernel's userfaultfd lacks UFFD_FEATURE_SIGBUS (Linux 4.14+)";
+        }
+        return null;
+    }
+
+    @Override
+    protected void beforeProtectingAll() {
+        uffd.beforeProtectingAll();
+    }
+
+    @Override
+    protected void protectAll() {
+        uffd.protect(region.address(), region.size());
+    }
+
+    @Override
+    protected void protect(long firstPage, long pageCount) {
+        uffd.protect(region.address() + firstPage * region.pageSize(), pageCount * region.pageSize());
+    }
+
+    @Override
+    public boolean handlesKernelModeWrites() {
+        return false; // the kernel cannot take a signal for its own access: EFAULT
+    }
+
+    @Override
+    public String describe() {
+        return "uffd-sigbus (" + uffd.describe() + ", SIGBUS handled on the faulting thread, " + describeCommon() + ")";
+    }
+
+    @Override
+    protected void stopTracking() {
+        uffd.close(); // unregistering clears the protection: a store the SIGBUS handler now only retries succeeds
+    }
+}

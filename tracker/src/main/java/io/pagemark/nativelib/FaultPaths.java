@@ -1,0 +1,288 @@
+package io.pagemark.nativelib;
+
+import io.pagemark.linux.Errno;
+import io.pagemark.linux.LinuxException;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * FFM bindings to the native fault paths ({@code tracker/src/main/c/pagemark.h}): one native
+ * tracker per tracked region, the signal-handler range claims (mprotect, uffd-sigbus) and the
+ * uffd-sync handler threads. The constants mirror pagemark.h; {@link NativeLibrary} refuses a
+ * library built for another {@link #ABI_VERSION}.
+ * <p>
+ * Calls that may wait (joining handler threads, waiting for signal handlers to leave a range) are
+ * ordinary downcalls: the calling Java thread is "in native" meanwhile and does not hold up safepoints.
+ */
+public final class FaultPaths {
+    /** PM_ABI_VERSION of the library this class was written against. */
+    public static final int ABI_VERSION = 1;
+
+    /** How a tracker's faults arrive (PM_KIND_*). */
+    public enum Kind {
+        /** SIGSEGV on a PROT_READ page. */
+        MPROTECT(1),
+        /** SIGBUS from a userfaultfd registered with UFFD_FEATURE_SIGBUS. */
+        UFFD_SIGBUS(2),
+        /** uffd_msg read by native handler threads. */
+        UFFD_SYNC(3);
+
+        final int code;
+
+        Kind(int code) {
+            this.code = code;
+        }
+    }
+
+    /** Counters a native tracker keeps (PM_COUNTER_*, in that order). */
+    public enum Counter {
+        /** Faults resolved: one per unprotected block. */
+        FAULTS,
+        /** Ring entries that went to the spill bitmap because the ring stayed full. */
+        SPILLED_ENTRIES,
+        /** Records that found the ring full at first. */
+        FULL_RING_WAITS,
+        /** mprotect: times the block size was raised near vm.max_map_count. */
+        DEGRADATIONS,
+        /** log2 of the most pages one fault has unprotected. */
+        LARGEST_BLOCK_LOG2,
+        /** mprotect: unprotects retried at the largest block (ENOMEM). */
+        UNPROTECT_RETRIES,
+        /** mprotect: the VMA boundaries its writable runs make inside the region now (an estimate the degradation uses). */
+        VMA_BOUNDARIES
+    }
+
+    private static final VarHandle ERRNO = Linker.Option.captureStateLayout()
+            .varHandle(MemoryLayout.PathElement.groupElement("errno"));
+
+    /** PM_MAX_HANDLERS. */
+    public static final int MAX_HANDLER_THREADS = 16;
+    /** PM_MAX_CLAIMED_RANGES: mprotect and uffd-sigbus arenas open at once. */
+    public static final int MAX_CLAIMED_RANGES = 64;
+
+    private static final class Handles {
+        static final MethodHandle TRACKER_NEW = bind("pm_tracker_new", FunctionDescriptor.of(ADDRESS, JAVA_INT, JAVA_LONG,
+                JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), true);
+        static final MethodHandle COUNTER = bind("pm_counter", FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_INT), false);
+        static final MethodHandle TRACKER_FREE = bind("pm_tracker_free", FunctionDescriptor.ofVoid(ADDRESS), false);
+        static final MethodHandle CLAIM_RANGE = bind("pm_claim_range", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
+        static final MethodHandle STOP_HANDLING = bind("pm_stop_handling", FunctionDescriptor.ofVoid(JAVA_INT), false);
+        static final MethodHandle RELEASE_RANGE = bind("pm_release_range", FunctionDescriptor.ofVoid(JAVA_INT), false);
+        static final MethodHandle CLAIMED_RANGES = bind("pm_claimed_ranges", FunctionDescriptor.of(JAVA_INT), false);
+        static final MethodHandle SET_VMA_BUDGET = bind("pm_set_vma_budget", FunctionDescriptor.ofVoid(JAVA_LONG), false);
+        static final MethodHandle MPROTECT_PROTECTING = bind("pm_mprotect_protecting",
+                FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_LONG), false);
+        static final MethodHandle MPROTECT_PROTECTING_ALL = bind("pm_mprotect_protecting_all", FunctionDescriptor.ofVoid(ADDRESS), false);
+        static final MethodHandle HANDLERS_START = bind("pm_handlers_start",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT), false);
+        static final MethodHandle HANDLERS_STOP = bind("pm_handlers_stop", FunctionDescriptor.ofVoid(ADDRESS), false);
+        static final MethodHandle HANDLERS_SNAPSHOT = bind("pm_handlers_snapshot", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS), false);
+        static final MethodHandle HANDLERS_PASSED = bind("pm_handlers_passed", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), false);
+
+        private static MethodHandle bind(String name, FunctionDescriptor descriptor, boolean captureErrno) {
+            var symbol = NativeLibrary.lookup().find(name)
+                    .orElseThrow(() -> new IllegalStateException("the native library lacks " + name));
+            return captureErrno
+                    ? Linker.nativeLinker().downcallHandle(symbol, descriptor, Linker.Option.captureCallState("errno"))
+                    : Linker.nativeLinker().downcallHandle(symbol, descriptor);
+        }
+    }
+
+    private FaultPaths() {}
+
+    /** Refuses a library whose PM_ABI_VERSION differs from {@link #ABI_VERSION}. */
+    static void checkAbi(SymbolLookup lookup) {
+        MethodHandle version = Linker.nativeLinker().downcallHandle(
+                lookup.find("pm_abi_version").orElseThrow(() -> new IllegalStateException("the native library lacks pm_abi_version")),
+                FunctionDescriptor.of(JAVA_INT));
+        int found;
+        try {
+            found = (int) version.invokeExact();
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (found != ABI_VERSION) {
+            throw new IllegalStateException("the native library has ABI version " + found + ", this code needs " + ABI_VERSION
+                    + ": the jar and its native library come from different builds");
+        }
+    }
+
+    /**
+     * A native tracker of {@code pages} pages at {@code start}: faults unprotect aligned blocks of
+     * {@code 2^blockLog2} pages; records go to the ring in {@code ringBuffer} (capacity plus
+     * trailer, zeroed) or, when it stays full, to the spill bitmap. Both must outlive the tracker.
+     *
+     * @param uffd the registered userfaultfd, or -1 for mprotect
+     */
+    public static MemorySegment newTracker(Kind kind, long start, long pages, long pageSize, int uffd, int blockLog2,
+                                           MemorySegment ringBuffer, int ringCapacity, MemorySegment spillBitmap) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment capture = arena.allocate(Linker.Option.captureStateLayout());
+            MemorySegment tracker = (MemorySegment) Handles.TRACKER_NEW.invokeExact(capture, kind.code, start, pages, pageSize,
+                    uffd, blockLog2, ringBuffer, ringCapacity, spillBitmap);
+            if (tracker.address() == 0) {
+                throw new LinuxException("pm_tracker_new", (int) ERRNO.get(capture, 0L), "bad tracker arguments or out of memory");
+            }
+            return tracker;
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    public static long counter(MemorySegment tracker, Counter counter) {
+        try {
+            return (long) Handles.COUNTER.invokeExact(tracker, counter.ordinal());
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Frees a native tracker whose handler threads are stopped and whose range is no longer handled. */
+    public static void freeTracker(MemorySegment tracker) {
+        try {
+            Handles.TRACKER_FREE.invokeExact(tracker);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * Installs the chained SIGSEGV/SIGBUS handlers (once per process) and has them handle the
+     * tracker's range. Returns the claim's slot, which outlives the tracker: see {@link #releaseRange}.
+     */
+    public static int claimRange(MemorySegment tracker) {
+        int result;
+        try {
+            result = (int) Handles.CLAIM_RANGE.invokeExact(tracker);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (result < 0) {
+            throw new LinuxException("pm_claim_range", -result, -result == Errno.ENOSPC
+                    ? "at most " + MAX_CLAIMED_RANGES + " mprotect and uffd-sigbus arenas can be open at once"
+                    : "installing the SIGSEGV/SIGBUS handlers failed");
+        }
+        return result;
+    }
+
+    /**
+     * The signal handlers stop handling the slot's range: afterwards a fault in it is only retried
+     * (the range is about to become writable), and no handler touches the tracker. Waits for
+     * handlers still inside.
+     */
+    public static void stopHandling(int slot) {
+        try {
+            Handles.STOP_HANDLING.invokeExact(slot);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * Forgets the slot's range. Until then a fault in it is retried rather than passed to the JVM,
+     * so call it only once the memory is unmapped and no thread can still be on its way into a
+     * handler for a fault that raced close (for Java threads: after the arena's close handshake).
+     */
+    public static void releaseRange(int slot) {
+        try {
+            Handles.RELEASE_RANGE.invokeExact(slot);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Ranges the signal handlers claim now, live or closing. */
+    public static int claimedRanges() {
+        try {
+            return (int) Handles.CLAIMED_RANGES.invokeExact();
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** mprotect: how many more VMAs the trackers may create (vm.max_map_count minus those in use, minus headroom). */
+    public static void setVmaBudget(long vmas) {
+        try {
+            Handles.SET_VMA_BUDGET.invokeExact(vmas);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * mprotect: pages [firstPage, firstPage + pageCount) are about to be made read-only again; call
+     * just before the mprotect (the VMA accounting of the degradation near vm.max_map_count).
+     */
+    public static void mprotectProtecting(MemorySegment tracker, long firstPage, long pageCount) {
+        try {
+            Handles.MPROTECT_PROTECTING.invokeExact(tracker, firstPage, pageCount);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** mprotect: the whole range is about to be made read-only; call just before the mprotect. */
+    public static void mprotectProtectingAll(MemorySegment tracker) {
+        try {
+            Handles.MPROTECT_PROTECTING_ALL.invokeExact(tracker);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * uffd-sync: starts {@code count} native handler threads on the tracker's userfaultfd.
+     *
+     * @param spinNanos   how long a handler polls the idle userfaultfd before it blocks (0: block at once)
+     * @param pinToCpus   pin handler i to the i-th CPU this process may run on (modulo their number)
+     */
+    public static void startHandlers(MemorySegment tracker, int count, long spinNanos, boolean pinToCpus) {
+        int result;
+        try {
+            result = (int) Handles.HANDLERS_START.invokeExact(tracker, count, spinNanos, pinToCpus ? 1 : 0);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (result < 0) throw new LinuxException("pm_handlers_start(" + count + " threads)", -result, null);
+    }
+
+    /** uffd-sync: stops and joins the handler threads. */
+    public static void stopHandlers(MemorySegment tracker) {
+        try {
+            Handles.HANDLERS_STOP.invokeExact(tracker);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** uffd-sync: each handler's progress counter, into {@code snapshot} ({@link #MAX_HANDLER_THREADS} longs). */
+    public static void snapshotHandlers(MemorySegment tracker, MemorySegment snapshot) {
+        try {
+            Handles.HANDLERS_SNAPSHOT.invokeExact(tracker, snapshot);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** uffd-sync: true once every handler that was mid-fault at the snapshot has committed that fault's record. */
+    public static boolean handlersPassed(MemorySegment tracker, MemorySegment snapshot) {
+        try {
+            return (int) Handles.HANDLERS_PASSED.invokeExact(tracker, snapshot) != 0;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+}

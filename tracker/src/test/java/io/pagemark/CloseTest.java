@@ -1,0 +1,196 @@
+package io.pagemark;
+
+import io.pagemark.backend.TestTrackers;
+import io.pagemark.nativelib.FaultPaths;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * close() while writers are blocked in faults or hammering the arena: every thread returns, the
+ * handler threads exit, the signal handlers stop claiming the range, and a new arena works after.
+ */
+class CloseTest {
+    private static final int PAGE = 4096;
+
+    /** Threads of this process whose name (comm) is {@code name}. */
+    private static long threadsNamed(String name) throws IOException {
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            return tasks.filter(t -> name.equals(read(t.resolve("comm")))).count();
+        }
+    }
+
+    /** Threads of this process blocked in the kernel's userfaultfd fault path. */
+    private static long threadsInUserfault() throws IOException {
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            return tasks.filter(t -> read(t.resolve("wchan")).equals("handle_userfault")).count();
+        }
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file).trim();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static void join(List<Thread> threads) throws InterruptedException {
+        for (Thread t : threads) {
+            t.join(10_000);
+            assertFalse(t.isAlive(), t.getName() + " did not return after close():\n" + stack(t));
+        }
+    }
+
+    private static String stack(Thread t) {
+        StringBuilder sb = new StringBuilder();
+        for (StackTraceElement e : t.getStackTrace()) sb.append("  at ").append(e).append('\n');
+        return sb.toString();
+    }
+
+    /** A new arena on {@code backend} catches writes: what was closed left nothing behind that gets in the way. */
+    private static void newArenaWorks(String backend) {
+        try (TrackedArena arena = TrackedArena.builder().size(16 * PAGE).backend(backend).open()) {
+            arena.arm();
+            arena.putLong(3 * PAGE, 1L);
+            assertEquals(List.of(3L), arena.collect().pages().boxed().toList());
+        }
+    }
+
+    /**
+     * Writers blocked in faults that nothing resolves (no handler thread) until close(). They are
+     * kernel-mode writers (read(2) into the arena): a thread blocked in a fault of its own store would
+     * count as running Java code and hold up the next safepoint, so with no resolver the JVM would
+     * stop dead at the first GC, this test's close() included (seen: that is why uffd-sync's close()
+     * unregisters, waking every blocked writer, before it stops its handler threads).
+     */
+    @Test
+    void closeReleasesWritersBlockedInFaults(@TempDir Path dir) throws Exception {
+        NativeBackendsTest.assumeUsable("uffd-sync");
+        assumeTrue(Capabilities.probe().userfaultfdLimitation() == null, "userfaultfd is user-mode-only here: kernel-mode writes fail instead of blocking");
+        Path file = dir.resolve("data");
+        Files.write(file, new byte[PAGE]);
+        long baseline = threadsInUserfault();
+        TrackedArena arena = TrackedArena.map(Backend.UFFD_SYNC, "test: no handler thread", 64 * PAGE, false,
+                TestTrackers::uffdSyncWithoutHandlers, null);
+        arena.arm();
+        List<Thread> writers = new ArrayList<>();
+        AtomicReference<Throwable> unexpected = new AtomicReference<>();
+        AtomicInteger completed = new AtomicInteger();
+        for (int w = 0; w < 4; w++) {
+            long offset = (long) w * 5 * PAGE;
+            writers.add(Thread.ofPlatform().name("blocked-writer-" + w).start(() -> {
+                try (FileChannel channel = FileChannel.open(file)) {
+                    if (arena.read(channel, offset, PAGE) == PAGE) completed.incrementAndGet(); // blocks: nobody resolves the fault
+                } catch (Throwable t) {
+                    unexpected.set(t);
+                }
+            }));
+        }
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (threadsInUserfault() < baseline + 4 && System.nanoTime() < deadline) Thread.sleep(10);
+        assertEquals(baseline + 4, threadsInUserfault(), "all four writers are blocked in handle_userfault");
+        arena.close();
+        join(writers);
+        assertNull(unexpected.get(), () -> "a writer failed: " + unexpected.get());
+        assertEquals(4, completed.get(), "unregistering let every blocked write complete");
+        assertEquals(baseline, threadsInUserfault(), "no thread is left blocked in the kernel");
+        newArenaWorks("uffd-sync");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"uffd-sync", "uffd-sigbus", "mprotect"})
+    void closeWhileWritersHammer(String backend) throws Exception {
+        NativeBackendsTest.assumeUsable(backend);
+        long handlersBefore = threadsNamed("pagemark-uffd");
+        int rangesBefore = FaultPaths.claimedRanges();
+        TrackedArena.Builder builder = TrackedArena.builder().size(1024 * PAGE).backend(backend);
+        if (backend.equals("uffd-sync")) builder.handlerThreads(2);
+        TrackedArena arena = builder.open();
+        arena.arm();
+        if (backend.equals("uffd-sync")) assertEquals(handlersBefore + 2, threadsNamed("pagemark-uffd"));
+        else assertEquals(rangesBefore + 1, FaultPaths.claimedRanges());
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicReference<Throwable> unexpected = new AtomicReference<>();
+        List<Thread> threads = new ArrayList<>();
+        for (int w = 0; w < 3; w++) {
+            int id = w;
+            threads.add(Thread.ofPlatform().name("hammer-" + w).start(() -> {
+                SplittableRandom random = new SplittableRandom(id);
+                try {
+                    while (true) arena.putLong(random.nextLong(1024) * PAGE, id);
+                } catch (IllegalStateException closed) {
+                    // the arena is closed: what a writer racing close() gets
+                } catch (Throwable t) {
+                    unexpected.set(t);
+                }
+            }));
+        }
+        threads.add(Thread.ofPlatform().name("collector").start(() -> {
+            try {
+                while (!stop.get()) arena.collect();   // keeps re-protecting, so the writers keep faulting
+            } catch (IllegalStateException closed) {
+                // closed under it
+            } catch (Throwable t) {
+                unexpected.set(t);
+            }
+        }));
+        Thread.sleep(300);
+        long faults = arena.stats().faults();
+        arena.close();
+        stop.set(true);
+        join(threads);
+        assertNull(unexpected.get(), () -> "a thread failed: " + unexpected.get());
+        assertTrue(faults > 100, "the writers were faulting when close() came: " + faults);
+        assertEquals(handlersBefore, threadsNamed("pagemark-uffd"), "the handler threads exited");
+        assertEquals(rangesBefore, FaultPaths.claimedRanges(), "the signal handlers no longer claim the range");
+        newArenaWorks(backend);
+    }
+
+    /** 64 mprotect and uffd-sigbus arenas may be open at once; the next one is refused with a message that says so. */
+    @Test
+    void atMost64SignalHandledArenasAtOnce() {
+        NativeBackendsTest.assumeUsable("mprotect");
+        int before = FaultPaths.claimedRanges();
+        List<TrackedArena> open = new ArrayList<>();
+        try {
+            for (int i = before; i < FaultPaths.MAX_CLAIMED_RANGES; i++) {
+                open.add(TrackedArena.builder().size(PAGE).backend("mprotect").open());
+            }
+            PagemarkException e = assertThrows(PagemarkException.class, () -> TrackedArena.builder().size(PAGE).backend("mprotect").open());
+            assertTrue(e.getMessage().contains("at most 64 mprotect and uffd-sigbus arenas can be open at once"), e.getMessage());
+        } finally {
+            open.forEach(TrackedArena::close);
+        }
+        assertEquals(before, FaultPaths.claimedRanges());
+        newArenaWorks("mprotect");
+    }
+
+    /** The signal handlers hold at most 64 ranges at once: closing must give each one back. */
+    @ParameterizedTest
+    @ValueSource(strings = {"uffd-sigbus", "mprotect"})
+    void manyArenasOneAfterAnother(String backend) {
+        NativeBackendsTest.assumeUsable(backend);
+        for (int i = 0; i < 2 * FaultPaths.MAX_CLAIMED_RANGES; i++) newArenaWorks(backend);
+    }
+}

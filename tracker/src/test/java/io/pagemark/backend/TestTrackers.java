@@ -1,0 +1,47 @@
+package io.pagemark.backend;
+
+import java.lang.foreign.MemorySegment;
+
+/** Trackers that only tests build: uffd-sync without handler threads, and with a slow test handler in either order. */
+public final class TestTrackers {
+    private TestTrackers() {}
+
+    /** uffd-sync with no handler thread: a write to a protected page blocks in the kernel until close() unregisters. */
+    public static PageTracker uffdSyncWithoutHandlers(MappedRegion region) {
+        UffdRegistration uffd = new UffdRegistration(region, 0, false);
+        return new UffdSyncTracker(region, TrackerOptions.DEFAULTS, uffd) {};
+    }
+
+    /**
+     * uffd-sync whose one handler thread (test C, test_fault_paths.c) pauses {@code pauseNanos}
+     * between unprotecting and recording, as a preempted handler would; with {@code recordFirst} it
+     * records before it unprotects: the order DESIGN.md says loses writes. The ring and the collector
+     * are the production ones.
+     */
+    public static PageTracker uffdSyncWithSlowHandler(MappedRegion region, long pauseNanos, boolean recordFirst) {
+        UffdRegistration uffd = new UffdRegistration(region, 0, false);
+        return new SlowHandler(region, uffd, pauseNanos, recordFirst);
+    }
+
+    private static final class SlowHandler extends UffdSyncTracker {
+        private final MemorySegment handler;
+        private final boolean recordFirst;
+
+        SlowHandler(MappedRegion region, UffdRegistration uffd, long pauseNanos, boolean recordFirst) {
+            super(region, TrackerOptions.DEFAULTS, uffd);
+            this.recordFirst = recordFirst;
+            this.handler = TestNatives.startSlowHandler(uffdDescriptor(), region, ring(), pauseNanos, recordFirst);
+        }
+
+        @Override
+        public String describe() {
+            return "uffd-sync with a slow test handler " + (recordFirst ? "recording before unprotecting (broken on purpose)" : "unprotecting, then recording");
+        }
+
+        @Override
+        protected void stopTracking() {
+            TestNatives.stopSlowHandler(handler); // before the descriptor is closed under it
+            super.stopTracking();
+        }
+    }
+}

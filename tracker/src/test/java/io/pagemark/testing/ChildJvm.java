@@ -1,0 +1,115 @@
+package io.pagemark.testing;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+
+/**
+ * Runs a main class in a child JVM (same JDK, the run flags pagemark needs) and watches it from the
+ * outside: a JVM stuck at a safepoint cannot watch itself, since every Java thread, a watchdog
+ * included, stops at the next safepoint poll.
+ */
+public final class ChildJvm {
+    /** pagemark's run-time flags (the parent pom's pagemark.runFlags). */
+    public static final List<String> RUN_FLAGS = List.of("--enable-native-access=ALL-UNNAMED",
+            "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED");
+
+    private ChildJvm() {}
+
+    /** The command: {@code prefix... java RUN_FLAGS jvmOptions... -cp classPath main args...}. */
+    public static List<String> command(List<String> prefix, List<String> jvmOptions, String classPath, Class<?> main, String... args) {
+        List<String> cmd = new ArrayList<>(prefix);
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(RUN_FLAGS);
+        cmd.addAll(jvmOptions);
+        cmd.add("-cp");
+        cmd.add(classPath);
+        cmd.add(main.getName());
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    /** This JVM's class path (surefire sets java.class.path to the test class path). */
+    public static String classPath() {
+        return System.getProperty("java.class.path");
+    }
+
+    /** What a watched run printed, and how it ended. */
+    public record Outcome(int exitCode, List<String> lines) {
+        public String output() {
+            return String.join("\n", lines);
+        }
+    }
+
+    /**
+     * Runs {@code command} (stderr merged into stdout) until it exits. {@code progress} is shown each
+     * output line; if it accepts none for {@code stallSeconds}, or the run exceeds {@code maxSeconds},
+     * the child is taken to be stuck: its threads' states are recorded, it is killed, and an
+     * AssertionError carries what it printed and where its threads were.
+     */
+    public static Outcome runWatched(List<String> command, Predicate<String> progress, long stallSeconds, long maxSeconds)
+            throws IOException, InterruptedException {
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
+        LinkedBlockingQueue<String> queue = new LinkedBlockingQueue<>();
+        Thread reader = Thread.ofPlatform().daemon().start(() -> {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = in.readLine()) != null; ) queue.add(line);
+            } catch (IOException e) {
+                queue.add("(reading the child's output failed: " + e + ")");
+            }
+        });
+        List<String> lines = new ArrayList<>();
+        long start = System.nanoTime(), lastProgress = start;
+        while (child.isAlive() || reader.isAlive() || !queue.isEmpty()) {
+            String line = queue.poll(200, TimeUnit.MILLISECONDS);
+            long now = System.nanoTime();
+            if (line != null) {
+                lines.add(line);
+                if (progress.test(line)) lastProgress = now;
+            }
+            boolean stalled = now - lastProgress > TimeUnit.SECONDS.toNanos(stallSeconds);
+            boolean tooLong = now - start > TimeUnit.SECONDS.toNanos(maxSeconds);
+            if (child.isAlive() && (stalled || tooLong)) {
+                String threads = threadStates(child.pid());
+                child.destroyForcibly().waitFor();
+                throw new AssertionError("child JVM " + (stalled ? "made no progress for " + stallSeconds + " s" : "ran over " + maxSeconds + " s")
+                        + "; killed. Its threads (state, kernel wait channel):\n" + threads + "\nIts output:\n" + String.join("\n", lines));
+            }
+        }
+        return new Outcome(child.waitFor(), lines);
+    }
+
+    /** Every thread of process {@code pid}: name, scheduler state and kernel wait channel (from /proc; needs no cooperation). */
+    static String threadStates(long pid) {
+        StringBuilder sb = new StringBuilder();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path task : tasks.sorted().toList()) {
+                String comm = read(task.resolve("comm"));
+                String stat = read(task.resolve("stat"));
+                String state = stat.substring(stat.lastIndexOf(')') + 2).split(" ")[0];
+                sb.append("  ").append(task.getFileName()).append(' ').append(comm).append(' ').append(state)
+                        .append(' ').append(read(task.resolve("wchan"))).append('\n');
+            }
+        } catch (IOException | RuntimeException e) {
+            sb.append("  (unreadable: ").append(e).append(")\n");
+        }
+        return sb.toString();
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file).trim();
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+}
