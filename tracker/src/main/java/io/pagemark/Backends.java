@@ -4,6 +4,7 @@ import io.pagemark.backend.CardTableTracker;
 import io.pagemark.backend.MappedRegion;
 import io.pagemark.backend.MprotectTracker;
 import io.pagemark.backend.PageTracker;
+import io.pagemark.backend.SoftDirtyTracker;
 import io.pagemark.backend.TrackerOptions;
 import io.pagemark.backend.UffdAsyncTracker;
 import io.pagemark.backend.UffdSigbusTracker;
@@ -27,7 +28,7 @@ final class Backends {
             case UFFD_SYNC -> UffdSyncTracker.unusableReason();
             case UFFD_SIGBUS -> UffdSigbusTracker.unusableReason();
             case MPROTECT -> MprotectTracker.unusableReason();
-            case SOFT_DIRTY -> "not built yet";
+            case SOFT_DIRTY -> SoftDirtyTracker.unusableReason();
         };
     }
 
@@ -38,6 +39,7 @@ final class Backends {
             case UFFD_SIGBUS -> UffdSigbusTracker.open(region, options);
             case MPROTECT -> MprotectTracker.open(region, options);
             case CARD_TABLE -> new CardTableTracker(region);
+            case SOFT_DIRTY -> new SoftDirtyTracker(region);
             default -> throw new PagemarkException("backend " + backend + " is not usable here: " + unusableReason(backend));
         };
     }

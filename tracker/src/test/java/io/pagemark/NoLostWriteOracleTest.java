@@ -24,21 +24,34 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The no-lost-write oracle on every backend usable here, and its teeth: collectors that break
- * DESIGN.md's order must be caught losing writes.
+ * DESIGN.md's order must be caught losing writes. The oracle itself also runs on every kernel of the
+ * kernel matrix; its teeth test the harness, which the host covers.
  */
 class NoLostWriteOracleTest {
+    private static final boolean IN_GUEST = System.getenv(KernelMatrix.GUEST_KERNEL_ENV) != null;
+    /**
+     * The host runs the full budget: 10^6 writes per backend. In a kernel-matrix guest, under software
+     * emulation, a synchronous fault costs milliseconds and the write rate swings tenfold with the
+     * host's load, so there the oracle runs a fixed 15 s per backend (tens to hundreds of collects
+     * racing the writers) and only its outcome is asserted.
+     */
+    private static final OracleConfig CONFIG = IN_GUEST
+            ? OracleConfig.defaults().withMinWrites(0, Duration.ofSeconds(15), Duration.ofSeconds(15))
+            : OracleConfig.defaults();
+    private static final int MIN_QUIESCENT_CHECKS = IN_GUEST ? 5 : 10;
 
+    @KernelMatrix
     @ParameterizedTest(name = "{0}")
-    @EnumSource(value = Backend.class, names = {"AUTO", "SOFT_DIRTY"}, mode = EnumSource.Mode.EXCLUDE)
+    @EnumSource(value = Backend.class, names = {"AUTO"}, mode = EnumSource.Mode.EXCLUDE)
     void noWriteIsLost(Backend backend) {
         Capabilities.Support support = Capabilities.probe().backends().get(backend);
         Assumptions.assumeTrue(support.usable(), () -> "skipped: " + backend + " is not usable here: " + support.reason());
-        OracleResult r = NoLostWriteOracle.run(backend, OracleConfig.defaults());
+        OracleResult r = NoLostWriteOracle.run(backend, CONFIG);
         System.out.printf("oracle %s: %d writes, %d collects, %d pages reported, %d quiescent checks, %d lost in %.1f s%n",
                 backend, r.writes(), r.collects(), r.pagesReported(), r.quiescentChecks(), r.lost(), r.seconds());
         assertEquals(0, r.lost(), () -> String.join("\n", r.losses()));
-        assertTrue(r.writes() >= 1_000_000, "at least 10^6 writes, made " + r.writes());
-        assertTrue(r.quiescentChecks() >= 10, "quiescent checks: " + r.quiescentChecks());
+        assertTrue(r.writes() >= CONFIG.minWrites(), "at least " + CONFIG.minWrites() + " writes, made " + r.writes());
+        assertTrue(r.quiescentChecks() >= MIN_QUIESCENT_CHECKS, "quiescent checks: " + r.quiescentChecks());
         assertTrue(r.pagesReported() > 0);
     }
 
@@ -56,13 +69,20 @@ class NoLostWriteOracleTest {
     private static final OracleConfig SHORT = OracleConfig.defaults().withArenaBytes(1 << 20)
             .withMinWrites(0, Duration.ofSeconds(1), Duration.ofSeconds(1));
 
+    /**
+     * 16 MiB: a write the broken collector mis-copies shows at a quiescent check only if nothing rewrote
+     * its page in between; over 256 pages two card-table writers (10^7 writes/s) rewrite every page
+     * within microseconds, and the loss is hidden more often than not.
+     */
+    private static final OracleConfig TEETH = SHORT.withArenaBytes(16 << 20);
+
     @ParameterizedTest(name = "{0}")
     @EnumSource(value = Backend.class, names = {"UFFD_ASYNC", "UFFD_SYNC", "UFFD_SIGBUS", "MPROTECT", "CARD_TABLE"})
     void readingBeforeReprotectingIsCaught(Backend backend) {
         Capabilities.Support support = Capabilities.probe().backends().get(backend);
         Assumptions.assumeTrue(support.usable(), () -> "skipped: " + backend + " is not usable here: " + support.reason());
-        try (TrackedArena arena = TrackedArena.builder().size(SHORT.arenaBytes()).backend(backend).open()) {
-            OracleResult r = NoLostWriteOracle.run(arena, new WriterGate(), SHORT, READS_BEFORE_REPROTECT);
+        try (TrackedArena arena = TrackedArena.builder().size(TEETH.arenaBytes()).backend(backend).open()) {
+            OracleResult r = NoLostWriteOracle.run(arena, new WriterGate(), TEETH, READS_BEFORE_REPROTECT);
             assertTrue(r.lost() > 0, "the oracle missed the losses of a collector reading before re-protecting: " + r);
             assertTrue(r.losses().getFirst().contains("was never reported by backend " + backend), r.losses().getFirst());
         }
