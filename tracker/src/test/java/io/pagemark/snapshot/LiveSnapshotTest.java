@@ -135,47 +135,61 @@ class LiveSnapshotTest {
     void snapshotEqualsTheArenaAtItsStartWhileWritersOverwriteEverything(Backend backend) throws Exception {
         assumeUsable(backend);
         try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES).backend(backend).open()) {
-            long copiedByWriters = 0, worstStall = 0;
-            double[] stallShare = new double[ROUNDS];
-            for (int round = 0; round < ROUNDS; round++) {
-                fillPattern(arena.segment(), round);
-                Writers writers = new Writers(arena, round);
-                LiveSnapshot.Stats stats;
-                long writtenDuringSnapshot;
-                try (LiveSnapshot snapshot = LiveSnapshot.inMemory(arena)) {
-                    writers.go.set(true); // they overwrite everything from right after the start
-                    stats = snapshot.await();
-                    writtenDuringSnapshot = writers.pagesWritten.get();
-                    writers.close();
-                    assertNull(writers.failure.get(), () -> "a writer failed: " + writers.failure.get());
-                    assertIsPattern(snapshot.image(), round, arena.pageSize(), backend + ", round " + round);
-                }
-                assertEquals(arena.pageCount(), stats.pagesCopiedByWriters() + stats.pagesSavedInBackground(),
-                        "every page saved exactly once, by a writer's fault or in the background");
-                // Writers held until the snapshot ends would have written a page or two each before it ended.
-                assertTrue(writtenDuringSnapshot >= 100, backend + ", round " + round + ": the writers wrote only "
-                        + writtenDuringSnapshot + " pages while the snapshot was being saved");
-                long stall = writers.longestStoreNanos.get();
-                stallShare[round] = (double) stall / stats.savingNanos();
-                copiedByWriters += stats.pagesCopiedByWriters();
-                worstStall = Math.max(worstStall, stall);
-            }
-            assertTrue(copiedByWriters > 0, "writers reached pages before the background thread: the fault path's copy was exercised");
-            /*
-             * One page copy plus one fault is microseconds; a writer held for the snapshot would store once
-             * for as long as the saving took, in every round. On a busy 2-CPU machine a writer is also
-             * descheduled now and then for tens of milliseconds (seen: up to 130 ms, longer than a whole
-             * snapshot), so the bound is on the median round: its longest store must be under half the
-             * time the snapshot took (measured here: about a tenth, all of it preemption).
-             */
-            Arrays.sort(stallShare);
-            double median = stallShare[ROUNDS / 2];
-            assertTrue(median < 0.5, backend + ": in the median round the longest store took " + Math.round(median * 100)
-                    + "% of the snapshot's time");
-            System.out.printf("%s: %d snapshots of %d MiB equal to the arena at their start; %d pages copied by writers' faults;"
-                    + " longest store %d µs, in the median round %d%% of the snapshot's time%n", backend, ROUNDS, ARENA_BYTES >> 20,
-                    copiedByWriters, worstStall / 1000, Math.round(median * 100));
+            assertSnapshotsEqualTheirStart(arena, backend.id(), ROUNDS);
         }
+    }
+
+    /** The same on the path kernels without UFFD_FEATURE_WP_UNPOPULATED (before 6.4) take: populate, then protect. */
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"UFFD_SYNC", "UFFD_SIGBUS"})
+    void snapshotOnThePopulateBeforeProtectPath(Backend backend) throws Exception {
+        assumeUsable(backend);
+        try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES).backend(backend).forcePopulate(true).open()) {
+            assertSnapshotsEqualTheirStart(arena, backend.id() + ", populate before protect", 3);
+        }
+    }
+
+    private static void assertSnapshotsEqualTheirStart(TrackedArena arena, String backend, int rounds) throws Exception {
+        long copiedByWriters = 0, worstStall = 0;
+        double[] stallShare = new double[rounds];
+        for (int round = 0; round < rounds; round++) {
+            fillPattern(arena.segment(), round);
+            Writers writers = new Writers(arena, round);
+            LiveSnapshot.Stats stats;
+            long writtenDuringSnapshot;
+            try (LiveSnapshot snapshot = LiveSnapshot.inMemory(arena)) {
+                writers.go.set(true); // they overwrite everything from right after the start
+                stats = snapshot.await();
+                writtenDuringSnapshot = writers.pagesWritten.get();
+                writers.close();
+                assertNull(writers.failure.get(), () -> "a writer failed: " + writers.failure.get());
+                assertIsPattern(snapshot.image(), round, arena.pageSize(), backend + ", round " + round);
+            }
+            assertEquals(arena.pageCount(), stats.pagesCopiedByWriters() + stats.pagesSavedInBackground(),
+                    "every page saved exactly once, by a writer's fault or in the background");
+            // Writers held until the snapshot ends would have written a page or two each before it ended.
+            assertTrue(writtenDuringSnapshot >= 100, backend + ", round " + round + ": the writers wrote only "
+                    + writtenDuringSnapshot + " pages while the snapshot was being saved");
+            long stall = writers.longestStoreNanos.get();
+            stallShare[round] = (double) stall / stats.savingNanos();
+            copiedByWriters += stats.pagesCopiedByWriters();
+            worstStall = Math.max(worstStall, stall);
+        }
+        assertTrue(copiedByWriters > 0, "writers reached pages before the background thread: the fault path's copy was exercised");
+        /*
+         * One page copy plus one fault is microseconds; a writer held for the snapshot would store once
+         * for as long as the saving took, in every round. On a busy 2-CPU machine a writer is also
+         * descheduled now and then for tens of milliseconds (seen: up to 130 ms, longer than a whole
+         * snapshot), so the bound is on the median round: its longest store must be under half the
+         * time the snapshot took (measured here: about a tenth, all of it preemption).
+         */
+        Arrays.sort(stallShare);
+        double median = stallShare[rounds / 2];
+        assertTrue(median < 0.5, backend + ": in the median round the longest store took " + Math.round(median * 100)
+                + "% of the snapshot's time");
+        System.out.printf("%s: %d snapshots of %d MiB equal to the arena at their start; %d pages copied by writers' faults;"
+                + " longest store %d µs, in the median round %d%% of the snapshot's time%n", backend, rounds, arena.size() >> 20,
+                copiedByWriters, worstStall / 1000, Math.round(median * 100));
     }
 
     @ParameterizedTest
