@@ -472,7 +472,8 @@ public final class ReportGenerator {
         if (arenas.isEmpty()) return "";
         StringBuilder sb = new StringBuilder("## Live snapshot\n\nA consistent snapshot taken while writers run (copy-before-write) "
                 + "against a stop-the-world copy of the same arena. Arming: the start, write-protecting the arena (writers that fault "
-                + "meanwhile wait for it: the only pause). Snapshot: start to last page saved in memory by the background thread. "
+                + "meanwhile wait for it; afterwards a write waits at most for its own fault and one page copy). Snapshot: start "
+                + "to last page saved in memory by the background thread. "
                 + "Store: a writer's random 8-byte store alone and while snapshots run back to back (in brackets the slowdown).\n\n");
         for (String arena : arenas) {
             MarkdownTable t = new MarkdownTable(List.of("backend", "arming (pause)", "snapshot", "stop-the-world copy (pause)",
