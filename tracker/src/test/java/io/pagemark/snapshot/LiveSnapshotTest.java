@@ -149,6 +149,18 @@ class LiveSnapshotTest {
         }
     }
 
+    /** The same while the arena is armed for tracking: pages stay protected (for tracking) after they are saved. */
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"UFFD_SYNC", "UFFD_SIGBUS", "MPROTECT"})
+    void snapshotWhileTrackingIsArmed(Backend backend) throws Exception {
+        assumeUsable(backend);
+        try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES).backend(backend).open()) {
+            arena.arm();
+            assertSnapshotsEqualTheirStart(arena, backend.id() + ", tracking armed", 3);
+            assertTrue(arena.collect().pageCount() > 0, "the writers' pages are reported");
+        }
+    }
+
     private static void assertSnapshotsEqualTheirStart(TrackedArena arena, String backend, int rounds) throws Exception {
         long copiedByWriters = 0, worstStall = 0;
         double[] stallShare = new double[rounds];
