@@ -212,9 +212,9 @@ public final class TrackedArena implements AutoCloseable {
     /**
      * Starts copy-before-write (see {@link CopyBeforeWrite}): write-protects the whole arena, and from
      * then on the first write to each page waits in the backend's fault path until the page's bytes
-     * are copied into the returned object's image. Writers keep running; those that fault while the arena is being
-     * protected wait for that (the arming pause). Tracking, if armed, goes on: every write is still
-     * reported by a collect. One at a time per arena.
+     * are copied into the returned object's image. Writers keep running; those that fault while the
+     * arena is being protected wait for that (the arming pause). Tracking, if armed, goes on: every
+     * write is still reported by a collect. One at a time per arena.
      *
      * @throws UnsupportedOperationException if the backend cannot (naming it and the ones that can)
      * @throws IllegalStateException         if the arena is closed or a copy-before-write is running
