@@ -22,7 +22,8 @@ public enum Profile {
             "SoftDirtyScanBenchmark", Map.of("size", List.of("8MiB"), "dirtyPercent", List.of("1")),
             "CrossoverBenchmark", Map.of("storesPerPage", List.of("100")),
             "CheckpointBenchmark", Map.of("arenaBytes", List.of(Long.toString(8L << 20)), "dirtyPercent", List.of("1")),
-            "FullCopy", Map.of("arenaBytes", List.of(Long.toString(8L << 20))))),
+            "FullCopy", Map.of("arenaBytes", List.of(Long.toString(8L << 20))),
+            "EndToEndBenchmark", Map.of("workload", List.of("hot-rewire"), "runSeconds", List.of("0.3")))),
 
     /**
      * The reduced matrix behind the README's table: one arena size for collect, 256 MiB for the checkpoint, short
@@ -33,7 +34,8 @@ public enum Profile {
             "CollectBenchmark", Map.of("size", List.of("256MiB")),
             "SoftDirtyScanBenchmark", Map.of("size", List.of("256MiB")),
             "CheckpointBenchmark", Map.of("arenaBytes", List.of(Long.toString(256L << 20))),
-            "FullCopy", Map.of("arenaBytes", List.of(Long.toString(256L << 20))))),
+            "FullCopy", Map.of("arenaBytes", List.of(Long.toString(256L << 20))),
+            "EndToEndBenchmark", Map.of("workload", List.of("hot-rewire"), "runSeconds", List.of("2")))),
 
     /** Everything, with the benchmarks' own warmup and measurement settings. */
     FULL(null, Map.of(
