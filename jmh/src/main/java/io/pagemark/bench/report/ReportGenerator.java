@@ -4,6 +4,7 @@ import io.pagemark.Backend;
 import io.pagemark.bench.Arenas;
 import io.pagemark.bench.CheckpointBenchmark;
 import io.pagemark.bench.CollectBenchmark;
+import io.pagemark.bench.CollectJvmCostBenchmark;
 import io.pagemark.bench.CrossoverBenchmark;
 import io.pagemark.bench.EndToEndBenchmark;
 import io.pagemark.bench.FirstWriteBenchmark;
@@ -56,8 +57,9 @@ public final class ReportGenerator {
     static final String COPY_TO_FILE = CheckpointBenchmark.FullCopy.class.getSimpleName() + ".toFile";
     static final String COPY_TO_MEMORY = CheckpointBenchmark.FullCopy.class.getSimpleName() + ".toMemory";
     static final String END_TO_END = EndToEndBenchmark.class.getSimpleName() + ".run";
+    static final String JVM_COST = CollectJvmCostBenchmark.class.getSimpleName() + ".heapWorkload";
     private static final Set<String> KNOWN = Set.of(STORE, FIRST_WRITE, FIRST_WRITE_LATENCY, COLLECT, PAGEMAP_READ, CLEAR_REFS, EPOCH,
-            CHECKPOINT, COPY_TO_FILE, COPY_TO_MEMORY, END_TO_END);
+            CHECKPOINT, COPY_TO_FILE, COPY_TO_MEMORY, END_TO_END, JVM_COST);
     private static final String BASELINE_FAULT = Backend.UFFD_ASYNC.id();
     private static final String CARD_TABLE = Backend.CARD_TABLE.id();
     /** A run that started with a higher 1-minute load average than this shared the machine. */
@@ -133,7 +135,7 @@ public final class ReportGenerator {
                 .append(runFacts()).append('\n')
                 .append("## Conclusions (from ratios)\n\n").append(conclusions()).append('\n')
                 .append(targets()).append(store).append(firstWrite).append(latency).append(collect).append(crossover)
-                .append(checkpoint()).append(endToEnd()).append(otherResults());
+                .append(jvmCost()).append(checkpoint()).append(endToEnd()).append(otherResults());
         Path reportFile = dir.resolve(REPORT);
         Files.writeString(reportFile, report);
         Files.writeString(dir.resolve(README_SECTION), readmeSection());
@@ -436,6 +438,18 @@ public final class ReportGenerator {
             prevRatio = ratio;
         }
         return answer != null ? answer : "> " + stores.getLast() + " (card-table wins over the whole range)";
+    }
+
+    private String jvmCost() {
+        List<String> backends = ordered(results.values(JVM_COST, "backend"));
+        if (backends.isEmpty()) return "";
+        double card = nanos(JVM_COST, Map.of("backend", CARD_TABLE));
+        MarkdownTable t = new MarkdownTable(List.of("backend", "heap workload after a collect"));
+        for (String b : backends) t.row(List.of(b, cell(nanos(JVM_COST, Map.of("backend", b)), card)));
+        return "## What a collect costs the rest of the JVM\n\nA heap workload (a store to each page of 64 MiB of old data, "
+                + "32 MiB of new objects) timed right after one collect of a small arena, median of the runs; in brackets the "
+                + "ratio to card-table. Only soft-dirty's collect reaches outside its arena (clear_refs write-protects the whole "
+                + "process); where soft-dirty is compiled out every backend should be at 1x, within the noise.\n\n" + t.render() + '\n';
     }
 
     private String checkpoint() {
