@@ -6,6 +6,7 @@ import io.pagemark.bench.EndToEndBenchmark;
 import io.pagemark.bench.JvmFlags;
 import io.pagemark.bench.report.ReportGenerator;
 import io.pagemark.bench.report.RunInfo;
+import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.infra.BenchmarkParams;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.results.format.ResultFormatFactory;
@@ -140,8 +141,10 @@ public final class BenchCommand {
             run.params().forEach((param, values) -> options.param(param, values.toArray(String[]::new)));
             Profile.Timing timing = profile.timing();
             if (timing != null) {
-                options.warmupIterations(timing.warmupIterations()).warmupTime(timing.warmupTime())
-                        .measurementIterations(timing.measurementIterations()).measurementTime(timing.measurementTime());
+                options.warmupTime(timing.warmupTime()).measurementTime(timing.measurementTime());
+                if (timing.singleShotToo() || run.mode() != Mode.SingleShotTime) {
+                    options.warmupIterations(timing.warmupIterations()).measurementIterations(timing.measurementIterations());
+                }
             }
             log.println("bench: " + BenchmarkName.simple(run.method()) + " " + run.params() + (run.needsAgent() ? " under the agent" : ""));
             expected.addAll(combinations(run.method(), run.params()));
@@ -165,7 +168,7 @@ public final class BenchCommand {
      * One JMH run: a benchmark method and its parameter values. The end-to-end benchmark runs once per
      * backend, because the fork's flags depend on it: the agent for every backend but card-table.
      */
-    private record Planned(String method, Map<String, List<String>> params) {
+    private record Planned(String method, Mode mode, Map<String, List<String>> params) {
         boolean needsAgent() {
             return isEndToEnd(method) && !params.get(BackendSelection.BACKEND).getFirst().equals(EndToEndBenchmark.CARD_TABLE);
         }
@@ -183,10 +186,10 @@ public final class BenchCommand {
                 for (String backend : params.get(BackendSelection.BACKEND)) {
                     Map<String, List<String>> one = new LinkedHashMap<>(params);
                     one.put(BackendSelection.BACKEND, List.of(backend));
-                    plan.add(new Planned(method.getUsername(), one));
+                    plan.add(new Planned(method.getUsername(), method.getMode(), one));
                 }
             } else {
-                plan.add(new Planned(method.getUsername(), params));
+                plan.add(new Planned(method.getUsername(), method.getMode(), params));
             }
         }
         return plan;
