@@ -30,7 +30,7 @@ public enum Profile {
      * sequential first writes only (a first-write invocation on a synchronous backend lasts about a second), six decades
      * of S for the crossover, 256 MiB for the checkpoint, one workload of 2-second runs end to end, short iterations
      * (single-shot benchmarks keep their own counts: their runs are few and short, and a median of 3 is noise).
-     * About 7.5 minutes on our busy 2-core machines (under 10 is the target).
+     * About 8 minutes on our 2-core machines while other work kept the load average at 4-7 (under 10 is the target).
      */
     QUICK(new Timing(1, TimeValue.milliseconds(200), 3, TimeValue.milliseconds(200), false), Map.of(
             "FirstWriteBenchmark", Map.of("order", List.of("seq")),
