@@ -37,8 +37,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * java -jar jmh/target/benchmarks.jar SnapshotBenchmark
  * </pre>
  */
-@Warmup(iterations = 2)
-@Measurement(iterations = 8)
+@Warmup(iterations = 1)
+@Measurement(iterations = 5)
 @Fork(value = 1, jvmArgsAppend = {JvmFlags.NATIVE_ACCESS, JvmFlags.ADD_EXPORTS, JvmFlags.EXPORT_INTERNAL_MISC, JvmFlags.ALLOW_UNSAFE})
 public class SnapshotBenchmark {
     /** Random stores per invocation of {@link #writes}. */

@@ -38,7 +38,7 @@ class BenchSmokeTest {
         Path out = Path.of("target", "bench-smoke");
         deleteRecursively(out);
 
-        RunInfo info = BenchCommand.run(Profile.SMOKE, out, null, System.out);
+        RunInfo info = BenchCommand.run(Profile.SMOKE, out, null, null, System.out);
 
         assertTrue(info.missing().isEmpty(), "benchmark runs without a result: " + info.missing());
         Results results = Results.read(out.resolve(ReportGenerator.RESULTS));
@@ -55,9 +55,16 @@ class BenchSmokeTest {
                     "no benchmark ran on usable backend " + backend);
         }
 
+        for (Result r : results.all()) {
+            if (r.benchmark().equals(EndToEndBenchmark.class.getSimpleName() + ".run")) {
+                assertTrue(r.counters().getOrDefault("mutatorOps", 0.0) > 0, "the sample runtime's mutators did nothing in " + r);
+            }
+        }
+
         String report = Files.readString(out.resolve(ReportGenerator.REPORT));
         for (String section : List.of("## Conclusions", "## Against the mechanisms driven from C", "## Store cost", "## First write per page",
-                "## First-write latency distribution", "## Collect cost", "## Crossover", "## Checkpoint throughput", "## Live snapshot")) {
+                "## First-write latency distribution", "## Collect cost", "## Crossover", "## Checkpoint throughput", "## Live snapshot",
+                "## End to end")) {
             assertTrue(report.contains(section), "the report lacks the section " + section + ":\n" + report);
         }
         assertTrue(Files.readString(out.resolve(ReportGenerator.README_SECTION)).startsWith("## Performance"));

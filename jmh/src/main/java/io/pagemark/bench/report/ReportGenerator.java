@@ -3,11 +3,13 @@ package io.pagemark.bench.report;
 import io.pagemark.Backend;
 import io.pagemark.bench.Arenas;
 import io.pagemark.bench.CheckpointBenchmark;
-import io.pagemark.bench.SnapshotBenchmark;
 import io.pagemark.bench.CollectBenchmark;
+import io.pagemark.bench.CollectJvmCostBenchmark;
 import io.pagemark.bench.CrossoverBenchmark;
+import io.pagemark.bench.EndToEndBenchmark;
 import io.pagemark.bench.FirstWriteBenchmark;
 import io.pagemark.bench.Sizes;
+import io.pagemark.bench.SnapshotBenchmark;
 import io.pagemark.bench.SoftDirtyScanBenchmark;
 import io.pagemark.bench.StoreCostBenchmark;
 import org.HdrHistogram.Histogram;
@@ -29,7 +31,8 @@ import java.util.Set;
  * into {@value #REPORT} (every table), {@value #README_SECTION} (the README's performance section,
  * ready to paste) and PNG charts under {@value #CHARTS}/. Every ratio compares two results of the
  * same run: store cost against untracked stores, first-write cost against uffd-async, collect cost
- * against the soft-dirty scanning primitives, epoch time against card-table.
+ * against the soft-dirty scanning primitives, epoch time against card-table, the sample runtime under
+ * the agent against its own card table.
  *
  * <pre>
  * java -cp benchmarks.jar io.pagemark.bench.report.ReportGenerator DIR
@@ -58,8 +61,10 @@ public final class ReportGenerator {
     static final String SNAPSHOT = SnapshotBenchmark.class.getSimpleName() + ".snapshot";
     static final String SNAPSHOT_STW = SnapshotBenchmark.class.getSimpleName() + ".stopTheWorldCopy";
     static final String SNAPSHOT_WRITES = SnapshotBenchmark.class.getSimpleName() + ".writes";
+    static final String END_TO_END = EndToEndBenchmark.class.getSimpleName() + ".run";
+    static final String JVM_COST = CollectJvmCostBenchmark.class.getSimpleName() + ".heapWorkload";
     private static final Set<String> KNOWN = Set.of(STORE, FIRST_WRITE, FIRST_WRITE_LATENCY, COLLECT, PAGEMAP_READ, CLEAR_REFS, EPOCH,
-            CHECKPOINT, COPY_TO_FILE, COPY_TO_MEMORY, SNAPSHOT_ARM, SNAPSHOT, SNAPSHOT_STW, SNAPSHOT_WRITES);
+            CHECKPOINT, COPY_TO_FILE, COPY_TO_MEMORY, SNAPSHOT_ARM, SNAPSHOT, SNAPSHOT_STW, SNAPSHOT_WRITES, END_TO_END, JVM_COST);
     private static final String BASELINE_FAULT = Backend.UFFD_ASYNC.id();
     private static final String CARD_TABLE = Backend.CARD_TABLE.id();
     /** A run that started with a higher 1-minute load average than this shared the machine. */
@@ -135,7 +140,7 @@ public final class ReportGenerator {
                 .append(runFacts()).append('\n')
                 .append("## Conclusions (from ratios)\n\n").append(conclusions()).append('\n')
                 .append(targets()).append(store).append(firstWrite).append(latency).append(collect).append(crossover)
-                .append(checkpoint()).append(snapshot()).append(otherResults());
+                .append(jvmCost()).append(checkpoint()).append(snapshot()).append(endToEnd()).append(otherResults());
         Path reportFile = dir.resolve(REPORT);
         Files.writeString(reportFile, report);
         Files.writeString(dir.resolve(README_SECTION), readmeSection());
@@ -440,6 +445,18 @@ public final class ReportGenerator {
         return answer != null ? answer : "> " + stores.getLast() + " (card-table wins over the whole range)";
     }
 
+    private String jvmCost() {
+        List<String> backends = ordered(results.values(JVM_COST, "backend"));
+        if (backends.isEmpty()) return "";
+        double card = nanos(JVM_COST, Map.of("backend", CARD_TABLE));
+        MarkdownTable t = new MarkdownTable(List.of("backend", "heap workload after a collect"));
+        for (String b : backends) t.row(List.of(b, cell(nanos(JVM_COST, Map.of("backend", b)), card)));
+        return "## What a collect costs the rest of the JVM\n\nA heap workload (a store to each page of 64 MiB of old data, "
+                + "32 MiB of new objects) timed right after one collect of a small arena, median of the runs; in brackets the "
+                + "ratio to card-table. Only soft-dirty's collect reaches outside its arena (clear_refs write-protects the whole "
+                + "process); where soft-dirty is compiled out every backend should be at 1x, within the noise.\n\n" + t.render() + '\n';
+    }
+
     private String checkpoint() {
         List<String> arenas = results.values(CHECKPOINT, "arenaBytes");
         if (arenas.isEmpty()) return "";
@@ -487,6 +504,62 @@ public final class ReportGenerator {
             }
             sb.append("### ").append(Sizes.format(Long.parseLong(arena))).append(" arena\n\n").append(t.render()).append('\n');
         }
+        return sb.toString();
+    }
+
+    /** The end-to-end results of one workload, card-table first. */
+    private List<Result> endToEndRuns(String workload) {
+        List<Result> runs = new ArrayList<>(results.all().stream()
+                .filter(r -> r.benchmark().equals(END_TO_END) && workload.equals(r.params().get("workload"))).toList());
+        runs.sort(Comparator.comparingInt(r -> rank(r.params().get("backend"))));
+        return runs;
+    }
+
+    private static double mutatorOpsPerSecond(Result r) {
+        return r.counters().getOrDefault("mutatorOps", Double.NaN) * 1e9 / r.counters().getOrDefault("mutatorNanos", Double.NaN);
+    }
+
+    private static double mutatorOpsPerCpuSecond(Result r) {
+        return r.counters().getOrDefault("mutatorOps", Double.NaN) * 1e9 / r.counters().getOrDefault("mutatorCpuNanos", Double.NaN);
+    }
+
+    /** The median remark pause of an end-to-end result in nanoseconds, NaN when its runs completed no cycle. */
+    private double remarkMedian(Result r) {
+        return latencies.find(END_TO_END, r.params()).filter(h -> h.getTotalCount() > 0)
+                .map(h -> (double) h.getValueAtPercentile(50)).orElse(Double.NaN);
+    }
+
+    private String endToEndTable(String workload) {
+        List<Result> runs = endToEndRuns(workload);
+        Result base = runs.stream().filter(r -> r.params().get("backend").equals(EndToEndBenchmark.CARD_TABLE)).findFirst().orElse(null);
+        MarkdownTable t = new MarkdownTable(List.of("runtime", "mutator ops/s", "ops per mutator CPU-s", "remark p50", "remark p99",
+                "remark max", "cycles"));
+        for (Result r : runs) {
+            String backend = r.params().get("backend");
+            Optional<Histogram> remarks = latencies.find(END_TO_END, r.params()).filter(h -> h.getTotalCount() > 0);
+            t.row(List.of(backend.equals(EndToEndBenchmark.CARD_TABLE) ? "own card table" : "agent on " + backend,
+                    rate(mutatorOpsPerSecond(r), base == null ? Double.NaN : mutatorOpsPerSecond(base)),
+                    rate(mutatorOpsPerCpuSecond(r), base == null ? Double.NaN : mutatorOpsPerCpuSecond(base)),
+                    cell(remarkMedian(r), base == null ? Double.NaN : remarkMedian(base)),
+                    time(remarks.map(h -> (double) h.getValueAtPercentile(99)).orElse(Double.NaN)),
+                    time(remarks.map(h -> (double) h.getMaxValue()).orElse(Double.NaN)),
+                    String.format(Locale.ROOT, "%.0f", r.counters().getOrDefault("cycles", Double.NaN))));
+        }
+        return t.render();
+    }
+
+    private String endToEnd() {
+        List<String> workloads = results.values(END_TO_END, "workload");
+        if (workloads.isEmpty()) return "";
+        StringBuilder sb = new StringBuilder("## End to end: the sample runtime, its own card table versus the agent\n\n"
+                + "The sample runtime (off-heap heap, 2 mutator threads, incremental collector) as written, with its software "
+                + "card table and write barrier, and under the pagemark agent on each hardware backend (barrier calls removed, "
+                + "heap in a tracked arena, card table marked from the dirty pages before each remark). Same seed, same run "
+                + "length; in brackets the ratio to the runtime's own card table (above 1 is better for throughput, below 1 for "
+                + "the pause). Ops per mutator CPU-second do not depend on how much CPU other processes left: compare those on a "
+                + "busy machine. The remark pause includes the time to stop the mutators and, under the agent, the collect of "
+                + "the dirty pages.\n\n");
+        for (String workload : workloads) sb.append("### Workload ").append(workload).append("\n\n").append(endToEndTable(workload)).append('\n');
         return sb.toString();
     }
 
@@ -539,6 +612,22 @@ public final class ReportGenerator {
         List<String> cross = new ArrayList<>();
         for (String b : ordered(results.values(EPOCH, "backend"))) if (!b.equals(CARD_TABLE)) cross.add(b + " " + crossoverPoint(b));
         if (!cross.isEmpty()) lines.add("The hardware barrier beats card marking from S stores per dirtied page per epoch: " + String.join("; ", cross) + ".");
+        for (String workload : results.values(END_TO_END, "workload")) {
+            List<Result> runs = endToEndRuns(workload);
+            Result base = runs.stream().filter(r -> r.params().get("backend").equals(EndToEndBenchmark.CARD_TABLE)).findFirst().orElse(null);
+            if (base == null) continue;
+            List<String> parts = new ArrayList<>();
+            for (Result r : runs) {
+                if (r == base) continue;
+                parts.add(String.format(Locale.ROOT, "%s %s (per mutator CPU-s %s), remark p50 %s", r.params().get("backend"),
+                        factor(mutatorOpsPerSecond(r) / mutatorOpsPerSecond(base)), factor(mutatorOpsPerCpuSecond(r) / mutatorOpsPerCpuSecond(base)),
+                        factor(remarkMedian(r) / remarkMedian(base))));
+            }
+            if (!parts.isEmpty()) {
+                lines.add("The sample runtime (" + workload + ") under the agent relative to its own card table, mutator throughput: "
+                        + String.join("; ", parts) + ".");
+            }
+        }
         for (String arena : results.values(CHECKPOINT, "arenaBytes")) {
             double toFile = nanos(COPY_TO_FILE, Map.of("arenaBytes", arena));
             List<String> parts = new ArrayList<>();
@@ -575,6 +664,10 @@ public final class ReportGenerator {
                     + "(pagemap read + clear_refs).\n\n").append(collectTable(size, ordered(results.values(COLLECT, "backend")))).append('\n');
         }
         if (!results.values(EPOCH, "backend").isEmpty()) sb.append("### Crossover\n\n").append(crossoverTable()).append('\n');
+        for (String workload : results.values(END_TO_END, "workload")) {
+            sb.append("### End to end: the sample runtime (").append(workload).append(")\n\nIts own card table versus the agent; "
+                    + "in brackets the ratio to its own card table.\n\n").append(endToEndTable(workload)).append('\n');
+        }
         charts.forEach((title, link) -> sb.append("![").append(title).append("](").append(base).append(link).append(")\n"));
         return sb.toString();
     }
@@ -659,6 +752,14 @@ public final class ReportGenerator {
     private static String cell(double nanos, double baseline) {
         if (Double.isNaN(nanos)) return "n/a";
         return time(nanos) + " (" + factor(nanos / baseline) + ")";
+    }
+
+    /** A rate (per second) and, in brackets, its ratio to {@code baseline}. */
+    private static String rate(double perSecond, double baseline) {
+        if (Double.isNaN(perSecond) || Double.isInfinite(perSecond)) return "n/a";
+        String value = perSecond >= 1e6 ? String.format(Locale.ROOT, "%.2f M", perSecond / 1e6)
+                : perSecond >= 1e3 ? String.format(Locale.ROOT, "%.1f k", perSecond / 1e3) : String.format(Locale.ROOT, "%.0f", perSecond);
+        return value + " (" + factor(perSecond / baseline) + ")";
     }
 
     private static String round(double v) {

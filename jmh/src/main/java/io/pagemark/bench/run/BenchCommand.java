@@ -2,9 +2,11 @@ package io.pagemark.bench.run;
 
 import io.pagemark.Capabilities;
 import io.pagemark.bench.BenchmarkName;
+import io.pagemark.bench.EndToEndBenchmark;
 import io.pagemark.bench.JvmFlags;
 import io.pagemark.bench.report.ReportGenerator;
 import io.pagemark.bench.report.RunInfo;
+import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.infra.BenchmarkParams;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.results.format.ResultFormatFactory;
@@ -40,17 +42,18 @@ import java.util.regex.Pattern;
  * into one directory, then the report ({@link ReportGenerator}) next to them.
  *
  * <pre>
- * bench [--quick | --full | --smoke] [--out DIR] [--only REGEX]
+ * bench [--quick | --full | --smoke] [--out DIR] [--only REGEX] [--agent-jar PATH]
  * </pre>
  */
 public final class BenchCommand {
     private static final String USAGE = """
-            usage: bench [--quick | --full | --smoke] [--out DIR] [--only REGEX]
+            usage: bench [--quick | --full | --smoke] [--out DIR] [--only REGEX] [--agent-jar PATH]
               --quick      the reduced matrix (under 10 minutes on 2 cores); default output jmh/results/quick
               --full       everything (the default); default output jmh/results/full
               --smoke      every benchmark once on tiny inputs, timings meaningless (what the test suite runs)
               --out DIR    where results.json, run-info.json, histograms/, report.md and charts/ go
-              --only REGEX run only the benchmarks whose method name (io.pagemark.bench.Class.method) matches""";
+              --only REGEX run only the benchmarks whose method name (io.pagemark.bench.Class.method) matches
+              --agent-jar PATH  the agent for the end-to-end benchmark (default: agent/target/pagemark-agent.jar)""";
 
     private BenchCommand() {}
 
@@ -58,6 +61,7 @@ public final class BenchCommand {
         Profile profile = Profile.FULL;
         Path out = null;
         Pattern only = null;
+        Path agentJar = null;
         try {
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
@@ -66,6 +70,7 @@ public final class BenchCommand {
                     case "--smoke" -> profile = Profile.SMOKE;
                     case "--out" -> out = Path.of(value(args, ++i, "--out"));
                     case "--only" -> only = Pattern.compile(value(args, ++i, "--only"));
+                    case "--agent-jar" -> agentJar = Path.of(value(args, ++i, "--agent-jar"));
                     case "-h", "--help", "help" -> {
                         System.out.println(USAGE);
                         return;
@@ -80,11 +85,14 @@ public final class BenchCommand {
         }
         if (out == null) out = Path.of("jmh", "results", profile.name().toLowerCase(java.util.Locale.ROOT));
         try {
-            RunInfo info = run(profile, out, only, System.out);
+            RunInfo info = run(profile, out, only, agentJar, System.out);
             if (!info.missing().isEmpty()) {
                 System.err.println("bench: " + info.missing().size() + " benchmark run(s) failed, see the JMH output above: " + info.missing());
                 System.exit(1);
             }
+        } catch (AgentJar.MissingException e) {
+            System.err.println("bench: " + e.getMessage());
+            System.exit(2);
         } catch (RunnerException | IOException | RuntimeException e) {
             System.err.println("bench: " + e);
             e.printStackTrace();
@@ -99,11 +107,12 @@ public final class BenchCommand {
 
     /**
      * Runs every benchmark (or those whose method name matches {@code only}) for {@code profile},
-     * then writes the report into {@code out}.
+     * then writes the report into {@code out}. The end-to-end benchmark's agent runs load {@code agentJar},
+     * or when null the agent jar found under the working directory.
      *
      * @return the run's facts, including the runs that failed (in {@link Profile#SMOKE} a failure throws instead)
      */
-    public static RunInfo run(Profile profile, Path out, Pattern only, PrintStream log) throws RunnerException, IOException {
+    public static RunInfo run(Profile profile, Path out, Pattern only, Path agentJar, PrintStream log) throws RunnerException, IOException {
         ZonedDateTime started = ZonedDateTime.now();
         long t0 = System.nanoTime();
         double loadStart = Machine.loadAverage();
@@ -114,30 +123,31 @@ public final class BenchCommand {
         Files.createDirectories(histograms);
         deleteOldHistograms(histograms);
 
+        List<Planned> plan = plan(profile, only, backends, log);
+        // Found before anything runs: a missing agent jar should not surface after minutes of benchmarks.
+        Path agent = plan.stream().anyMatch(Planned::needsAgent) ? AgentJar.find(agentJar) : null;
+
         List<RunResult> results = new ArrayList<>();
         TreeSet<String> expected = new TreeSet<>();
-        for (BenchmarkListEntry method : benchmarks(only)) {
-            String name = BenchmarkName.simple(method.getUsername());
-            int dot = name.indexOf('.');
-            Map<String, List<String>> params = params(method, profile.params(name.substring(0, dot), name.substring(dot + 1)), backends);
-            if (params.values().stream().anyMatch(List::isEmpty)) {
-                log.println("bench: skipping " + name + ": no backend it measures is usable here");
-                continue;
-            }
+        for (Planned run : plan) {
+            List<String> flags = forkFlags(histograms);
+            if (run.needsAgent()) flags.addAll(EndToEndBenchmark.agentFlags(run.params().get(BackendSelection.BACKEND).getFirst(), agent));
             ChainedOptionsBuilder options = new OptionsBuilder()
-                    .include("^" + Pattern.quote(method.getUsername()) + "$")
+                    .include("^" + Pattern.quote(run.method()) + "$")
                     .forks(1)
                     .shouldFailOnError(profile == Profile.SMOKE)
                     .verbosity(profile == Profile.SMOKE ? VerboseMode.SILENT : VerboseMode.NORMAL)
-                    .jvmArgsAppend(forkFlags(histograms));
-            params.forEach((param, values) -> options.param(param, values.toArray(String[]::new)));
+                    .jvmArgsAppend(flags.toArray(String[]::new));
+            run.params().forEach((param, values) -> options.param(param, values.toArray(String[]::new)));
             Profile.Timing timing = profile.timing();
             if (timing != null) {
-                options.warmupIterations(timing.warmupIterations()).warmupTime(timing.warmupTime())
-                        .measurementIterations(timing.measurementIterations()).measurementTime(timing.measurementTime());
+                options.warmupTime(timing.warmupTime()).measurementTime(timing.measurementTime());
+                if (timing.singleShotToo() || run.mode() != Mode.SingleShotTime) {
+                    options.warmupIterations(timing.warmupIterations()).measurementIterations(timing.measurementIterations());
+                }
             }
-            log.println("bench: " + name + " " + params);
-            expected.addAll(combinations(method.getUsername(), params));
+            log.println("bench: " + BenchmarkName.simple(run.method()) + " " + run.params() + (run.needsAgent() ? " under the agent" : ""));
+            expected.addAll(combinations(run.method(), run.params()));
             results.addAll(new Runner(options.build(), outputFormat(profile, log)).run());
             writeResults(out.resolve(ReportGenerator.RESULTS), results);
         }
@@ -152,6 +162,41 @@ public final class BenchCommand {
         Path report = ReportGenerator.generate(out);
         log.println("bench: results in " + out.resolve(ReportGenerator.RESULTS) + ", report in " + report);
         return info;
+    }
+
+    /**
+     * One JMH run: a benchmark method and its parameter values. The end-to-end benchmark runs once per
+     * backend, because the fork's flags depend on it: the agent for every backend but card-table.
+     */
+    private record Planned(String method, Mode mode, Map<String, List<String>> params) {
+        boolean needsAgent() {
+            return isEndToEnd(method) && !params.get(BackendSelection.BACKEND).getFirst().equals(EndToEndBenchmark.CARD_TABLE);
+        }
+    }
+
+    private static List<Planned> plan(Profile profile, Pattern only, BackendSelection backends, PrintStream log) {
+        List<Planned> plan = new ArrayList<>();
+        for (BenchmarkListEntry method : benchmarks(only)) {
+            String name = BenchmarkName.simple(method.getUsername());
+            int dot = name.indexOf('.');
+            Map<String, List<String>> params = params(method, profile.params(name.substring(0, dot), name.substring(dot + 1)), backends);
+            if (params.values().stream().anyMatch(List::isEmpty)) {
+                log.println("bench: skipping " + name + ": no backend it measures is usable here");
+            } else if (isEndToEnd(method.getUsername())) {
+                for (String backend : params.get(BackendSelection.BACKEND)) {
+                    Map<String, List<String>> one = new LinkedHashMap<>(params);
+                    one.put(BackendSelection.BACKEND, List.of(backend));
+                    plan.add(new Planned(method.getUsername(), method.getMode(), one));
+                }
+            } else {
+                plan.add(new Planned(method.getUsername(), method.getMode(), params));
+            }
+        }
+        return plan;
+    }
+
+    private static boolean isEndToEnd(String method) {
+        return method.startsWith(EndToEndBenchmark.class.getName() + ".");
     }
 
     /** The suite's benchmark methods (those matching {@code only}, when given), sorted by name. */
@@ -170,10 +215,10 @@ public final class BenchCommand {
         return params;
     }
 
-    private static String[] forkFlags(Path histograms) {
+    private static List<String> forkFlags(Path histograms) {
         List<String> flags = new ArrayList<>(List.of(JvmFlags.all()));
         flags.add("-D" + JvmFlags.HISTOGRAM_DIR_PROPERTY + "=" + histograms.toAbsolutePath());
-        return flags.toArray(String[]::new);
+        return flags;
     }
 
     private static OutputFormat outputFormat(Profile profile, PrintStream log) {
