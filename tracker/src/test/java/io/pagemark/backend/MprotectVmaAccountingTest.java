@@ -23,8 +23,22 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * faults (far enough below the limit that nothing degrades), and after the collect that re-protects them.
  */
 class MprotectVmaAccountingTest {
-    /** The VMAs of this process that overlap [address, address + size). */
+    /**
+     * The VMAs of this process that overlap [address, address + size). A read of /proc/self/maps is
+     * not atomic (the kernel produces it a chunk at a time while the JVM's other threads map and
+     * unmap), and 40,000 lines take many chunks: read until two reads agree.
+     */
     private static long vmasOverlapping(long address, long size) throws IOException {
+        long previous = -1;
+        for (int read = 0; read < 5; read++) {
+            long count = vmasOverlappingOnce(address, size);
+            if (count == previous) return count;
+            previous = count;
+        }
+        return previous;
+    }
+
+    private static long vmasOverlappingOnce(long address, long size) throws IOException {
         try (Stream<String> maps = Files.lines(Path.of("/proc/self/maps"))) {
             return maps.filter(line -> {
                 String[] range = line.substring(0, line.indexOf(' ')).split("-");
@@ -58,7 +72,8 @@ class MprotectVmaAccountingTest {
             long vmas = vmasOverlapping(address, size);
             assertTrue(vmas > 30_000, "the writes split the arena's VMA many times: " + vmas);
             assertEquals(0, tracker.counter(FaultPaths.Counter.DEGRADATIONS), "far from the limit: no degradation");
-            assertEquals(vmas - 1, tracker.counter(FaultPaths.Counter.VMA_BOUNDARIES), "each boundary counted is one more VMA");
+            assertEquals(vmas - 1, tracker.counter(FaultPaths.Counter.VMA_BOUNDARIES), () -> "each boundary counted is one more VMA ("
+                    + tracker.counter(FaultPaths.Counter.UNPROTECT_RETRIES) + " unprotect retries)");
             tracker.collect(new PageSet(address, 4096, pages));
             assertEquals(0, tracker.counter(FaultPaths.Counter.VMA_BOUNDARIES));
             assertEquals(1, vmasOverlapping(address, size), "the re-protect merged them back into one");

@@ -213,7 +213,9 @@ public final class KvCheckpointDemo {
                         try {
                             TimeUnit.NANOSECONDS.sleep(delay);
                             System.out.println("demo: killing the writer (SIGKILL) " + options.seconds + " s after its first checkpoint");
-                            writer.destroyForcibly();
+                            // The handle only sends SIGKILL: Process.destroyForcibly also closes the
+                            // stream this loop reads, which then fails with "Stream closed" instead of ending.
+                            writer.toHandle().destroyForcibly();
                         } catch (InterruptedException ignored) {
                             Thread.currentThread().interrupt();
                         }
