@@ -23,22 +23,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * faults (far enough below the limit that nothing degrades), and after the collect that re-protects them.
  */
 class MprotectVmaAccountingTest {
-    /**
-     * The VMAs of this process that overlap [address, address + size). A read of /proc/self/maps is
-     * not atomic (the kernel produces it a chunk at a time while the JVM's other threads map and
-     * unmap), and 40,000 lines take many chunks: read until two reads agree.
-     */
+    /** The VMAs of this process that overlap [address, address + size). */
     private static long vmasOverlapping(long address, long size) throws IOException {
-        long previous = -1;
-        for (int read = 0; read < 5; read++) {
-            long count = vmasOverlappingOnce(address, size);
-            if (count == previous) return count;
-            previous = count;
-        }
-        return previous;
-    }
-
-    private static long vmasOverlappingOnce(long address, long size) throws IOException {
         try (Stream<String> maps = Files.lines(Path.of("/proc/self/maps"))) {
             return maps.filter(line -> {
                 String[] range = line.substring(0, line.indexOf(' ')).split("-");
@@ -54,15 +40,7 @@ class MprotectVmaAccountingTest {
         long size = 1L << 30, pages = size / 4096;
         long address = Libc.mmapAnonymous(size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_NORESERVE);
         MemorySegment memory = MemorySegment.ofAddress(address).reinterpret(size);
-        /*
-         * One page touched before the mapping is split: its VMA gets an anon_vma that every piece split
-         * from it shares. Otherwise each run faulted in after a split gets one of its own, and the
-         * kernel cannot merge two runs with different anon_vmas when the page between them becomes
-         * writable (seen: 41 more VMAs than boundaries). Whether the fresh mapping had one depended on
-         * its neighbour (merged at mmap with a touched anonymous mapping, it shares that one's), so
-         * the test passed or failed with the layout earlier tests left.
-         */
-        memory.set(ValueLayout.JAVA_BYTE, 0, (byte) 1);
+        // No page of the fresh mapping is touched: the backend gives it its anon_vma (MprotectTracker.open).
         MprotectTracker tracker = MprotectTracker.open(new MappedRegion(address, size, 4096, memory), TrackerOptions.DEFAULTS);
         try {
             tracker.arm();
