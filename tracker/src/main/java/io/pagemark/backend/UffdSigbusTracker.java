@@ -13,12 +13,10 @@ import io.pagemark.nativelib.FaultPaths;
  * <p>
  * Kernel-mode writes (read(2) into the arena) cannot raise a signal: they fail with EFAULT.
  */
-public final class UffdSigbusTracker extends NativeFaultTracker {
-    private final UffdRegistration uffd;
+public final class UffdSigbusTracker extends UffdFaultTracker {
 
     private UffdSigbusTracker(MappedRegion region, TrackerOptions options, UffdRegistration uffd) {
-        super(region, options, FaultPaths.Kind.UFFD_SIGBUS, uffd.fd());
-        this.uffd = uffd;
+        super(region, options, FaultPaths.Kind.UFFD_SIGBUS, uffd);
     }
 
     /** Opens the userfaultfd in SIGBUS mode, registers the region and has the SIGBUS handler claim it. */
@@ -48,21 +46,6 @@ public final class UffdSigbusTracker extends NativeFaultTracker {
             return "the kernel's userfaultfd lacks UFFD_FEATURE_SIGBUS (Linux 4.14+)";
         }
         return null;
-    }
-
-    @Override
-    protected void beforeProtectingAll() {
-        uffd.beforeProtectingAll();
-    }
-
-    @Override
-    protected void protectAll() {
-        uffd.protect(region.address(), region.size());
-    }
-
-    @Override
-    protected void protect(long firstPage, long pageCount) {
-        uffd.protect(region.address() + firstPage * region.pageSize(), pageCount * region.pageSize());
     }
 
     @Override

@@ -23,8 +23,7 @@ import java.lang.foreign.ValueLayout;
  * So that a write that completed before collect() is reported by that collect, collect first waits
  * for every handler that was between unprotect and record when it started (see {@link #drain}).
  */
-public class UffdSyncTracker extends NativeFaultTracker {
-    private final UffdRegistration uffd;
+public class UffdSyncTracker extends UffdFaultTracker {
     private final Arena arena = Arena.ofShared();
     /** Each handler's progress counter as the collect in progress first saw it. */
     private final MemorySegment handlerSnapshot = arena.allocate(ValueLayout.JAVA_LONG, FaultPaths.MAX_HANDLER_THREADS);
@@ -51,8 +50,7 @@ public class UffdSyncTracker extends NativeFaultTracker {
 
     /** A tracker whose handlers the caller starts (tests start a deliberately broken one to show the oracle notices). */
     protected UffdSyncTracker(MappedRegion region, TrackerOptions options, UffdRegistration uffd) {
-        super(region, options, FaultPaths.Kind.UFFD_SYNC, uffd.fd());
-        this.uffd = uffd;
+        super(region, options, FaultPaths.Kind.UFFD_SYNC, uffd);
     }
 
     /** Why uffd-sync cannot run here, or null if it can. */
@@ -70,21 +68,6 @@ public class UffdSyncTracker extends NativeFaultTracker {
     /** The registered userfaultfd. */
     protected final int uffdDescriptor() {
         return uffd.fd();
-    }
-
-    @Override
-    protected void beforeProtectingAll() {
-        uffd.beforeProtectingAll();
-    }
-
-    @Override
-    protected void protectAll() {
-        uffd.protect(region.address(), region.size());
-    }
-
-    @Override
-    protected void protect(long firstPage, long pageCount) {
-        uffd.protect(region.address() + firstPage * region.pageSize(), pageCount * region.pageSize());
     }
 
     /**

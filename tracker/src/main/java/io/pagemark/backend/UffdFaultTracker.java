@@ -1,0 +1,33 @@
+package io.pagemark.backend;
+
+import io.pagemark.nativelib.FaultPaths;
+
+/**
+ * The native fault paths on a registered userfaultfd (uffd-sync, uffd-sigbus): arming and
+ * re-protecting are UFFDIO_WRITEPROTECT on the registration; how a fault reaches the native code
+ * (a handler thread reading the descriptor, or SIGBUS on the writer) is the subclass's.
+ */
+public abstract class UffdFaultTracker extends NativeFaultTracker {
+    /** The registered userfaultfd; this tracker closes it. */
+    protected final UffdRegistration uffd;
+
+    protected UffdFaultTracker(MappedRegion region, TrackerOptions options, FaultPaths.Kind kind, UffdRegistration uffd) {
+        super(region, options, kind, uffd.fd());
+        this.uffd = uffd;
+    }
+
+    @Override
+    protected void beforeProtectingAll() {
+        uffd.beforeProtectingAll();
+    }
+
+    @Override
+    protected void protectAll() {
+        uffd.protect(region.address(), region.size());
+    }
+
+    @Override
+    protected void protect(long firstPage, long pageCount) {
+        uffd.protect(region.address() + firstPage * region.pageSize(), pageCount * region.pageSize());
+    }
+}
