@@ -34,14 +34,7 @@ public final class MprotectTracker extends NativeFaultTracker {
     /** Creates the tracker and has the SIGSEGV handler claim the region. */
     public static MprotectTracker open(MappedRegion region, TrackerOptions options) {
         giveTheMappingItsAnonVma(region);
-        MprotectTracker tracker = new MprotectTracker(region, options);
-        try {
-            tracker.handleFaultsInSignalHandlers();
-        } catch (RuntimeException e) {
-            tracker.close();
-            throw e;
-        }
-        return tracker;
+        return handlingFaultsInSignalHandlers(new MprotectTracker(region, options));
     }
 
     /**

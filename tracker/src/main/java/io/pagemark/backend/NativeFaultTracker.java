@@ -61,11 +61,18 @@ public abstract class NativeFaultTracker implements PageTracker {
     }
 
     /**
-     * Makes the chained SIGSEGV/SIGBUS handlers handle the region's faults (mprotect, uffd-sigbus).
-     * Call before the region is first protected.
+     * Makes the chained SIGSEGV/SIGBUS handlers handle {@code opened}'s faults (mprotect, uffd-sigbus),
+     * or closes it and throws when they cannot. Call before the region is first protected.
      */
-    protected final void handleFaultsInSignalHandlers() {
-        claimedSlot = FaultPaths.claimRange(tracker);
+    protected static <T extends NativeFaultTracker> T handlingFaultsInSignalHandlers(T opened) {
+        NativeFaultTracker claiming = opened;   // private members are not reachable through a type variable
+        try {
+            claiming.claimedSlot = FaultPaths.claimRange(claiming.tracker);
+        } catch (RuntimeException e) {
+            opened.close();
+            throw e;
+        }
+        return opened;
     }
 
     /** Called before the whole region is protected by {@link #arm()} (populate, refresh budgets). */

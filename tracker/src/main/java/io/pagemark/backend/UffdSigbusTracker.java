@@ -29,13 +29,7 @@ public final class UffdSigbusTracker extends UffdFaultTracker {
             uffd.close();
             throw e;
         }
-        try {
-            tracker.handleFaultsInSignalHandlers();
-        } catch (RuntimeException e) {
-            tracker.close();
-            throw e;
-        }
-        return tracker;
+        return handlingFaultsInSignalHandlers(tracker);
     }
 
     /** Why uffd-sigbus cannot run here, or null if it can. */
