@@ -48,8 +48,7 @@ public class CollectBenchmark {
     public void open() {
         arena = Arenas.openPopulated(backend, Sizes.parse(size));
         int[] pages = PageOrder.sample(PageOrder.pageCount(arena.size(), arena.pageSize()), dirtyPercent);
-        dirtyOffsets = new long[pages.length];
-        for (int i = 0; i < pages.length; i++) dirtyOffsets[i] = pages[i] * arena.pageSize();
+        dirtyOffsets = PageOrder.offsets(pages, arena.pageSize());
         arena.arm();
     }
 

@@ -51,8 +51,7 @@ public class CrossoverBenchmark {
         if (storesPerPage < 1) throw new IllegalArgumentException("storesPerPage must be at least 1, got " + storesPerPage);
         arena = Arenas.openPopulated(backend, (long) ARENA_MIB << 20);
         int[] pages = PageOrder.sampleCount(PageOrder.pageCount(arena.size(), arena.pageSize()), DIRTY_PAGES);
-        dirtyOffsets = new long[pages.length];
-        for (int i = 0; i < pages.length; i++) dirtyOffsets[i] = pages[i] * arena.pageSize();
+        dirtyOffsets = PageOrder.offsets(pages, arena.pageSize());
         wordMask = arena.pageSize() / Long.BYTES - 1;
         arena.arm();
     }

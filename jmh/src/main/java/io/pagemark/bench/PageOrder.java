@@ -42,6 +42,13 @@ public final class PageOrder {
         return chosen;
     }
 
+    /** The byte offsets of {@code pages} in an arena of {@code pageSize}-byte pages. */
+    public static long[] offsets(int[] pages, long pageSize) {
+        long[] offsets = new long[pages.length];
+        for (int i = 0; i < pages.length; i++) offsets[i] = pages[i] * pageSize;
+        return offsets;
+    }
+
     /** The number of pages of {@code bytes} bytes, checked to fit the int indices the benchmarks use. */
     public static int pageCount(long bytes, long pageSize) {
         long pages = bytes / pageSize;

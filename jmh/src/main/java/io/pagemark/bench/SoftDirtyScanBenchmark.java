@@ -58,9 +58,7 @@ public class SoftDirtyScanBenchmark {
     public void open() {
         memory = Arenas.openUntracked(Sizes.parse(size));
         int pages = PageOrder.pageCount(memory.size(), memory.pageSize());
-        int[] sample = PageOrder.sample(pages, dirtyPercent);
-        dirtyOffsets = new long[sample.length];
-        for (int i = 0; i < sample.length; i++) dirtyOffsets[i] = sample[i] * memory.pageSize();
+        dirtyOffsets = PageOrder.offsets(PageOrder.sample(pages, dirtyPercent), memory.pageSize());
         pagemapFd = Libc.open("/proc/self/pagemap", Libc.O_RDONLY | Libc.O_CLOEXEC, Libc.NO_HINT);
         entriesScope = Arena.ofConfined();
         entries = entriesScope.allocate((long) pages * Pagemap.ENTRY_BYTES, Long.BYTES);
