@@ -107,7 +107,7 @@ public class EndToEndBenchmark {
                     + ". ./pagemark bench adds the agent; with plain JMH add -jvmArgsAppend \"-javaagent:agent/target/pagemark-agent.jar="
                     + agentOptions(backend) + "\"");
         }
-        config = RuntimeConfig.defaults().withHeapBytes((long) heapMiB << 20).withWorkload(Workload.named(workload)).withOracle(false);
+        config = RuntimeConfig.sized((long) heapMiB << 20, RuntimeConfig.defaults().mutators()).withWorkload(Workload.named(workload)).withOracle(false);
     }
 
     /** A fresh runtime for every run (not timed): its heap is reserved, tracked under the agent, and every root filled at start. */

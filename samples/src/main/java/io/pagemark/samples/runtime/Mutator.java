@@ -88,7 +88,7 @@ final class Mutator implements Runnable {
 
     private void allocateInto(int slot) throws InterruptedException {
         boolean array = nextInt(mix.arrayOneIn()) == 0;
-        int refs = array ? 16 + nextInt(33) : 1 + nextInt(4);
+        int refs = array ? mix.arrayMinRefs() + nextInt(mix.arrayMaxRefs() - mix.arrayMinRefs() + 1) : 1 + nextInt(4);
         int data = array ? 0 : nextInt(4);
         long obj = runtime.allocate(this, refs, data);
         if (obj == 0) return;

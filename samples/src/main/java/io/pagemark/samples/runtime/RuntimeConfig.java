@@ -29,9 +29,26 @@ public record RuntimeConfig(long heapBytes, int mutators, int rootsPerMutator, i
         }
     }
 
+    /** Roots of all mutators together per MiB of heap in {@link #sized}: the defaults' 65536 roots on 64 MiB. */
+    private static final long ROOTS_PER_MIB = 1024;
+
     /** 64 MiB, 2 mutators with 32768 roots of which 1024 hot, the mixed workload, oracle on. */
     public static RuntimeConfig defaults() {
         return new RuntimeConfig(64L << 20, 2, 32768, 1024, 64, 25, true, 42, Workload.MIXED);
+    }
+
+    /**
+     * The {@link #defaults()} on a heap of {@code heapBytes} shared by {@code mutators}: the roots,
+     * which hold the data the mutators load at start, scale with the heap and are split among the
+     * mutators, so that data fills the same share of any heap (a fixed root count would overflow a
+     * small heap). Up to 1024 of each mutator's roots are hot. {@code sized(64 MiB, 2)} equals the defaults.
+     */
+    public static RuntimeConfig sized(long heapBytes, int mutators) {
+        if (heapBytes < (1L << 20)) throw new IllegalArgumentException("heapBytes must be at least 1 MiB, got " + heapBytes);
+        if (mutators < 1) throw new IllegalArgumentException("mutators must be 1..255 (object ids hold the mutator in 8 bits), got " + mutators);
+        int roots = (int) Math.max(1, Math.min(1 << 24, ROOTS_PER_MIB * (heapBytes >>> 20) / mutators));
+        RuntimeConfig d = defaults();
+        return new RuntimeConfig(heapBytes, mutators, roots, Math.min(d.hotRoots, roots), d.sharedRoots, d.cyclePercent, d.oracle, d.seed, d.workload);
     }
 
     public RuntimeConfig withHeapBytes(long bytes) {

@@ -24,9 +24,8 @@ public final class WorkloadMain {
         Map<String, String> options = parse(args);
         double seconds = Double.parseDouble(options.getOrDefault("seconds", "20"));
         long progressMillis = Long.parseLong(options.getOrDefault("progress-ms", "1000"));
-        RuntimeConfig config = RuntimeConfig.defaults()
-                .withHeapBytes(Long.parseLong(options.getOrDefault("heap-mb", "64")) << 20)
-                .withMutators(Integer.parseInt(options.getOrDefault("mutators", "2")))
+        RuntimeConfig config = RuntimeConfig.sized(Long.parseLong(options.getOrDefault("heap-mb", "64")) << 20,
+                        Integer.parseInt(options.getOrDefault("mutators", "2")))
                 .withSeed(Long.parseLong(options.getOrDefault("seed", "42")))
                 .withOracle(!"off".equals(options.getOrDefault("oracle", "on")))
                 .withWorkload(Workload.named(options.getOrDefault("workload", "mixed")));

@@ -13,7 +13,7 @@ class ManagedRuntimeTest {
 
     /** A small heap so that cycles come often; the test runs a few seconds. */
     static RuntimeConfig small() {
-        return RuntimeConfig.defaults().withHeapBytes(16L << 20).withSeed(7);
+        return RuntimeConfig.sized(16L << 20, 2).withSeed(7);
     }
 
     static List<Workload> workloads() {
