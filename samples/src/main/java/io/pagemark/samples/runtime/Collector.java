@@ -102,7 +102,7 @@ final class Collector implements Runnable {
         safepoints.stopTheWorld();
         dirtyCards.clear();
         int dirty = cards.drainDirty(dirtyCards);
-        for (int i = 0; i < dirty; i++) heap.forEachBlackObjectOn(dirtyCards.get(i), this::rescan);
+        rescanDirtyCards(dirty);
         markRoots();
         traceToTheEnd();
         runtime.forEachMutator(m -> m.allocator.retire());
@@ -148,6 +148,18 @@ final class Collector implements Runnable {
     private void markRoots() {
         for (long[] roots : runtime.rootSets()) {
             for (long ref : roots) markAndPush(ref);
+        }
+    }
+
+    /**
+     * Rescans the black objects on the dirty cards (which come in ascending order), a run of
+     * adjacent cards at a time: an object spanning several dirty cards is rescanned once.
+     */
+    private void rescanDirtyCards(int dirty) {
+        for (int i = 0; i < dirty; ) {
+            int first = dirtyCards.get(i), end = first + 1;
+            while (++i < dirty && dirtyCards.get(i) == end) end++;
+            heap.forEachBlackObjectOn(first, end, this::rescan);
         }
     }
 

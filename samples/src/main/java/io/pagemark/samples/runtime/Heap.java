@@ -298,27 +298,28 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
-     * Calls {@code scan} with every black object (allocated and marked or fresh) that overlaps card
-     * {@code card}, including objects that start on an earlier card and reach into this one.
-     * Called by the remark, with mutators stopped.
+     * Calls {@code scan} once with every black object (allocated and marked or fresh) that overlaps
+     * the cards {@code [firstCard, endCard)}, including objects that start on an earlier card and
+     * reach into them. A run of adjacent dirty cards is scanned in one call, so an object spanning
+     * several of them is rescanned once, not once per card. Called by the remark, with mutators stopped.
      */
-    void forEachBlackObjectOn(int card, java.util.function.LongConsumer scan) {
-        long start = (long) card << CardTable.CARD_SHIFT;
-        int block = (int) (start >>> BLOCK_SHIFT);
-        int sizeClass = blockClass[block];
-        if (sizeClass == NO_CLASS) return;
-        int size = SLOT_SIZES[sizeClass];
-        long blockStart = (long) block << BLOCK_SHIFT;
-        long inBlock = start - blockStart;
-        int first = (int) (inBlock / size);
-        int last = (int) Math.min((inBlock + CardTable.CARD_BYTES - 1) / size, slotsPerBlock(sizeClass) - 1);
-        int base = block * BITMAP_WORDS;
-        for (int slot = first; slot <= last; slot++) {
-            int w = base + (slot >>> 6);
-            long bit = 1L << slot;
-            if ((allocated[w] & bit) != 0 && ((marked[w] | fresh[w]) & bit) != 0) {
-                long offset = blockStart + (long) slot * size;
-                scan.accept(refTo(offset, idOf(offset)));
+    void forEachBlackObjectOn(int firstCard, int endCard, java.util.function.LongConsumer scan) {
+        long start = (long) firstCard << CardTable.CARD_SHIFT, end = (long) endCard << CardTable.CARD_SHIFT;
+        for (long blockStart = start & ~BLOCK_MASK; blockStart < end; blockStart += BLOCK_BYTES) {
+            int block = (int) (blockStart >>> BLOCK_SHIFT);
+            int sizeClass = blockClass[block];
+            if (sizeClass == NO_CLASS) continue;
+            int size = SLOT_SIZES[sizeClass];
+            int first = (int) (Math.max(start - blockStart, 0) / size);
+            int last = (int) Math.min((Math.min(end - blockStart, BLOCK_BYTES) - 1) / size, slotsPerBlock(sizeClass) - 1);
+            int base = block * BITMAP_WORDS;
+            for (int slot = first; slot <= last; slot++) {
+                int w = base + (slot >>> 6);
+                long bit = 1L << slot;
+                if ((allocated[w] & bit) != 0 && ((marked[w] | fresh[w]) & bit) != 0) {
+                    long offset = blockStart + (long) slot * size;
+                    scan.accept(refTo(offset, idOf(offset)));
+                }
             }
         }
     }

@@ -53,6 +53,33 @@ class HeapTest {
     }
 
     @Test
+    void aRunOfDirtyCardsAcrossABlockBoundaryFindsEveryObjectOnItOnce() {
+        try (Heap heap = new Heap(1 << 20)) {
+            Allocator allocator = new Allocator(heap);
+            List<Long> block0 = fillAndMark(heap, allocator, Heap.sizeClassFor(Heap.slotBytesFor(77, 0)));   // 640-byte slots
+            List<Long> block1 = fillAndMark(heap, allocator, Heap.sizeClassFor(Heap.slotBytesFor(125, 0)));  // 1024-byte slots
+            assertEquals(Heap.BLOCK_BYTES, Heap.offsetOf(block1.get(0)), "the second size class took the second block");
+            int cardsPerBlock = Heap.BLOCK_BYTES / CardTable.CARD_BYTES;
+            List<Long> found = new ArrayList<>();
+            heap.forEachBlackObjectOn(cardsPerBlock - 4, cardsPerBlock + 4, found::add);
+            // Bytes [30720, 34816): slots 48-50 of the first block (slot 47 ends at 30720), slots 0-1 of the second.
+            assertEquals(List.of(block0.get(48), block0.get(49), block0.get(50), block1.get(0), block1.get(1)), found);
+        }
+    }
+
+    /** Allocates every slot of one block of {@code sizeClass}, initializes each object and marks it. */
+    private static List<Long> fillAndMark(Heap heap, Allocator allocator, int sizeClass) {
+        List<Long> objects = new ArrayList<>();
+        int refs = (int) ((Heap.SLOT_SIZES[sizeClass] - Heap.HEADER_BYTES) / Long.BYTES);
+        for (int i = 0; i < Heap.slotsPerBlock(sizeClass); i++) {
+            long offset = allocator.allocate(sizeClass);
+            objects.add(heap.initialize(offset, 1000L * sizeClass + i, refs, 0));
+            heap.mark(offset);
+        }
+        return objects;
+    }
+
+    @Test
     void unmarkedObjectsAndFreeBlocksAreNotRescanned() {
         try (Heap heap = new Heap(1 << 20)) {
             Allocator allocator = new Allocator(heap);
@@ -89,7 +116,7 @@ class HeapTest {
 
     private static List<Long> blackObjectsOn(Heap heap, int card) {
         List<Long> found = new ArrayList<>();
-        heap.forEachBlackObjectOn(card, found::add);
+        heap.forEachBlackObjectOn(card, card + 1, found::add);
         return found;
     }
 }
