@@ -72,6 +72,38 @@ final class ChildJvm {
         return AGENT_JAR;
     }
 
+    /**
+     * An agent jar that also runs as a program ({@code java -jar ... backends}, what the demo calls):
+     * the real manifest's entries, its classes found through a Class-Path of this class path,
+     * relative to the jar as the manifest requires.
+     */
+    static synchronized Path runnableAgentJar() throws IOException {
+        Path jar = AGENT_JAR.resolveSibling("runnable-pagemark-agent.jar");
+        if (Files.exists(jar)) return jar;
+        Files.createDirectories(jar.getParent());
+        StringBuilder classPath = new StringBuilder();
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            Path target = Path.of(entry).toAbsolutePath();
+            String relative = jar.getParent().relativize(target).toString().replace(java.io.File.separatorChar, '/');
+            classPath.append(Files.isDirectory(target) ? relative + "/" : relative).append(' ');
+        }
+        Manifest manifest = new Manifest();
+        Attributes main = manifest.getMainAttributes();
+        main.put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        main.putValue("Premain-Class", PagemarkAgent.class.getName());
+        main.putValue("Agent-Class", PagemarkAgent.class.getName());
+        main.putValue("Can-Retransform-Classes", "true");
+        main.putValue("Main-Class", AgentCommand.class.getName());
+        main.putValue("Enable-Native-Access", "ALL-UNNAMED");
+        main.putValue("Class-Path", classPath.toString().trim());
+        Path partial = Files.createTempFile(jar.getParent(), "runnable", ".jar");
+        try (OutputStream out = Files.newOutputStream(partial); JarOutputStream ignored = new JarOutputStream(out, manifest)) {
+            // the manifest is the whole jar
+        }
+        Files.move(partial, jar);
+        return jar;
+    }
+
     long pid() {
         return process.pid();
     }

@@ -14,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import io.pagemark.samples.runtime.RuntimeConfig;
 import io.pagemark.samples.runtime.Workload;
 
 /**
@@ -77,6 +78,7 @@ public final class Demo {
                             + "'; accepted: --seconds N, --all, --json, --workload NAME, --agent-jar PATH, --heap-mb N, --mutators N, --seed N");
                 }
             }
+            RuntimeConfig.sized((long) heapMb << 20, mutators);   // rejects a heap too small for the mutators, naming the minimum
             if (!Files.isRegularFile(agentJar)) {
                 throw new IllegalArgumentException("no agent jar at " + agentJar.toAbsolutePath()
                         + "; build it with ./mvnw -q -pl agent -am package -DskipTests, or give --agent-jar PATH");

@@ -24,9 +24,23 @@ public record RuntimeConfig(long heapBytes, int mutators, int rootsPerMutator, i
             throw new IllegalArgumentException("hotRoots must be 1..rootsPerMutator (" + rootsPerMutator + "), got " + hotRoots);
         }
         if (sharedRoots < 1) throw new IllegalArgumentException("sharedRoots must be at least 1, got " + sharedRoots);
+        long minimum = minimumHeapBytes(mutators);
+        if (heapBytes < minimum) {
+            throw new IllegalArgumentException("a heap of " + heapBytes / 1024 + " KiB is too small for " + mutators + " mutators: each may hold a "
+                    + Heap.BLOCK_BYTES / 1024 + " KiB block of each of the " + Heap.SLOT_SIZES.length + " size classes; give at least "
+                    + ((minimum + (1 << 20) - 1) >> 20) + " MiB, or fewer mutators");
+        }
         if (cyclePercent < 1 || cyclePercent > 100) {
             throw new IllegalArgumentException("cyclePercent must be 1..100, got " + cyclePercent);
         }
+    }
+
+    /**
+     * The smallest heap for {@code mutators}: twice the blocks they may hold at once (one per size
+     * class each), so that the blocks being filled never take the heap the live data needs.
+     */
+    public static long minimumHeapBytes(int mutators) {
+        return 2L * mutators * Heap.SLOT_SIZES.length * Heap.BLOCK_BYTES;
     }
 
     /** Roots of all mutators together per MiB of heap in {@link #sized}: the defaults' 65536 roots on 64 MiB. */
