@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
@@ -56,20 +57,7 @@ final class ChildJvm {
 
     /** The agent jar the children load: the real manifest, classes from the class path. */
     static synchronized Path agentJar() throws IOException {
-        if (Files.exists(AGENT_JAR)) return AGENT_JAR;
-        Files.createDirectories(AGENT_JAR.getParent());
-        Manifest manifest = new Manifest();
-        Attributes main = manifest.getMainAttributes();
-        main.put(Attributes.Name.MANIFEST_VERSION, "1.0");
-        main.putValue("Premain-Class", PagemarkAgent.class.getName());
-        main.putValue("Agent-Class", PagemarkAgent.class.getName());
-        main.putValue("Can-Retransform-Classes", "true");
-        Path partial = Files.createTempFile(AGENT_JAR.getParent(), "agent", ".jar");
-        try (OutputStream out = Files.newOutputStream(partial); JarOutputStream jar = new JarOutputStream(out, manifest)) {
-            jar.flush();
-        }
-        Files.move(partial, AGENT_JAR);
-        return AGENT_JAR;
+        return agentJar(AGENT_JAR, Map.of());
     }
 
     /**
@@ -79,24 +67,28 @@ final class ChildJvm {
      */
     static synchronized Path runnableAgentJar() throws IOException {
         Path jar = AGENT_JAR.resolveSibling("runnable-pagemark-agent.jar");
-        if (Files.exists(jar)) return jar;
-        Files.createDirectories(jar.getParent());
         StringBuilder classPath = new StringBuilder();
         for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
             Path target = Path.of(entry).toAbsolutePath();
             String relative = jar.getParent().relativize(target).toString().replace(java.io.File.separatorChar, '/');
             classPath.append(Files.isDirectory(target) ? relative + "/" : relative).append(' ');
         }
+        return agentJar(jar, Map.of("Main-Class", AgentCommand.class.getName(), "Enable-Native-Access", "ALL-UNNAMED",
+                "Class-Path", classPath.toString().trim()));
+    }
+
+    /** Writes {@code jar} (once): a manifest with the agent's entries and {@code more}, nothing else. */
+    private static Path agentJar(Path jar, Map<String, String> more) throws IOException {
+        if (Files.exists(jar)) return jar;
+        Files.createDirectories(jar.getParent());
         Manifest manifest = new Manifest();
         Attributes main = manifest.getMainAttributes();
         main.put(Attributes.Name.MANIFEST_VERSION, "1.0");
         main.putValue("Premain-Class", PagemarkAgent.class.getName());
         main.putValue("Agent-Class", PagemarkAgent.class.getName());
         main.putValue("Can-Retransform-Classes", "true");
-        main.putValue("Main-Class", AgentCommand.class.getName());
-        main.putValue("Enable-Native-Access", "ALL-UNNAMED");
-        main.putValue("Class-Path", classPath.toString().trim());
-        Path partial = Files.createTempFile(jar.getParent(), "runnable", ".jar");
+        more.forEach(main::putValue);
+        Path partial = Files.createTempFile(jar.getParent(), "agent", ".jar");
         try (OutputStream out = Files.newOutputStream(partial); JarOutputStream ignored = new JarOutputStream(out, manifest)) {
             // the manifest is the whole jar
         }
