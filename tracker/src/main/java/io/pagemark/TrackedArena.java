@@ -155,7 +155,7 @@ public final class TrackedArena implements AutoCloseable {
         return region.pageCount();
     }
 
-    /** True after {@link #arm()}, until {@link #close()}. */
+    /** True after {@link #arm()}, until {@link #disarm()} or {@link #close()}. */
     public boolean isArmed() {
         return armed;
     }
@@ -177,6 +177,37 @@ public final class TrackedArena implements AutoCloseable {
     }
 
     /**
+     * Stops tracking until the next {@link #arm()}: every page becomes writable without a fault, so
+     * writes cost what untracked writes cost, and the writes not yet collected are forgotten; until
+     * {@code arm()}, {@link #collect()} throws. For phases in which nobody needs the dirty set, such
+     * as an incremental collector's time between cycles. A running {@link #copyBeforeWrite()} keeps
+     * the pages it has not copied yet protected until it ends. Does nothing if not armed.
+     *
+     * <pre>{@code
+     * DirtyPages dirty = arena.collect();   // end of a phase that needed the dirty set
+     * arena.disarm();                       // writes run fault-free meanwhile
+     * ...
+     * arena.arm();                          // next phase: every page clean, the next write to each caught
+     * }</pre>
+     *
+     * @throws IllegalStateException if the arena is closed
+     */
+    public void disarm() {
+        lock.lock();
+        try {
+            ensureOpen();
+            if (!armed) return;
+            armed = false;
+            pending.clear();
+            // While copying, the fault path must keep the uncopied pages protected: stopCopyBeforeWrite
+            // unprotects everything when it ends, as the arena is no longer armed.
+            if (copying == null) tracker.disarm();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Returns the pages written since the previous collect (or {@link #arm()}) and re-arms them
      * before returning, so their contents can be read right after. On a backend that
      * {@linkplain Backend#needsWriterPause() needs stopped writers} (soft-dirty), the arena's
@@ -188,7 +219,7 @@ public final class TrackedArena implements AutoCloseable {
         lock.lock();
         try {
             ensureOpen();
-            if (!armed) throw new IllegalStateException("collect() before arm(): call arm() to start tracking");
+            if (!armed) throw new IllegalStateException("collect() while not armed (before arm(), or after disarm()): call arm() to start tracking");
             if (writerPause == null) {
                 tracker.collect(pending);
             } else {

@@ -110,6 +110,63 @@ class ExactSetTest {
         }
     }
 
+    /** Disarmed, writes take no fault and nothing is collected; armed again, exactly the new writes are. */
+    @ParameterizedTest(name = "{0} forcePopulate={1}")
+    @MethodSource("backends")
+    void disarmStopsTrackingUntilArmStartsAFreshEpoch(Backend backend, boolean forcePopulate) {
+        try (TrackedArena arena = open(backend, forcePopulate)) {
+            long page = arena.pageSize();
+            arena.disarm();   // not armed yet: nothing to do
+            arena.arm();
+            for (long p = 0; p < 8; p++) arena.putLong(p * page, p);
+            arena.disarm();
+            assertTrue(!arena.isArmed());
+            IllegalStateException e = assertThrows(IllegalStateException.class, arena::collect);
+            assertEquals("collect() while not armed (before arm(), or after disarm()): call arm() to start tracking", e.getMessage());
+
+            long faultsBefore = arena.stats().faults();
+            boolean countsFaults = backend.isHardware() && faultsBefore >= 0;   // the native backends
+            for (long p = 0; p < PAGES; p++) arena.putLong(p * page + 16, p);   // every page, the 8 written above included
+            if (countsFaults) assertEquals(faultsBefore, arena.stats().faults(), backend + ": no write faulted while disarmed");
+            arena.disarm();   // again: nothing to do
+
+            arena.arm();
+            assertTrue(arena.collect().isEmpty(), "the writes made while disarmed are forgotten");
+            arena.putLong(3 * page, 1);
+            arena.putLong((PAGES - 2) * page, 1);
+            List<Long> reported = arena.collect().pages().boxed().toList();
+            if (backend.isHardware()) assertEquals(List.of(3L, PAGES - 2), reported, backend + ": exactly the pages written since arm");
+            else assertTrue(reported.containsAll(List.of(3L, PAGES - 2)), backend + ": " + reported);
+            if (countsFaults) assertTrue(arena.stats().faults() >= faultsBefore + 2, backend + ": armed again, writes fault again");
+        }
+    }
+
+    static Stream<Backend> copyBeforeWriteBackends() {
+        return Stream.of(Backend.values()).filter(Backend::canCopyBeforeWrite);
+    }
+
+    /** Disarming while a copy-before-write runs must not make the pages it has not copied writable. */
+    @ParameterizedTest
+    @MethodSource("copyBeforeWriteBackends")
+    void disarmDuringACopyBeforeWriteKeepsTheUncopiedPagesProtected(Backend backend) {
+        try (TrackedArena arena = open(backend, false)) {
+            long page = arena.pageSize();
+            for (long p = 0; p < PAGES; p++) arena.putLong(p * page, p + 1);   // the contents at the start
+            arena.arm();
+            try (CopyBeforeWrite copy = arena.copyBeforeWrite()) {
+                arena.disarm();
+                for (long p = 0; p < PAGES; p++) arena.putLong(p * page, -1);
+                for (long p = 0; p < PAGES; p++) {
+                    assertEquals(p + 1, copy.image().get(java.lang.foreign.ValueLayout.JAVA_LONG, p * page), backend + ": page " + p + " copied before its write");
+                }
+                assertEquals(PAGES, copy.pagesCopiedByFaults());
+            }
+            long faults = arena.stats().faults();
+            for (long p = 0; p < PAGES; p++) arena.putLong(p * page + 8, p);
+            assertEquals(faults, arena.stats().faults(), backend + ": the copy ended and the arena is disarmed: no write faults");
+        }
+    }
+
     private static TreeSet<Long> difference(TreeSet<Long> a, TreeSet<Long> b) {
         TreeSet<Long> d = new TreeSet<>(a);
         d.removeAll(b);

@@ -101,6 +101,12 @@ public abstract class NativeFaultTracker implements PageTracker {
         protectAll();
     }
 
+    /** Should mprotect lack the room to unprotect (it never does for a whole region), pages stay protected: faults, never lost writes. */
+    @Override
+    public void disarm() {
+        unprotect(0, region.pageCount());
+    }
+
     @Override
     public void collect(PageSet out) {
         ensureOpen();

@@ -16,6 +16,13 @@ public interface PageTracker extends AutoCloseable {
     /** Starts (or restarts) tracking: afterwards every page is clean and its next write will be caught. */
     void arm();
 
+    /**
+     * Stops tracking until the next {@link #arm}: every page becomes writable without a fault. A
+     * record of a write made meanwhile (a fault already under way) is dropped by that arm. The
+     * default is for mechanisms that protect nothing (soft-dirty, card-table): nothing to undo.
+     */
+    default void disarm() {}
+
     /** Adds to {@code out} every page written since the previous arm or collect, and re-arms those pages. */
     void collect(PageSet out);
 

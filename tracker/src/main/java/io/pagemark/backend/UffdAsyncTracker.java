@@ -56,6 +56,12 @@ public class UffdAsyncTracker implements PageTracker {
         uffd.protect(region.address(), region.size());
     }
 
+    /** Every page then reads as written; the next arm's protect-all makes them clean again. */
+    @Override
+    public void disarm() {
+        uffd.unprotect(region.address(), region.size());
+    }
+
     @Override
     public void collect(PageSet out) {
         scan.scan(region.address(), region.end(), PagemapScan.WP_MATCHING | PagemapScan.CHECK_WPASYNC,

@@ -67,6 +67,11 @@ final class UffdRegistration implements AutoCloseable {
         Uffd.writeProtect(fd, writeProtectArg, start, length, true, false);
     }
 
+    /** Clears the write protection of [start, start + length) of the region, without recording anything. */
+    void unprotect(long start, long length) {
+        Uffd.writeProtect(fd, writeProtectArg, start, length, false, false);
+    }
+
     /** "userfaultfd via syscall, WP_UNPOPULATED" or "..., populate before arm by MADV_POPULATE_READ". */
     String describe() {
         return "userfaultfd via " + openedWith.label()
