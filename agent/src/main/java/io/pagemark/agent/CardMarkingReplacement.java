@@ -9,6 +9,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * What the woven hooks do, in the running application:
@@ -20,6 +24,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * <li>when the collector clears its card table, the dirty pages are collected and dropped: the
  *     runtime forgets its earlier dirty cards at that point, and so does the tracker.</li>
  * </ul>
+ * <b>Paused between cycles.</b> When a {@code card-clear} hook is given, what is written between a
+ * card scan and the next card clear is never read: the clear wipes it. So after a card scan the
+ * heap is {@linkplain TrackedArena#disarm() disarmed} (on a background thread, to keep it out of
+ * the collector's pause) and its writes take no fault until the clear arms it again. A runtime that
+ * scans twice without a clear in between gets every card marked at the second scan (what was written
+ * in between went untracked) and, from then on, tracking that never pauses.
  * A card table whose heap is not tracked (it was allocated before a late attach, or its arena
  * could not be opened) has every card marked at each scan: its barrier calls are gone too, so
  * only a full rescan keeps its collector correct.
@@ -36,7 +46,11 @@ final class CardMarkingReplacement {
     private final FieldPath cards;
     private final FieldPath covers;
     private final CardMarks marks;
+    private final boolean pauseBetweenCycles;
+    private final MethodRef cardScanMethod;
     private final List<TrackedHeap> heaps = new CopyOnWriteArrayList<>();
+    /** Disarms heaps after their card scans, off the collector's pause. Created at the first one. */
+    private ExecutorService disarmer;
 
     /** A heap the agent placed in a tracked arena. */
     private static final class TrackedHeap {
@@ -45,6 +59,10 @@ final class CardMarkingReplacement {
         final long size;
         /** The arena's fault count at the last collect, for backends that count faults. */
         long faultsSeen;
+        /** False once the runtime scanned twice without a clear between: then tracking never pauses. */
+        boolean pauses;
+        /** Set by a card scan that paused tracking, until the next hook; the disarm may still be running. */
+        Future<?> pause;
 
         TrackedHeap(TrackedArena arena, long size) {
             this.arena = arena;
@@ -64,6 +82,8 @@ final class CardMarkingReplacement {
         this.cards = new FieldPath(Option.CARDS, options.cards());
         this.covers = new FieldPath(Option.COVERS, options.covers());
         this.marks = new CardMarks(options.cardShift(), options.dirtyCard());
+        this.pauseBetweenCycles = options.cardClear() != null;
+        this.cardScanMethod = options.cardScan();
     }
 
     int trackedHeaps() {
@@ -94,6 +114,7 @@ final class CardMarkingReplacement {
             return null;
         }
         TrackedHeap heap = new TrackedHeap(arena, size);
+        heap.pauses = pauseBetweenCycles;
         heaps.add(heap);
         statistics.trackedHeaps.incrementAndGet();
         statistics.bytesTracked.addAndGet(size);
@@ -104,6 +125,7 @@ final class CardMarkingReplacement {
     /** The heap's owner closed: stop tracking it and unmap it (after the owner's close, nothing can touch it). */
     private void release(TrackedHeap heap) {
         if (!heaps.remove(heap)) return;
+        if (heap.pause != null) heap.pause.cancel(false);   // one already running fails on the closed arena, harmlessly
         statistics.trackedHeaps.decrementAndGet();
         statistics.bytesTracked.addAndGet(-heap.size);
         heap.arena.close();
@@ -120,19 +142,70 @@ final class CardMarkingReplacement {
             return;
         }
         AgentEvents.Collect event = jfr ? AgentEvents.beginCollect() : null;
+        if (heap.pause != null) {
+            // A second scan since the last clear: the writes since the first one were not tracked.
+            resume(heap);
+            heap.pauses = false;
+            long marked = marks.markAll(table);
+            statistics.cardsMarked.addAndGet(marked);
+            System.err.println("pagemark agent: " + cardScanMethod + " ran twice without a card clear between: every card marked this once,"
+                    + " and tracking no longer pauses between cycles");
+            if (event != null) event.end(backend.id(), "card-scan", heap.arena.pageCount(), marked, heap.size);
+            return;
+        }
         DirtyPages dirty = collect(heap);
         long marked = marks.markDirtyPages(dirty, heap.address, covered, table);
         statistics.cardsMarked.addAndGet(marked);
+        if (heap.pauses) heap.pause = disarmer().submit(heap.arena::disarm);
         if (event != null) event.end(backend.id(), "card-scan", dirty.pageCount(), marked, heap.size);
     }
 
-    /** The card-clear hook: the runtime forgets its dirty cards; drop the dirty pages too. */
+    /** The card-clear hook: the runtime forgets its dirty cards; drop the dirty pages too, or resume tracking if it paused. */
     void beforeCardClear(Object receiver) {
         TrackedHeap heap = find((MemorySegment) covers.read(receiver));
         if (heap == null) return;
         AgentEvents.Collect event = jfr ? AgentEvents.beginCollect() : null;
-        DirtyPages dropped = collect(heap);
-        if (event != null) event.end(backend.id(), "card-clear", dropped.pageCount(), 0, heap.size);
+        long dropped = 0;
+        if (heap.pause != null) resume(heap);
+        else dropped = collect(heap).pageCount();
+        if (event != null) event.end(backend.id(), "card-clear", dropped, 0, heap.size);
+    }
+
+    /**
+     * Ends a pause: waits until its disarm is done (or cancels it before it started), then arms the
+     * heap. The order matters: a disarm that ran after this arm would leave writes untracked.
+     */
+    private void resume(TrackedHeap heap) {
+        Future<?> pause = heap.pause;
+        heap.pause = null;
+        if (!pause.cancel(false)) {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    pause.get();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;   // waited for anyway: arming before the disarm ends would lose writes
+                } catch (ExecutionException e) {
+                    // Still armed then; the arm below restarts tracking either way.
+                    System.err.println("pagemark agent: pausing tracking between cycles failed: " + e.getCause());
+                    break;
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+        heap.arena.arm();
+    }
+
+    private synchronized ExecutorService disarmer() {
+        if (disarmer == null) {
+            disarmer = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "pagemark-agent-disarm");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return disarmer;
     }
 
     private DirtyPages collect(TrackedHeap heap) {

@@ -11,14 +11,15 @@ import jdk.jfr.StackTrace;
 @Name("io.pagemark.Collect")
 @Label("Pagemark Collect")
 @Category("Pagemark")
-@Description("The agent collected a tracked heap's dirty pages: before a card scan (and marked their cards) or at a card clear (and dropped them)")
+@Description("The agent collected a tracked heap's dirty pages before a card scan (and marked their cards), or at a card clear dropped them (or re-armed a heap paused since the scan)")
 @StackTrace(false)
 final class CollectEvent extends jdk.jfr.Event {
     @Label("Backend")
     String backend;
 
     @Label("Hook")
-    @Description("card-scan: the dirty pages' cards were marked; card-clear: the collector cleared its cards, the pages were dropped")
+    @Description("card-scan: the dirty pages' cards were marked; card-clear: the collector cleared its cards, the pages were dropped"
+            + " (0 when tracking had paused since the scan and was armed again)")
     String hook;
 
     @Label("Dirty Pages")
