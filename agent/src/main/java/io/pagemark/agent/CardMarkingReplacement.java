@@ -10,9 +10,10 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What the woven hooks do, in the running application:
@@ -26,8 +27,10 @@ import java.util.concurrent.Future;
  * </ul>
  * <b>Paused between cycles.</b> When a {@code card-clear} hook is given, what is written between a
  * card scan and the next card clear is never read: the clear wipes it. So after a card scan the
- * heap is {@linkplain TrackedArena#disarm() disarmed} (on a background thread, to keep it out of
- * the collector's pause) and its writes take no fault until the clear arms it again. A runtime that
+ * heap is {@linkplain TrackedArena#disarm() disarmed} on a background thread, {@link #PAUSE_DELAY_MILLIS}
+ * later (unprotecting every page interrupts the other CPUs with TLB flushes: done during the
+ * collector's pause it made the sample runtime's remark 1 ms longer), and its writes take no fault
+ * until the clear arms it again. A runtime that
  * scans twice without a clear in between gets every card marked at the second scan (what was written
  * in between went untracked) and, from then on, tracking that never pauses.
  * A card table whose heap is not tracked (it was allocated before a late attach, or its arena
@@ -49,8 +52,10 @@ final class CardMarkingReplacement {
     private final boolean pauseBetweenCycles;
     private final MethodRef cardScanMethod;
     private final List<TrackedHeap> heaps = new CopyOnWriteArrayList<>();
+    /** How long after a card scan its heap is disarmed: past the collector's pause, in the sample runtime. */
+    static final long PAUSE_DELAY_MILLIS = 20;
     /** Disarms heaps after their card scans, off the collector's pause. Created at the first one. */
-    private ExecutorService disarmer;
+    private ScheduledExecutorService disarmer;
 
     /** A heap the agent placed in a tracked arena. */
     private static final class TrackedHeap {
@@ -156,7 +161,7 @@ final class CardMarkingReplacement {
         DirtyPages dirty = collect(heap);
         long marked = marks.markDirtyPages(dirty, heap.address, covered, table);
         statistics.cardsMarked.addAndGet(marked);
-        if (heap.pauses) heap.pause = disarmer().submit(heap.arena::disarm);
+        if (heap.pauses) heap.pause = disarmer().schedule(heap.arena::disarm, PAUSE_DELAY_MILLIS, TimeUnit.MILLISECONDS);
         if (event != null) event.end(backend.id(), "card-scan", dirty.pageCount(), marked, heap.size);
     }
 
@@ -197,9 +202,9 @@ final class CardMarkingReplacement {
         heap.arena.arm();
     }
 
-    private synchronized ExecutorService disarmer() {
+    private synchronized ScheduledExecutorService disarmer() {
         if (disarmer == null) {
-            disarmer = Executors.newSingleThreadExecutor(r -> {
+            disarmer = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "pagemark-agent-disarm");
                 t.setDaemon(true);
                 return t;
