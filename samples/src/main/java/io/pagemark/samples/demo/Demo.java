@@ -188,8 +188,8 @@ public final class Demo {
     private void printTable(List<Row> rows, PrintStream out) {
         out.printf(Locale.ROOT, "%nThe sample runtime, workload %s (%s), %d s per run, %d mutators, %d MiB heap, the same seed:%n%n",
                 settings.workload(), settings.workload().equals(Workload.HOT_REWIRE.name())
-                        ? "many reference stores per page dirtied: what a page-level barrier is for; --workload mixed shows where it stops paying"
-                        : "few reference stores per page dirtied: a page-level barrier gains little or nothing there; the default, hot-rewire, is what it is for",
+                        ? "many reference stores per page dirtied: what a page-level barrier is for; --workload mixed shows the gain running out"
+                        : "few reference stores per page dirtied: a page-level barrier gains little there; the default, hot-rewire, is what it is for",
                 settings.seconds(), settings.mutators(), settings.heapMb());
         String format = "%-10s  %-11s  %13s  %13s  %6s  %10s  %10s  %11s  %11s  %s%n";
         out.printf(Locale.ROOT, format, "mode", "backend", "mutator", "mutator ops", "cycles", "remark", "remark", "dirty cards",
