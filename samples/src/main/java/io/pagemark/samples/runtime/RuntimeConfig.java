@@ -58,9 +58,8 @@ public record RuntimeConfig(long heapBytes, int mutators, int rootsPerMutator, i
      * small heap). Up to 1024 of each mutator's roots are hot. {@code sized(64 MiB, 2)} equals the defaults.
      */
     public static RuntimeConfig sized(long heapBytes, int mutators) {
-        if (heapBytes < (1L << 20)) throw new IllegalArgumentException("heapBytes must be at least 1 MiB, got " + heapBytes);
-        if (mutators < 1) throw new IllegalArgumentException("mutators must be 1..255 (object ids hold the mutator in 8 bits), got " + mutators);
-        int roots = (int) Math.max(1, Math.min(1 << 24, ROOTS_PER_MIB * (heapBytes >>> 20) / mutators));
+        // The constructor rejects a bad mutator count or a heap too small for it: here only no division by zero.
+        int roots = (int) Math.max(1, Math.min(1 << 24, ROOTS_PER_MIB * (heapBytes >>> 20) / Math.max(1, mutators)));
         RuntimeConfig d = defaults();
         return new RuntimeConfig(heapBytes, mutators, roots, Math.min(d.hotRoots, roots), d.sharedRoots, d.cyclePercent, d.oracle, d.seed, d.workload);
     }
