@@ -1,5 +1,5 @@
 /*
- * The fault paths. Every one of them unprotects first and records second (DESIGN.md: the other
+ * The fault paths. Every one of them unprotects first and records second (docs/design.md: the other
  * order lets a collector drain the record and re-protect before the late unprotect opens the page
  * again, unrecorded). Nothing here calls into Java, takes a lock, or allocates once a tracker is
  * set up: the code below the "fault paths" line runs in signal handlers on Java threads and in
@@ -226,7 +226,7 @@ static void copy_leave(struct tracker *t) {
  * An UNCOPIED page has been protected and unchanged since copying started, so the bytes copied are
  * those of that moment. A page another fault path is copying is waited for: one page copy, by
  * native code that waits for nothing (never for Java: a Java thread stopped at a safepoint while
- * this Java thread is stopped in a fault would deadlock the JVM, see DESIGN.md).
+ * this Java thread is stopped in a fault would deadlock the JVM, see docs/design.md).
  */
 static void copy_block(struct tracker *t, uint64_t first, uint64_t count) {
     _Atomic int32_t *states = __atomic_load_n(&t->copy_states, __ATOMIC_RELAXED); /* ordered by copy_enter's load of LIVE */

@@ -1,5 +1,5 @@
 /*
- * pagemark's native library: what must not run as Java code (DESIGN.md, "Native rules").
+ * pagemark's native library: what must not run as Java code (docs/design.md, "Native rules").
  *  - the uffd-sync fault loop (handler pthreads reading a userfaultfd),
  *  - the SIGSEGV (mprotect) and SIGBUS (uffd-sigbus) handlers, chained in front of the JVM's,
  *  - the producer side of the fault-record ring (ring.h).

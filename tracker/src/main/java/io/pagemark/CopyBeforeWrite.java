@@ -27,7 +27,7 @@ import java.lang.invoke.VarHandle;
  * UNCOPIED throughout your copy, so your copy is the page at the start; false means a write got
  * there first: {@link #awaitFaultCopy} and take the page from the image. Nobody ever waits for the
  * caller: a writer stopped in a fault while a Java thread holds something it needs would deadlock
- * the JVM at the next safepoint (DESIGN.md, native rules), so the caller claims only after its copy.
+ * the JVM at the next safepoint (docs/design.md, native rules), so the caller claims only after its copy.
  *
  * <pre>{@code
  * try (CopyBeforeWrite copy = arena.copyBeforeWrite()) {    // the start: every page protected

@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The no-lost-write oracle on every backend usable here, and its teeth: collectors that break
- * DESIGN.md's order must be caught losing writes. The oracle itself also runs on every kernel of the
+ * docs/design.md's order must be caught losing writes. The oracle itself also runs on every kernel of the
  * kernel matrix; its teeth test the harness, which the host covers.
  */
 class NoLostWriteOracleTest {

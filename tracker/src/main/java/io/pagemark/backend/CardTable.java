@@ -32,7 +32,7 @@ public final class CardTable implements AutoCloseable {
     /**
      * The write barrier: marks the cards of [offset, offset + length), called after the store.
      * Release ordering: the store must be visible before the mark, or a collector could clear the
-     * mark, read the page without the store, and never see it again (DESIGN.md: write, then record).
+     * mark, read the page without the store, and never see it again (docs/design.md: write, then record).
      */
     public void mark(long offset, long length) {
         long first = offset >>> CARD_SHIFT, last = (offset + length - 1) >>> CARD_SHIFT;

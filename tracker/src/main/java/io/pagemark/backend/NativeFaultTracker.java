@@ -9,7 +9,7 @@ import java.lang.foreign.MemorySegment;
 /**
  * What the native backends (uffd-sync, uffd-sigbus, mprotect) share: a native tracker whose fault
  * path (C, {@code tracker/src/main/c}) unprotects the faulting block and then records it in a
- * {@link FaultRing}, and the collect order of DESIGN.md: drain the records, re-protect what was
+ * {@link FaultRing}, and the collect order of docs/design.md: drain the records, re-protect what was
  * drained, then return (the caller reads contents after that).
  * <p>
  * Why that order loses nothing: a page is writable only after a fault path unprotected it, and

@@ -5,7 +5,7 @@ import java.lang.foreign.MemorySegment;
 /**
  * One tracking mechanism watching one region: the backend SPI behind {@code TrackedArena}.
  * <p>
- * The contract every implementation keeps (DESIGN.md, "the one invariant"): every write to the
+ * The contract every implementation keeps (docs/design.md, "the one invariant"): every write to the
  * region that happens before {@link #collect} returns is reported by that collect or a later one.
  * {@link #collect} reports, then re-arms what it reported <em>before</em> returning, so a caller
  * that reads page contents after collect returns sees every write that the next collect will not

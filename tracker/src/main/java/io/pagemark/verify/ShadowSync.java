@@ -8,7 +8,7 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * How the oracle's collector brings its shadow copy up to date: collect, then copy what was
- * reported. {@link #CORRECT} is DESIGN.md's order (re-protect, then read the contents); tests supply
+ * reported. {@link #CORRECT} is docs/design.md's order (re-protect, then read the contents); tests supply
  * broken orders to prove the oracle catches them.
  */
 @FunctionalInterface

@@ -86,7 +86,7 @@ final class TestNatives {
 
     /**
      * Starts a uffd handler thread that pauses {@code pauseNanos} between its two steps: unprotect
-     * then record (DESIGN.md's order), or, with {@code recordFirst}, record then unprotect.
+     * then record (docs/design.md's order), or, with {@code recordFirst}, record then unprotect.
      */
     static MemorySegment startSlowHandler(int uffd, MappedRegion region, FaultRing ring, long pauseNanos, boolean recordFirst) {
         try {

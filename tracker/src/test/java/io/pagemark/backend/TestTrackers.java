@@ -15,7 +15,7 @@ public final class TestTrackers {
     /**
      * uffd-sync whose one handler thread (test C, test_fault_paths.c) pauses {@code pauseNanos}
      * between unprotecting and recording, as a preempted handler would; with {@code recordFirst} it
-     * records before it unprotects: the order DESIGN.md says loses writes. The ring and the collector
+     * records before it unprotects: the order docs/design.md says loses writes. The ring and the collector
      * are the production ones.
      */
     public static PageTracker uffdSyncWithSlowHandler(MappedRegion region, long pauseNanos, boolean recordFirst) {
