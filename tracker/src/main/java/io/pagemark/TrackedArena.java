@@ -514,7 +514,7 @@ public final class TrackedArena implements AutoCloseable {
         /**
          * uffd-sync only: pin handler thread i to the i-th CPU this process may run on; default false. With
          * {@code handlerThreads} equal to the CPU count, the CPU of a writer blocked in a fault always
-         * has its own handler to run, so resolving the fault needs no cross-CPU wake-up (see README).
+         * has its own handler to run, so resolving the fault needs no cross-CPU wake-up (see docs/backends.md).
          */
         public Builder pinHandlerThreads(boolean pin) {
             this.pinHandlerThreads = pin;

@@ -211,7 +211,7 @@ public final class Demo {
         }
         if (baseline.cycles() > 0 && baseline.dirtyPages() > 0) {
             out.printf(Locale.ROOT, "reference stores per cycle per dirty page: %,.0f (a card mark is paid per store, a hardware barrier"
-                    + " per page dirtied: README, \"When does it pay?\")%n", baseline.stores() / (double) baseline.cycles() / baseline.dirtyPages());
+                    + " per page dirtied: docs/demo.md, \"When does it pay?\")%n", baseline.stores() / (double) baseline.cycles() / baseline.dirtyPages());
         }
         out.println("(ops/s excludes the oracle's pauses; per CPU-second counts only the mutators' own CPU time, kernel fault handling"
                 + " included, and does not depend on how busy the machine is)");
