@@ -1,12 +1,16 @@
 /*
  * pagemark's native library: what must not run as Java code (docs/design.md, "Native rules").
- *  - the uffd-sync fault loop (handler pthreads reading a userfaultfd),
- *  - the SIGSEGV (mprotect) and SIGBUS (uffd-sigbus) handlers, chained in front of the JVM's,
- *  - the producer side of the fault-record ring (ring.h).
+ *  - the uffd-sync fault loop (handler pthreads reading a userfaultfd): uffd_sync.c,
+ *  - the SIGSEGV (mprotect) and SIGBUS (uffd-sigbus) handlers, chained in front of the JVM's:
+ *    signal_ranges.c, with the fault paths in mprotect.c and uffd_sigbus.c,
+ *  - copy-before-write's part of every fault path: copy_before_write.c,
+ *  - the producer side of the fault-record ring: ring.c.
+ * tracker.c holds what every backend shares and the one place that picks a backend by its kind.
  * Everything else (opening the userfaultfd, arming, collecting, mapping memory) is Java (FFM).
  *
  * The exported functions are called through FFM by io.pagemark.nativelib.FaultPaths; the
- * constants below are mirrored there (each is exercised by the tests).
+ * constants below are mirrored there (each is exercised by the tests), the ring's layout is
+ * exported by pm_ring_layout and checked at load.
  */
 #ifndef PAGEMARK_H
 #define PAGEMARK_H
@@ -16,9 +20,9 @@
 #define PM_EXPORT __attribute__((visibility("default")))
 
 /* Bumped whenever an exported signature or constant changes; the Java loader refuses a mismatch. */
-#define PM_ABI_VERSION 2
+#define PM_ABI_VERSION 3
 
-/* How a tracker's faults arrive. */
+/* How a tracker's faults arrive: the one value tracker.c's backend_of dispatches on. */
 #define PM_KIND_MPROTECT 1    /* SIGSEGV on a PROT_READ page */
 #define PM_KIND_UFFD_SIGBUS 2 /* SIGBUS from a userfaultfd registered with UFFD_FEATURE_SIGBUS */
 #define PM_KIND_UFFD_SYNC 3   /* uffd_msg read by handler threads */
@@ -31,11 +35,11 @@
 #define PM_COUNTER_LARGEST_BLOCK_LOG2 4 /* log2 of the most pages one fault has unprotected */
 #define PM_COUNTER_UNPROTECT_RETRIES 5 /* unprotects that failed and were retried (mprotect ENOMEM at the largest block) */
 #define PM_COUNTER_VMA_BOUNDARIES 6    /* mprotect: VMA boundaries the writable runs make inside the range now (an estimate) */
-#define PM_COUNTER_PAGES_COPIED 7      /* copy-before-unprotect: pages a fault path copied into the image */
+#define PM_COUNTER_PAGES_COPIED 7      /* copy-before-write: pages a fault path copied into the image */
 #define PM_COUNTER_COUNT 8
 
 /*
- * Copy-before-unprotect: one int32 state per page of the range, shared with the Java side
+ * Copy-before-write: one int32 state per page of the range, shared with the Java side
  * (io.pagemark.CopyBeforeWrite), moving only forward while copying is on:
  *   UNCOPIED -> COPYING -> COPIED_BY_FAULT   a fault path copied the page into the image
  *   UNCOPIED -> TAKEN_BY_CALLER              the Java caller's own copy, made before its CAS, is valid
@@ -47,16 +51,32 @@
 #define PM_PAGE_COPIED_BY_FAULT 2
 #define PM_PAGE_TAKEN_BY_CALLER 3
 
+/* Indexes for pm_ring_layout: the ring's layout as ring.h defines it. */
+#define PM_RING_TRAILER_LENGTH 0
+#define PM_RING_TAIL_OFFSET 1
+#define PM_RING_HEAD_CACHE_OFFSET 2
+#define PM_RING_HEAD_OFFSET 3
+#define PM_RING_RECORD_HEADER_LENGTH 4
+#define PM_RING_RECORD_ALIGNMENT 5
+#define PM_RING_PADDING_TYPE 6
+#define PM_RING_FAULT_RECORD_TYPE 7
+#define PM_RING_ENTRY_LOG2_BITS 8
+#define PM_RING_MAX_ENTRIES 9
+#define PM_RING_MIN_CAPACITY 10
+#define PM_RING_FIELD_COUNT 11
+
 #define PM_MAX_HANDLERS 16
-#define PM_MAX_CLAIMED_RANGES 64
+#define PM_MAX_SIGNAL_RANGES 64
 
 struct tracker;
 
 PM_EXPORT int pm_abi_version(void);
+/* The ring layout's field (PM_RING_*), or -1 for an unknown one. */
+PM_EXPORT int32_t pm_ring_layout(int field);
 
 /*
- * A tracker for the `pages` pages at `start`. `uffd` is the registered userfaultfd (-1 for
- * mprotect). Each fault unprotects the aligned block of 2^block_log2 pages holding the address.
+ * A tracker of kind PM_KIND_* for the `pages` pages at `start`. `uffd` is the registered userfaultfd
+ * (-1 for mprotect). Each fault unprotects the aligned block of 2^block_log2 pages holding the address.
  * The ring (capacity bytes + trailer) and the spill bitmap (one bit per page) are the caller's
  * memory, zeroed, and must outlive the tracker. Returns NULL with errno set on failure.
  */
@@ -64,20 +84,21 @@ PM_EXPORT struct tracker *pm_tracker_new(int kind, uint64_t start, uint64_t page
                                          int block_log2, uint8_t *ring_buffer, int32_t ring_capacity,
                                          uint64_t *spill_bitmap);
 PM_EXPORT uint64_t pm_counter(struct tracker *t, int counter);
-/* Frees the tracker. Its handler threads must be stopped and its range no longer claimed. */
+/* Frees the tracker. Its handler threads must be stopped and its signal range stopped. */
 PM_EXPORT void pm_tracker_free(struct tracker *t);
 
 /*
- * mprotect and uffd-sigbus: installs the chained signal handlers (once per process) and has them
- * handle the tracker's range. Returns the claim's slot (>= 0), which outlives the tracker, or -errno.
+ * mprotect and uffd-sigbus: installs the chained signal handlers (once per process) and adds the
+ * tracker's range to those they handle. Returns the range's slot (>= 0), which outlives the
+ * tracker, or -errno (-EINVAL for a tracker whose faults do not arrive as signals).
  */
-PM_EXPORT int pm_claim_range(struct tracker *t);
+PM_EXPORT int pm_signal_range_add(struct tracker *t);
 /* Stops handling the slot's faults: afterwards handlers only return (the store is retried) and none touches its tracker. */
-PM_EXPORT void pm_stop_handling(int slot);
+PM_EXPORT void pm_signal_range_stop(int slot);
 /* Forgets the slot's range once its memory is unmapped and no thread can still be on its way into a handler for it. */
-PM_EXPORT void pm_release_range(int slot);
-/* Ranges claimed now (live or closing): for tests. */
-PM_EXPORT int pm_claimed_ranges(void);
+PM_EXPORT void pm_signal_range_remove(int slot);
+/* Signal ranges now (live or stopped): for tests. */
+PM_EXPORT int pm_signal_ranges(void);
 
 /* mprotect: the VMAs the trackers may add (each writable run inside a read-only range is one more, plus the rest of the range). */
 PM_EXPORT void pm_set_vma_budget(int64_t vmas);
@@ -87,15 +108,15 @@ PM_EXPORT void pm_mprotect_protecting(struct tracker *t, uint64_t first, uint64_
 PM_EXPORT void pm_mprotect_protecting_all(struct tracker *t);
 
 /*
- * Copy-before-unprotect on: stops the fault paths (those in flight finish, new ones wait), protects
+ * Copy-before-write on: stops the fault paths (those in flight finish, new ones wait), protects
  * the whole range, then has every fault path copy each UNCOPIED page of the block it is about to
  * unprotect into `image` (same offset) first. states (one int32 per page, all UNCOPIED) and image
- * (the range's size) are the caller's and must stay valid until pm_copy_before_unprotect_stop.
+ * (the range's size) are the caller's and must stay valid until pm_copy_before_write_stop.
  * Returns 0, -EBUSY if already on, or -errno of the protecting syscall (copying stays off then).
  */
-PM_EXPORT int pm_copy_before_unprotect_start(struct tracker *t, int32_t *states, uint8_t *image);
-/* Copy-before-unprotect off: when this returns no fault path uses states or image any more. Idempotent. */
-PM_EXPORT void pm_copy_before_unprotect_stop(struct tracker *t);
+PM_EXPORT int pm_copy_before_write_start(struct tracker *t, int32_t *states, uint8_t *image);
+/* Copy-before-write off: when this returns no fault path uses states or image any more. Idempotent. */
+PM_EXPORT void pm_copy_before_write_stop(struct tracker *t);
 /* Unprotects pages [first, first + count) outside a fault (waking uffd-sync writers waiting on them). 0 or -errno. */
 PM_EXPORT int pm_unprotect(struct tracker *t, uint64_t first, uint64_t count);
 

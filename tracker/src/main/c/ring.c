@@ -6,7 +6,7 @@
  *
  * Memory ordering. Both sides use the same x86-64 instructions for the same accesses: the Java
  * side's getLongVolatile/putLongRelease/compareAndSetLong are plain loads, plain stores and
- * LOCK CMPXCHG, as are the __atomic builtins below. The contract between them:
+ * LOCK CMPXCHG, as are the accesses below (atomics.h). The contract between them:
  *  - a record's length is stored last with release: the consumer's volatile load of a positive
  *    length therefore sees the type and the body written before it;
  *  - the consumer zeroes what it read, then stores head with release; the producer loads head with
@@ -16,9 +16,11 @@
 #define _GNU_SOURCE
 #include "ring.h"
 
+#include "atomics.h"
+#include "clock.h"
+
 #include <sched.h>
 #include <string.h>
-#include <time.h>
 
 #define INSUFFICIENT_CAPACITY (-2)
 /*
@@ -47,16 +49,16 @@ static int32_t claim(struct ring *r, int32_t required) {
     int64_t *head_position = position(r, RING_HEAD_OFFSET);
 
     /* Acquire on every head load: it orders our later writes after the consumer's zeroing (see top). */
-    int64_t head = __atomic_load_n(head_cache_position, __ATOMIC_ACQUIRE);
+    int64_t head = load_acquire(head_cache_position);
     int64_t tail, new_tail;
     int32_t tail_index, padding, write_index;
     do {
-        tail = __atomic_load_n(tail_position, __ATOMIC_ACQUIRE);
+        tail = load_acquire(tail_position);
         if (required > capacity - (int32_t)(tail - head)) {
-            head = __atomic_load_n(head_position, __ATOMIC_ACQUIRE);
+            head = load_acquire(head_position);
             if (required > capacity - (int32_t)(tail - head)) return INSUFFICIENT_CAPACITY;
             /* The cache is a hint: release only so that it is not older than what we saw. */
-            __atomic_store_n(head_cache_position, head, __ATOMIC_RELEASE);
+            store_release(head_cache_position, head);
         }
         new_tail = tail + required;
         padding = 0;
@@ -68,34 +70,28 @@ static int32_t claim(struct ring *r, int32_t required) {
             int32_t head_index = (int32_t)head & mask;
             write_index = 0;
             if (required > head_index) {
-                head = __atomic_load_n(head_position, __ATOMIC_ACQUIRE);
+                head = load_acquire(head_position);
                 head_index = (int32_t)head & mask;
                 if (required > head_index) {
                     write_index = INSUFFICIENT_CAPACITY;
                     new_tail = tail; /* claim only the padding, as Agrona does */
                 }
-                __atomic_store_n(head_cache_position, head, __ATOMIC_RELEASE);
+                store_release(head_cache_position, head);
             }
             padding = to_buffer_end;
             new_tail += padding;
         }
         /* Sequentially consistent CAS, as Agrona's compareAndSetLong: the claim is the one point where producers race. */
-    } while (!__atomic_compare_exchange_n(tail_position, &tail, new_tail, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+    } while (!cas_seq_cst(tail_position, &tail, new_tail));
 
     if (padding != 0) {
         /* Agrona's padding record: claimed (negative length), type, then the positive length with release to publish it. */
-        __atomic_store_n(int_at(r, tail_index), -padding, __ATOMIC_RELEASE);
-        __atomic_thread_fence(__ATOMIC_RELEASE);
+        store_release(int_at(r, tail_index), -padding);
+        fence_release();
         *int_at(r, tail_index + 4) = RING_PADDING_TYPE;
-        __atomic_store_n(int_at(r, tail_index), padding, __ATOMIC_RELEASE);
+        store_release(int_at(r, tail_index), padding);
     }
     return write_index;
-}
-
-static int64_t monotonic_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t); /* async-signal-safe (POSIX), a vDSO call here */
-    return (int64_t)t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
 /* Sets the bits of every page of the entries: the spill path when the ring stays full. */
@@ -108,12 +104,12 @@ static void spill(struct ring *r, const uint64_t *entries, int n) {
             uint64_t word_end = (page | 63) + 1, stop = end < word_end ? end : word_end;
             uint64_t bits = (stop - page == 64 ? ~0ULL : ((1ULL << (stop - page)) - 1)) << (page & 63);
             /* Release: the unprotect that preceded this record is ordered before the bit. */
-            __atomic_fetch_or(&r->spill[page >> 6], bits, __ATOMIC_RELEASE);
+            or_release(&r->spill[page >> 6], bits);
             page = stop;
         }
     }
     /* After the bits, with release: a collector that sees the new count (acquire) sees the bits. */
-    __atomic_fetch_add(&r->spills, (uint64_t)n, __ATOMIC_RELEASE);
+    add_release(&r->spills, (uint64_t)n);
 }
 
 void ring_init(struct ring *r, uint8_t *buffer, int32_t capacity, uint64_t *spill, uint64_t pages) {
@@ -129,22 +125,22 @@ void ring_record(struct ring *r, const uint64_t *entries, int n) {
     const int32_t record_length = RING_RECORD_HEADER + 8 * n; /* already a multiple of the 8-byte alignment */
     int32_t index = claim(r, record_length);
     if (index < 0) {
-        __atomic_fetch_add(&r->full_waits, 1, __ATOMIC_RELAXED);
+        add_relaxed(&r->full_waits, 1);
         int64_t *head_position = position(r, RING_HEAD_OFFSET);
-        int64_t seen_head = __atomic_load_n(head_position, __ATOMIC_ACQUIRE);
+        int64_t seen_head = load_acquire(head_position);
         /* Relaxed: only a hint whether to wait; the bitmap is correct whichever way it goes. */
-        if (seen_head == __atomic_load_n(&r->gave_up_at_head, __ATOMIC_RELAXED)) {
+        if (seen_head == load_relaxed(&r->gave_up_at_head)) {
             spill(r, entries, n); /* another producer already waited here for nothing */
             return;
         }
         int64_t since = monotonic_ns();
         while ((index = claim(r, record_length)) < 0) {
-            int64_t head = __atomic_load_n(head_position, __ATOMIC_ACQUIRE);
+            int64_t head = load_acquire(head_position);
             if (head != seen_head) {
                 seen_head = head; /* the consumer is draining: keep waiting */
                 since = monotonic_ns();
             } else if (monotonic_ns() - since > RING_FULL_WAIT_NS) {
-                __atomic_store_n(&r->gave_up_at_head, seen_head, __ATOMIC_RELAXED);
+                store_relaxed(&r->gave_up_at_head, seen_head);
                 spill(r, entries, n);
                 return;
             }
@@ -152,10 +148,10 @@ void ring_record(struct ring *r, const uint64_t *entries, int n) {
         }
     }
     /* tryClaim: mark the space claimed (negative length) before anything else is written into it. */
-    __atomic_store_n(int_at(r, index), -record_length, __ATOMIC_RELEASE);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    store_release(int_at(r, index), -record_length);
+    fence_release();
     *int_at(r, index + 4) = FAULT_RECORD_TYPE;
     memcpy(r->buffer + index + RING_RECORD_HEADER, entries, (size_t)n * 8);
     /* commit: the positive length, with release, publishes the type and body to the consumer's volatile load. */
-    __atomic_store_n(int_at(r, index), record_length, __ATOMIC_RELEASE);
+    store_release(int_at(r, index), record_length);
 }

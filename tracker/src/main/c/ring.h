@@ -21,6 +21,8 @@
  * where the block is clipped to the region's end. One record carries 1 .. max_entries entries.
  *
  * The Java side reads with Agrona's own ManyToOneRingBuffer.read (see io.pagemark.backend.FaultRing).
+ * These constants are the one source of the layout: pm_ring_layout exports them, and the Java loader
+ * (io.pagemark.nativelib.RingLayout) refuses a library whose layout differs from Agrona's descriptor.
  */
 #ifndef PAGEMARK_RING_H
 #define PAGEMARK_RING_H
@@ -32,6 +34,7 @@
 #define RING_HEAD_CACHE_OFFSET 256
 #define RING_HEAD_OFFSET 384
 #define RING_RECORD_HEADER 8
+#define RING_RECORD_ALIGNMENT 8
 #define RING_PADDING_TYPE (-1)
 #define FAULT_RECORD_TYPE 1
 #define ENTRY_LOG2_BITS 6

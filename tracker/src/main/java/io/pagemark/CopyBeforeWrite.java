@@ -119,7 +119,7 @@ public final class CopyBeforeWrite implements AutoCloseable {
         /*
          * A volatile CAS: its release half orders the caller's reads of the page (made before this
          * call) before it; a fault path whose own CAS then fails acquires that, so those reads
-         * happened before its unprotect and before any write it lets through (pagemark.h, copy_block).
+         * happened before its unprotect and before any write it lets through (copy_before_write.c, copy_block).
          */
         return STATE.compareAndSet(states, page * Integer.BYTES, FaultPaths.PAGE_UNCOPIED, FaultPaths.PAGE_TAKEN_BY_CALLER);
     }

@@ -123,13 +123,13 @@ class CloseTest {
     void closeWhileWritersHammer(String backend) throws Exception {
         NativeBackendsTest.assumeUsable(backend);
         long handlersBefore = threadsNamed("pagemark-uffd");
-        int rangesBefore = FaultPaths.claimedRanges();
+        int rangesBefore = FaultPaths.signalRanges();
         TrackedArena.Builder builder = TrackedArena.builder().size(1024 * PAGE).backend(backend);
         if (backend.equals("uffd-sync")) builder.handlerThreads(2);
         TrackedArena arena = builder.open();
         arena.arm();
         if (backend.equals("uffd-sync")) assertEquals(handlersBefore + 2, threadsNamed("pagemark-uffd"));
-        else assertEquals(rangesBefore + 1, FaultPaths.claimedRanges());
+        else assertEquals(rangesBefore + 1, FaultPaths.signalRanges());
         AtomicBoolean stop = new AtomicBoolean();
         AtomicReference<Throwable> unexpected = new AtomicReference<>();
         List<Thread> threads = new ArrayList<>();
@@ -163,7 +163,7 @@ class CloseTest {
         assertNull(unexpected.get(), () -> "a thread failed: " + unexpected.get());
         assertTrue(faults > 100, "the writers were faulting when close() came: " + faults);
         assertEquals(handlersBefore, threadsNamed("pagemark-uffd"), "the handler threads exited");
-        assertEquals(rangesBefore, FaultPaths.claimedRanges(), "the signal handlers no longer claim the range");
+        assertEquals(rangesBefore, FaultPaths.signalRanges(), "the signal handlers no longer claim the range");
         newArenaWorks(backend);
     }
 
@@ -171,10 +171,10 @@ class CloseTest {
     @Test
     void atMost64SignalHandledArenasAtOnce() {
         NativeBackendsTest.assumeUsable("mprotect");
-        int before = FaultPaths.claimedRanges();
+        int before = FaultPaths.signalRanges();
         List<TrackedArena> open = new ArrayList<>();
         try {
-            for (int i = before; i < FaultPaths.MAX_CLAIMED_RANGES; i++) {
+            for (int i = before; i < FaultPaths.MAX_SIGNAL_RANGES; i++) {
                 open.add(TrackedArena.builder().size(PAGE).backend("mprotect").open());
             }
             PagemarkException e = assertThrows(PagemarkException.class, () -> TrackedArena.builder().size(PAGE).backend("mprotect").open());
@@ -182,7 +182,7 @@ class CloseTest {
         } finally {
             open.forEach(TrackedArena::close);
         }
-        assertEquals(before, FaultPaths.claimedRanges());
+        assertEquals(before, FaultPaths.signalRanges());
         newArenaWorks("mprotect");
     }
 
@@ -191,6 +191,6 @@ class CloseTest {
     @ValueSource(strings = {"uffd-sigbus", "mprotect"})
     void manyArenasOneAfterAnother(String backend) {
         NativeBackendsTest.assumeUsable(backend);
-        for (int i = 0; i < 2 * FaultPaths.MAX_CLAIMED_RANGES; i++) newArenaWorks(backend);
+        for (int i = 0; i < 2 * FaultPaths.MAX_SIGNAL_RANGES; i++) newArenaWorks(backend);
     }
 }

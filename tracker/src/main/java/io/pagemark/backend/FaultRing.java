@@ -1,6 +1,7 @@
 package io.pagemark.backend;
 
 import io.pagemark.linux.Libc;
+import io.pagemark.nativelib.RingLayout;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.MessageHandler;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -17,7 +18,8 @@ import java.nio.ByteOrder;
  * off-heap memory that C producers (signal handlers, uffd handler threads) append to, read here with
  * Agrona's own {@link ManyToOneRingBuffer#read}, plus the spill bitmap producers fall back to when the
  * ring stays full. The layout and the producer's protocol are in {@code tracker/src/main/c/ring.h}
- * (checked against Agrona 2.6.0; the tests check the trailer offsets against Agrona's descriptor).
+ * (checked against Agrona 2.6.0; the library loader checks the C side's layout against Agrona's
+ * descriptor, {@link RingLayout}).
  * <p>
  * A record's body is a list of entries, each an aligned block of pages:
  * {@code (first page << 6) | log2(pages)}, clipped to the region's end.
@@ -33,14 +35,14 @@ import java.nio.ByteOrder;
  * One collecting thread at a time (the tracker's collect lock).
  */
 public final class FaultRing implements AutoCloseable {
-    /** FAULT_RECORD_TYPE in ring.h. */
-    public static final int RECORD_TYPE = 1;
-    /** Bits of an entry that hold log2 of the block's page count (ENTRY_LOG2_BITS). */
-    public static final int ENTRY_LOG2_BITS = 6;
-    /** The most entries a producer puts in one record (RING_MAX_ENTRIES). */
-    public static final int MAX_ENTRIES_PER_RECORD = 64;
-    /** The smallest ring a caller may configure (RING_MIN_CAPACITY): a 64-entry record fits Agrona's maxMsgLength. */
-    public static final int MIN_CAPACITY = 4096;
+    /** A fault record's type (the layout is checked against the C at load: {@link RingLayout}). */
+    public static final int RECORD_TYPE = RingLayout.RECORD_TYPE;
+    /** Bits of an entry that hold log2 of the block's page count. */
+    public static final int ENTRY_LOG2_BITS = RingLayout.ENTRY_LOG2_BITS;
+    /** The most entries a producer puts in one record. */
+    public static final int MAX_ENTRIES_PER_RECORD = RingLayout.MAX_ENTRIES_PER_RECORD;
+    /** The smallest ring a caller may configure: a record of the most entries fits Agrona's maxMsgLength. */
+    public static final int MIN_CAPACITY = RingLayout.MIN_CAPACITY;
     /** The largest ring (Agrona indexes it with an int). */
     public static final int MAX_CAPACITY = 1 << 30;
 

@@ -29,15 +29,15 @@ public abstract class NativeFaultTracker implements PageTracker {
     private final FaultRing ring;
     /** The pages drained by the collect in progress (a scratch set, cleared after each collect). */
     private final PageSet drained;
-    /** The C tracker's counters as they were when it was freed (by {@link FaultPaths.Counter} ordinal), or null while open. */
+    /** The C tracker's counters as they were when it was freed (indexed by the {@link FaultPaths.Counter}'s ordinal), or null while open. */
     private long[] finalCounters;
-    /** The signal handlers' claim on the region (mprotect, uffd-sigbus), or -1. */
-    private int claimedSlot = -1;
+    /** The region's slot among the signal ranges (mprotect, uffd-sigbus), or -1. */
+    private int signalRangeSlot = -1;
     private boolean closed;
 
     /**
      * Creates the ring and the C tracker. Faults are not delivered until the subclass starts its
-     * fault path (claims the range, starts handler threads).
+     * fault path (adds its signal range, starts handler threads).
      *
      * @param uffd the registered userfaultfd, or -1
      */
@@ -65,9 +65,9 @@ public abstract class NativeFaultTracker implements PageTracker {
      * or closes it and throws when they cannot. Call before the region is first protected.
      */
     protected static <T extends NativeFaultTracker> T handlingFaultsInSignalHandlers(T opened) {
-        NativeFaultTracker claiming = opened;   // private members are not reachable through a type variable
+        NativeFaultTracker handled = opened;   // private members are not reachable through a type variable
         try {
-            claiming.claimedSlot = FaultPaths.claimRange(claiming.tracker);
+            handled.signalRangeSlot = FaultPaths.addSignalRange(handled.tracker);
         } catch (RuntimeException e) {
             opened.close();
             throw e;
@@ -129,7 +129,7 @@ public abstract class NativeFaultTracker implements PageTracker {
 
     /**
      * The native fault path does the copying (C, so that a writer never waits for a Java thread): see
-     * pm_copy_before_unprotect_start. The protect-all happens inside that call, not through
+     * pm_copy_before_write_start. The protect-all happens inside that call, not through
      * {@link #protectAll()}, because it runs while the fault paths are paused.
      */
     @Override
@@ -140,13 +140,13 @@ public abstract class NativeFaultTracker implements PageTracker {
             drain(drained); // the records of writes nobody collects: dropped so that the ring never fills
             drained.clear();
         }
-        FaultPaths.startCopyBeforeUnprotect(tracker, states, image);
+        FaultPaths.startCopyBeforeWrite(tracker, states, image);
     }
 
     @Override
     public void stopCopyBeforeWrite() {
         ensureOpen();
-        FaultPaths.stopCopyBeforeUnprotect(tracker);
+        FaultPaths.stopCopyBeforeWrite(tracker);
     }
 
     @Override
@@ -191,19 +191,15 @@ public abstract class NativeFaultTracker implements PageTracker {
         if (closed) throw new IllegalStateException("this tracker is closed");
     }
 
-    protected final boolean isClosed() {
-        return closed;
-    }
-
     @Override
     public synchronized void close() {
         if (closed) return;
         closed = true;
         try {
             // Copying stops before anything else: a fault path paused by a copy switch must not outlive the tracker.
-            FaultPaths.stopCopyBeforeUnprotect(tracker);
+            FaultPaths.stopCopyBeforeWrite(tracker);
             // Signal handlers stop next: from here a fault in the region is only retried until stopTracking makes it writable.
-            if (claimedSlot >= 0) FaultPaths.stopHandling(claimedSlot);
+            if (signalRangeSlot >= 0) FaultPaths.stopSignalRange(signalRangeSlot);
             stopTracking();
         } finally {
             long[] counters = new long[FaultPaths.Counter.values().length];
@@ -215,13 +211,13 @@ public abstract class NativeFaultTracker implements PageTracker {
     }
 
     /**
-     * Releases the signal handlers' claim once the region is unmapped: until then a fault that raced
+     * Removes the region's signal range once the region is unmapped: until then a fault that raced
      * close() is retried instead of being passed on to the JVM, which would take it for a crash.
      */
     @Override
     public synchronized void regionUnmapped() {
-        if (claimedSlot < 0) return;
-        FaultPaths.releaseRange(claimedSlot);
-        claimedSlot = -1;
+        if (signalRangeSlot < 0) return;
+        FaultPaths.removeSignalRange(signalRangeSlot);
+        signalRangeSlot = -1;
     }
 }

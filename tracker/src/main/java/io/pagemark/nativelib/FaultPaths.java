@@ -18,18 +18,19 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * FFM bindings to the native fault paths ({@code tracker/src/main/c/pagemark.h}): one native
- * tracker per tracked region, the signal-handler range claims (mprotect, uffd-sigbus) and the
- * uffd-sync handler threads. The constants mirror pagemark.h; {@link NativeLibrary} refuses a
- * library built for another {@link #ABI_VERSION}.
+ * tracker per tracked region, the signal ranges (the ranges the SIGSEGV/SIGBUS handlers handle, for
+ * mprotect and uffd-sigbus) and the uffd-sync handler threads. The constants mirror pagemark.h;
+ * {@link NativeLibrary} refuses a library built for another {@link #ABI_VERSION} or with another ring
+ * layout ({@link RingLayout}).
  * <p>
  * Calls that may wait (joining handler threads, waiting for signal handlers to leave a range) are
  * ordinary downcalls: the calling Java thread is "in native" meanwhile and does not hold up safepoints.
  */
 public final class FaultPaths {
     /** PM_ABI_VERSION of the library this class was written against. */
-    public static final int ABI_VERSION = 2;
+    public static final int ABI_VERSION = 3;
 
-    /** How a tracker's faults arrive (PM_KIND_*). */
+    /** How a tracker's faults arrive (PM_KIND_*, by explicit code). */
     public enum Kind {
         /** SIGSEGV on a PROT_READ page. */
         MPROTECT(1),
@@ -45,28 +46,34 @@ public final class FaultPaths {
         }
     }
 
-    /** Counters a native tracker keeps (PM_COUNTER_*, in that order). */
+    /** Counters a native tracker keeps (PM_COUNTER_*, by explicit code). */
     public enum Counter {
         /** Faults resolved: one per unprotected block. */
-        FAULTS,
+        FAULTS(0),
         /** Ring entries that went to the spill bitmap because the ring stayed full. */
-        SPILLED_ENTRIES,
+        SPILLED_ENTRIES(1),
         /** Records that found the ring full at first. */
-        FULL_RING_WAITS,
+        FULL_RING_WAITS(2),
         /** mprotect: times the block size was raised near vm.max_map_count. */
-        DEGRADATIONS,
+        DEGRADATIONS(3),
         /** log2 of the most pages one fault has unprotected. */
-        LARGEST_BLOCK_LOG2,
+        LARGEST_BLOCK_LOG2(4),
         /** mprotect: unprotects retried at the largest block (ENOMEM). */
-        UNPROTECT_RETRIES,
+        UNPROTECT_RETRIES(5),
         /** mprotect: the VMA boundaries its writable runs make inside the region now (an estimate the degradation uses). */
-        VMA_BOUNDARIES,
-        /** Copy-before-unprotect: pages a fault path copied into the image. */
-        PAGES_COPIED
+        VMA_BOUNDARIES(6),
+        /** Copy-before-write: pages a fault path copied into the image. */
+        PAGES_COPIED(7);
+
+        final int code;
+
+        Counter(int code) {
+            this.code = code;
+        }
     }
 
     /**
-     * Copy-before-unprotect page states (PM_PAGE_*): one int per page, CAS'd by the fault paths and
+     * Copy-before-write page states (PM_PAGE_*): one int per page, CAS'd by the fault paths and
      * by the Java caller; see pagemark.h and {@code io.pagemark.CopyBeforeWrite}.
      */
     public static final int PAGE_UNCOPIED = 0;
@@ -82,25 +89,25 @@ public final class FaultPaths {
 
     /** PM_MAX_HANDLERS. */
     public static final int MAX_HANDLER_THREADS = 16;
-    /** PM_MAX_CLAIMED_RANGES: mprotect and uffd-sigbus arenas open at once. */
-    public static final int MAX_CLAIMED_RANGES = 64;
+    /** PM_MAX_SIGNAL_RANGES: mprotect and uffd-sigbus arenas open at once. */
+    public static final int MAX_SIGNAL_RANGES = 64;
 
     private static final class Handles {
         static final MethodHandle TRACKER_NEW = bind("pm_tracker_new", FunctionDescriptor.of(ADDRESS, JAVA_INT, JAVA_LONG,
                 JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), true);
         static final MethodHandle COUNTER = bind("pm_counter", FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_INT), false);
         static final MethodHandle TRACKER_FREE = bind("pm_tracker_free", FunctionDescriptor.ofVoid(ADDRESS), false);
-        static final MethodHandle CLAIM_RANGE = bind("pm_claim_range", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
-        static final MethodHandle STOP_HANDLING = bind("pm_stop_handling", FunctionDescriptor.ofVoid(JAVA_INT), false);
-        static final MethodHandle RELEASE_RANGE = bind("pm_release_range", FunctionDescriptor.ofVoid(JAVA_INT), false);
-        static final MethodHandle CLAIMED_RANGES = bind("pm_claimed_ranges", FunctionDescriptor.of(JAVA_INT), false);
+        static final MethodHandle SIGNAL_RANGE_ADD = bind("pm_signal_range_add", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
+        static final MethodHandle SIGNAL_RANGE_STOP = bind("pm_signal_range_stop", FunctionDescriptor.ofVoid(JAVA_INT), false);
+        static final MethodHandle SIGNAL_RANGE_REMOVE = bind("pm_signal_range_remove", FunctionDescriptor.ofVoid(JAVA_INT), false);
+        static final MethodHandle SIGNAL_RANGES = bind("pm_signal_ranges", FunctionDescriptor.of(JAVA_INT), false);
         static final MethodHandle SET_VMA_BUDGET = bind("pm_set_vma_budget", FunctionDescriptor.ofVoid(JAVA_LONG), false);
         static final MethodHandle MPROTECT_PROTECTING = bind("pm_mprotect_protecting",
                 FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_LONG), false);
         static final MethodHandle MPROTECT_PROTECTING_ALL = bind("pm_mprotect_protecting_all", FunctionDescriptor.ofVoid(ADDRESS), false);
-        static final MethodHandle COPY_START = bind("pm_copy_before_unprotect_start",
+        static final MethodHandle COPY_START = bind("pm_copy_before_write_start",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS), false);
-        static final MethodHandle COPY_STOP = bind("pm_copy_before_unprotect_stop", FunctionDescriptor.ofVoid(ADDRESS), false);
+        static final MethodHandle COPY_STOP = bind("pm_copy_before_write_stop", FunctionDescriptor.ofVoid(ADDRESS), false);
         static final MethodHandle UNPROTECT = bind("pm_unprotect", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), false);
         static final MethodHandle HANDLERS_START = bind("pm_handlers_start",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT), false);
@@ -162,7 +169,7 @@ public final class FaultPaths {
 
     public static long counter(MemorySegment tracker, Counter counter) {
         try {
-            return (long) Handles.COUNTER.invokeExact(tracker, counter.ordinal());
+            return (long) Handles.COUNTER.invokeExact(tracker, counter.code);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
@@ -178,19 +185,20 @@ public final class FaultPaths {
     }
 
     /**
-     * Installs the chained SIGSEGV/SIGBUS handlers (once per process) and has them handle the
-     * tracker's range. Returns the claim's slot, which outlives the tracker: see {@link #releaseRange}.
+     * Installs the chained SIGSEGV/SIGBUS handlers (once per process) and adds the tracker's range to
+     * the signal ranges they handle. Returns the range's slot, which outlives the tracker: see
+     * {@link #removeSignalRange}.
      */
-    public static int claimRange(MemorySegment tracker) {
+    public static int addSignalRange(MemorySegment tracker) {
         int result;
         try {
-            result = (int) Handles.CLAIM_RANGE.invokeExact(tracker);
+            result = (int) Handles.SIGNAL_RANGE_ADD.invokeExact(tracker);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
         if (result < 0) {
-            throw new LinuxException("pm_claim_range", -result, -result == Errno.ENOSPC
-                    ? "at most " + MAX_CLAIMED_RANGES + " mprotect and uffd-sigbus arenas can be open at once"
+            throw new LinuxException("pm_signal_range_add", -result, -result == Errno.ENOSPC
+                    ? "at most " + MAX_SIGNAL_RANGES + " mprotect and uffd-sigbus arenas can be open at once"
                     : "installing the SIGSEGV/SIGBUS handlers failed");
         }
         return result;
@@ -201,9 +209,9 @@ public final class FaultPaths {
      * (the range is about to become writable), and no handler touches the tracker. Waits for
      * handlers still inside.
      */
-    public static void stopHandling(int slot) {
+    public static void stopSignalRange(int slot) {
         try {
-            Handles.STOP_HANDLING.invokeExact(slot);
+            Handles.SIGNAL_RANGE_STOP.invokeExact(slot);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
@@ -214,18 +222,18 @@ public final class FaultPaths {
      * so call it only once the memory is unmapped and no thread can still be on its way into a
      * handler for a fault that raced close (for Java threads: after the arena's close handshake).
      */
-    public static void releaseRange(int slot) {
+    public static void removeSignalRange(int slot) {
         try {
-            Handles.RELEASE_RANGE.invokeExact(slot);
+            Handles.SIGNAL_RANGE_REMOVE.invokeExact(slot);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
     }
 
-    /** Ranges the signal handlers claim now, live or closing. */
-    public static int claimedRanges() {
+    /** Signal ranges now, live or stopped. */
+    public static int signalRanges() {
         try {
-            return (int) Handles.CLAIMED_RANGES.invokeExact();
+            return (int) Handles.SIGNAL_RANGES.invokeExact();
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
@@ -262,16 +270,16 @@ public final class FaultPaths {
     }
 
     /**
-     * Switches copy-before-unprotect on: pauses the fault paths (those in flight finish, new ones
+     * Switches copy-before-write on: pauses the fault paths (those in flight finish, new ones
      * wait), write-protects the whole region, then has every fault path copy each uncopied page of
      * the block it is about to unprotect into {@code image} at the same offset. The pause and the
      * protect run in this one downcall: the writers it pauses hold up safepoints, so no Java code may
      * run between them.
      *
-     * @param states one int per page, all {@link #PAGE_UNCOPIED}; valid until {@link #stopCopyBeforeUnprotect}
-     * @param image  the region's size; valid until {@link #stopCopyBeforeUnprotect}
+     * @param states one int per page, all {@link #PAGE_UNCOPIED}; valid until {@link #stopCopyBeforeWrite}
+     * @param image  the region's size; valid until {@link #stopCopyBeforeWrite}
      */
-    public static void startCopyBeforeUnprotect(MemorySegment tracker, MemorySegment states, MemorySegment image) {
+    public static void startCopyBeforeWrite(MemorySegment tracker, MemorySegment states, MemorySegment image) {
         int result;
         try {
             result = (int) Handles.COPY_START.invokeExact(tracker, states, image);
@@ -279,13 +287,13 @@ public final class FaultPaths {
             throw new AssertionError(t);
         }
         if (result < 0) {
-            throw new LinuxException("pm_copy_before_unprotect_start", -result, -result == Errno.EBUSY
-                    ? "copy-before-unprotect is already on for this tracker" : "write-protecting the region failed");
+            throw new LinuxException("pm_copy_before_write_start", -result, -result == Errno.EBUSY
+                    ? "copy-before-write is already on for this tracker" : "write-protecting the region failed");
         }
     }
 
-    /** Switches copy-before-unprotect off; when this returns no fault path uses the states or the image. Idempotent. */
-    public static void stopCopyBeforeUnprotect(MemorySegment tracker) {
+    /** Switches copy-before-write off; when this returns no fault path uses the states or the image. Idempotent. */
+    public static void stopCopyBeforeWrite(MemorySegment tracker) {
         try {
             Handles.COPY_STOP.invokeExact(tracker);
         } catch (Throwable t) {

@@ -5,12 +5,22 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -28,6 +38,32 @@ class NativeLibraryTest {
         assertFalse(Files.exists(Path.of(m.group(1))), "the extraction directory is removed after loading: " + m.group(1));
         assertTrue(NativeLibrary.lookup().find("pm_abi_version").isPresent());
         assertTrue(NativeLibrary.lookup().find("claim").isEmpty(), "internal functions are not exported (-fvisibility=hidden)");
+    }
+
+    /** The C side's ring layout matches Agrona's descriptor; a library that reports another one is refused at load. */
+    @Test
+    void aLibraryWithAnotherRingLayoutIsRefused() throws ReflectiveOperationException {
+        assertDoesNotThrow(() -> RingLayout.check(NativeLibrary.lookup()));
+        MethodHandle shifted = MethodHandles.lookup().findStatic(NativeLibraryTest.class, "tailOffsetMovedBy8",
+                MethodType.methodType(int.class, int.class));
+        MemorySegment layout = Linker.nativeLinker().upcallStub(shifted, FunctionDescriptor.of(JAVA_INT, JAVA_INT), Arena.ofAuto());
+        SymbolLookup wrong = name -> name.equals("pm_ring_layout") ? Optional.of(layout) : Optional.empty();
+        String message = assertThrows(IllegalStateException.class, () -> RingLayout.check(wrong)).getMessage();
+        assertTrue(message.contains("TAIL_OFFSET 136 (expected 128)"), message);
+    }
+
+    private static final MethodHandle REAL_LAYOUT = Linker.nativeLinker().downcallHandle(
+            NativeLibrary.lookup().find("pm_ring_layout").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+
+    /** pm_ring_layout with the tail position 8 bytes further (field 1: PM_RING_TAIL_OFFSET). */
+    private static int tailOffsetMovedBy8(int field) {
+        int real;
+        try {
+            real = (int) REAL_LAYOUT.invokeExact(field);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        return field == 1 ? real + 8 : real;
     }
 
     private static Path directory(Path parent, String name, String mode) throws IOException {

@@ -1,0 +1,79 @@
+/*
+ * The native tracker: what every backend's fault path shares (the range, the block size, the ring,
+ * the fault count), each backend's own state, and struct backend, the table of what differs between
+ * them. Internal to the library; the exported API is pagemark.h.
+ *
+ * Where a fault goes: the signal handler (signal_ranges.c) or a uffd-sync handler thread
+ * (uffd_sync.c) finds the tracker, the backend's fault path (mprotect.c, uffd_sigbus.c, uffd_sync.c)
+ * takes the block holding the address (tracker_block), copies it first if copy-before-write is on
+ * (copy_before_write.h), unprotects it, and only then records it in the ring (ring.h).
+ */
+#ifndef PAGEMARK_TRACKER_H
+#define PAGEMARK_TRACKER_H
+
+#include "copy_before_write.h"
+#include "mprotect.h"
+#include "ring.h"
+#include "uffd_sync.h"
+
+#include <stdint.h>
+
+struct tracker;
+
+/*
+ * What differs between the backends: one constant instance per PM_KIND_*, defined in the backend's
+ * own file and picked by backend_of (tracker.c), the only code that looks at the kind. Code that
+ * needs to know how a tracker behaves asks its backend, never its kind.
+ */
+struct backend {
+    /* The signal its write faults arrive as (SIGSEGV, SIGBUS), or 0: they arrive as uffd messages to handler threads. */
+    int fault_signal;
+    /* fault_signal != 0: resolves the write fault at addr, in the signal handler on the faulting thread. */
+    void (*on_fault)(struct tracker *t, uintptr_t addr);
+    /* Sets up the backend's own state of a new tracker (NULL: none); 0 or -errno. */
+    int (*init)(struct tracker *t);
+    /* Frees the backend's own state (NULL: none). */
+    void (*release)(struct tracker *t);
+    /* Makes pages [first, first + count) writable outside a fault, waking writers waiting on them; 0 or -errno. */
+    int (*unprotect)(struct tracker *t, uint64_t first, uint64_t count);
+    /* Write-protects the whole range, as the Java side's arm does; 0 or -errno. */
+    int (*protect_all)(struct tracker *t);
+};
+
+struct tracker {
+    const struct backend *backend;
+    uintptr_t start;
+    uint64_t pages;
+    int page_shift;
+    int uffd;
+    int block_log2;                   /* the configured block: 2^block_log2 pages per fault */
+    _Atomic int current_block_log2;   /* the block used now: raised above block_log2 by mprotect near vm.max_map_count */
+    _Atomic int largest_block_log2;   /* the largest block used since the tracker was created */
+    int max_block_log2;               /* a block of 2^max_block_log2 pages covers the whole range */
+    struct ring ring;
+    _Atomic uint64_t faults;
+    struct mprotect_state mprotect;   /* mprotect.h */
+    struct handler_threads handlers;  /* uffd_sync.h */
+    struct copy_before_write copy;    /* copy_before_write.h */
+};
+
+/* The aligned block of 2^block_log2 pages holding addr, clipped to the range: its first page and page count, and its ring entry. */
+static inline uint64_t tracker_block(const struct tracker *t, uintptr_t addr, int block_log2, uint64_t *first, uint64_t *count) {
+    uint64_t page = (addr - t->start) >> t->page_shift;
+    *first = page & ~((1ULL << block_log2) - 1);
+    *count = 1ULL << block_log2;
+    if (*first + *count > t->pages) *count = t->pages - *first;
+    return (*first << ENTRY_LOG2_BITS) | (uint64_t)block_log2;
+}
+
+/* The address of page `page` of the range. */
+static inline void *tracker_page(const struct tracker *t, uint64_t page) {
+    return (void *)(t->start + (page << t->page_shift));
+}
+
+/* The backends (their files): what backend_of picks from. */
+extern const struct backend mprotect_backend;    /* mprotect.c */
+extern const struct backend uffd_sigbus_backend; /* uffd_sigbus.c */
+extern const struct backend uffd_sync_backend;   /* uffd_sync.c */
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * The uffd-sigbus fault path: the range is registered with UFFD_FEATURE_SIGBUS, so a write to a
+ * write-protected page raises SIGBUS on the writing thread, and the signal handler (signal_ranges.c)
+ * resolves it here, on that thread, before the store is retried.
+ */
+#define _GNU_SOURCE
+#include "tracker.h"
+
+#include "atomics.h"
+#include "uffd_wp.h"
+
+#include <signal.h>
+
+static void uffd_sigbus_fault(struct tracker *t, uintptr_t addr) {
+    uint64_t first, count;
+    uint64_t entry = tracker_block(t, addr, load_relaxed(&t->current_block_log2), &first, &count);
+    if (copy_enter(t) == COPY_LIVE) copy_block(t, first, count);
+    /* DONTWAKE: the only thread waiting for this page is this one, in its signal handler. */
+    uffd_unprotect_in_fault(t, first, count, 1);
+    copy_leave(t);
+    add_relaxed(&t->faults, 1);
+    ring_record(&t->ring, &entry, 1); /* after the unprotect: see tracker.c */
+}
+
+const struct backend uffd_sigbus_backend = {
+    .fault_signal = SIGBUS,
+    .on_fault = uffd_sigbus_fault,
+    .unprotect = uffd_unprotect,
+    .protect_all = uffd_protect_all,
+};

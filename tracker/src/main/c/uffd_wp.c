@@ -1,0 +1,34 @@
+/* UFFDIO_WRITEPROTECT, as the uffd backends' fault paths and their unprotect outside a fault use it. */
+#define _GNU_SOURCE
+#include "uffd_wp.h"
+
+#include "tracker.h"
+
+#include <errno.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+
+int uffd_write_protect(struct tracker *t, uint64_t first, uint64_t count, uint64_t mode) {
+    struct uffdio_writeprotect wp = {
+        .range = {.start = (uintptr_t)tracker_page(t, first), .len = count << t->page_shift},
+        .mode = mode,
+    };
+    /* EAGAIN: the mm is changing under a non-cooperative event. */
+    while (ioctl(t->uffd, UFFDIO_WRITEPROTECT, &wp) != 0) {
+        if (errno != EAGAIN && errno != EINTR) return -errno;
+    }
+    return 0;
+}
+
+void uffd_unprotect_in_fault(struct tracker *t, uint64_t first, uint64_t count, int dont_wake) {
+    /* ENOENT: close() unregistered the range; nothing left to do. */
+    (void)uffd_write_protect(t, first, count, dont_wake ? UFFDIO_WRITEPROTECT_MODE_DONTWAKE : 0);
+}
+
+int uffd_unprotect(struct tracker *t, uint64_t first, uint64_t count) {
+    return uffd_write_protect(t, first, count, 0); /* 0: clear WP and wake */
+}
+
+int uffd_protect_all(struct tracker *t) {
+    return uffd_write_protect(t, 0, t->pages, UFFDIO_WRITEPROTECT_MODE_WP);
+}
