@@ -150,7 +150,8 @@ static int mprotect_protect_all(struct tracker *t) {
     return mprotect(tracker_page(t, 0), t->pages << t->page_shift, PROT_READ) == 0 ? 0 : -errno;
 }
 
-const struct backend mprotect_backend = {
+static const struct backend mprotect_backend = {
+    .name = "mprotect",
     .fault_signal = SIGSEGV,
     .on_fault = mprotect_fault,
     .init = mprotect_init,
@@ -158,3 +159,4 @@ const struct backend mprotect_backend = {
     .unprotect = mprotect_unprotect,
     .protect_all = mprotect_protect_all,
 };
+PM_BACKEND(mprotect_backend);

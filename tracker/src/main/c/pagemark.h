@@ -5,7 +5,7 @@
  *    signal_ranges.c, with the fault paths in mprotect.c and uffd_sigbus.c,
  *  - copy-before-write's part of every fault path: copy_before_write.c,
  *  - the producer side of the fault-record ring: ring.c.
- * tracker.c holds what every backend shares and the one place that picks a backend by its kind.
+ * tracker.c holds what every backend shares and the one place that picks a backend, by its name.
  * Everything else (opening the userfaultfd, arming, collecting, mapping memory) is Java (FFM).
  *
  * The exported functions are called through FFM by io.pagemark.nativelib.FaultPaths; the
@@ -20,12 +20,7 @@
 #define PM_EXPORT __attribute__((visibility("default")))
 
 /* Bumped whenever an exported signature or constant changes; the Java loader refuses a mismatch. */
-#define PM_ABI_VERSION 3
-
-/* How a tracker's faults arrive: the one value tracker.c's backend_of dispatches on. */
-#define PM_KIND_MPROTECT 1    /* SIGSEGV on a PROT_READ page */
-#define PM_KIND_UFFD_SIGBUS 2 /* SIGBUS from a userfaultfd registered with UFFD_FEATURE_SIGBUS */
-#define PM_KIND_UFFD_SYNC 3   /* uffd_msg read by handler threads */
+#define PM_ABI_VERSION 4
 
 /* Indexes for pm_counter. */
 #define PM_COUNTER_FAULTS 0            /* faults resolved (one per unprotected block) */
@@ -75,12 +70,14 @@ PM_EXPORT int pm_abi_version(void);
 PM_EXPORT int32_t pm_ring_layout(int field);
 
 /*
- * A tracker of kind PM_KIND_* for the `pages` pages at `start`. `uffd` is the registered userfaultfd
+ * A tracker for the `pages` pages at `start`, whose faults the backend named `backend` resolves
+ * ("mprotect": SIGSEGV on a PROT_READ page; "uffd-sigbus": SIGBUS from a userfaultfd registered with
+ * UFFD_FEATURE_SIGBUS; "uffd-sync": uffd_msg read by handler threads). `uffd` is the registered userfaultfd
  * (-1 for mprotect). Each fault unprotects the aligned block of 2^block_log2 pages holding the address.
  * The ring (capacity bytes + trailer) and the spill bitmap (one bit per page) are the caller's
  * memory, zeroed, and must outlive the tracker. Returns NULL with errno set on failure.
  */
-PM_EXPORT struct tracker *pm_tracker_new(int kind, uint64_t start, uint64_t pages, uint64_t page_size, int uffd,
+PM_EXPORT struct tracker *pm_tracker_new(const char *backend, uint64_t start, uint64_t pages, uint64_t page_size, int uffd,
                                          int block_log2, uint8_t *ring_buffer, int32_t ring_capacity,
                                          uint64_t *spill_bitmap);
 PM_EXPORT uint64_t pm_counter(struct tracker *t, int counter);

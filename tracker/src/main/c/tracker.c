@@ -1,7 +1,7 @@
 /*
  * What every backend shares: creating and freeing a native tracker, its counters, unprotecting
- * outside a fault, the ring layout's export, and backend_of, the one place that maps a PM_KIND_* to
- * the backend that implements it (tracker.h, struct backend).
+ * outside a fault, the ring layout's export, and backend_named, the one place that picks the
+ * backend that implements a tracker (tracker.h, struct backend).
  *
  * Every fault path unprotects first and records second (docs/design.md: the other order lets a
  * collector drain the record and re-protect before the late unprotect opens the page again,
@@ -40,14 +40,16 @@ int32_t pm_ring_layout(int field) {
     }
 }
 
-/* The one dispatch on the kind. */
-static const struct backend *backend_of(int kind) {
-    switch (kind) {
-    case PM_KIND_MPROTECT: return &mprotect_backend;
-    case PM_KIND_UFFD_SIGBUS: return &uffd_sigbus_backend;
-    case PM_KIND_UFFD_SYNC: return &uffd_sync_backend;
-    default: return NULL;
+/* The registered backends (PM_BACKEND), gathered by the linker; hidden: not part of the library's exports. */
+extern const struct backend *__start_pm_backends[] __attribute__((visibility("hidden")));
+extern const struct backend *__stop_pm_backends[] __attribute__((visibility("hidden")));
+
+/* The one place a backend is picked: by its name, among those registered. */
+static const struct backend *backend_named(const char *name) {
+    for (const struct backend **backend = __start_pm_backends; backend < __stop_pm_backends; backend++) {
+        if (strcmp((*backend)->name, name) == 0) return *backend;
     }
+    return NULL;
 }
 
 static int ceil_log2(uint64_t n) {
@@ -56,9 +58,9 @@ static int ceil_log2(uint64_t n) {
     return log2;
 }
 
-struct tracker *pm_tracker_new(int kind, uint64_t start, uint64_t pages, uint64_t page_size, int uffd,
+struct tracker *pm_tracker_new(const char *backend_name, uint64_t start, uint64_t pages, uint64_t page_size, int uffd,
                                int block_log2, uint8_t *ring_buffer, int32_t ring_capacity, uint64_t *spill_bitmap) {
-    const struct backend *backend = backend_of(kind);
+    const struct backend *backend = backend_name != NULL ? backend_named(backend_name) : NULL;
     if (backend == NULL || pages == 0 || (page_size & (page_size - 1)) != 0
         || block_log2 < 0 || block_log2 >= (1 << ENTRY_LOG2_BITS) || ring_capacity < RING_MIN_CAPACITY
         || (ring_capacity & (ring_capacity - 1)) != 0) {

@@ -21,11 +21,14 @@
 struct tracker;
 
 /*
- * What differs between the backends: one constant instance per PM_KIND_*, defined in the backend's
- * own file and picked by backend_of (tracker.c), the only code that looks at the kind. Code that
- * needs to know how a tracker behaves asks its backend, never its kind.
+ * What differs between the backends: one constant instance per backend, defined in the backend's own
+ * file and registered there with PM_BACKEND; pm_tracker_new finds it by name (backend_named,
+ * tracker.c), the one place a backend is picked. Code that needs to know how a tracker behaves asks
+ * its backend, never which backend it is.
  */
 struct backend {
+    /* The backend's name, as the Java side (io.pagemark.Backend) spells it. */
+    const char *name;
     /* The signal its write faults arrive as (SIGSEGV, SIGBUS), or 0: they arrive as uffd messages to handler threads. */
     int fault_signal;
     /* fault_signal != 0: resolves the write fault at addr, in the signal handler on the faulting thread. */
@@ -71,9 +74,12 @@ static inline void *tracker_page(const struct tracker *t, uint64_t page) {
     return (void *)(t->start + (page << t->page_shift));
 }
 
-/* The backends (their files): what backend_of picks from. */
-extern const struct backend mprotect_backend;    /* mprotect.c */
-extern const struct backend uffd_sigbus_backend; /* uffd_sigbus.c */
-extern const struct backend uffd_sync_backend;   /* uffd_sync.c */
+/*
+ * Registers a backend: puts a pointer to it into the pm_backends section, which the linker gathers
+ * from every file and brackets with __start_pm_backends and __stop_pm_backends (as the kernel's
+ * initcalls are gathered), so adding a backend is adding its file, with no list to edit.
+ */
+#define PM_BACKEND(instance) \
+    static const struct backend *registered_##instance __attribute__((used, section("pm_backends"))) = &(instance)
 
 #endif

@@ -22,9 +22,11 @@ static void uffd_sigbus_fault(struct tracker *t, uintptr_t addr) {
     ring_record(&t->ring, &entry, 1); /* after the unprotect: see tracker.c */
 }
 
-const struct backend uffd_sigbus_backend = {
+static const struct backend uffd_sigbus_backend = {
+    .name = "uffd-sigbus",
     .fault_signal = SIGBUS,
     .on_fault = uffd_sigbus_fault,
     .unprotect = uffd_unprotect,
     .protect_all = uffd_protect_all,
 };
+PM_BACKEND(uffd_sigbus_backend);

@@ -22,6 +22,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+static const struct backend uffd_sync_backend;
+
 struct handler_start {
     struct tracker *t;
     int index;
@@ -158,8 +160,10 @@ int pm_handlers_passed(struct tracker *t, const uint64_t *snapshot) {
     return 1;
 }
 
-const struct backend uffd_sync_backend = {
+static const struct backend uffd_sync_backend = {
+    .name = "uffd-sync",
     .fault_signal = 0, /* faults arrive as messages to the handler threads above */
     .unprotect = uffd_unprotect,
     .protect_all = uffd_protect_all,
 };
+PM_BACKEND(uffd_sync_backend);

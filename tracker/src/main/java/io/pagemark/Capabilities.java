@@ -64,7 +64,7 @@ public record Capabilities(String kernelRelease, long pageSize, String transpare
         NativeLibrary.Status nativeLibrary = NativeLibrary.status();
         Map<Backend, Support> backends = new EnumMap<>(Backend.class);
         for (Backend b : Backend.values()) {
-            if (b != Backend.AUTO) backends.put(b, Support.of(Backends.unusableReason(b)));
+            if (b != Backend.AUTO) backends.put(b, Support.of(b.unusableReason()));
         }
         return new Capabilities(Kernel.release(), Libc.pageSize(), Kernel.transparentHugePages(), Kernel.maxMapCount(),
                 access.available() ? access.mode().label() : null, access.available() ? access.mode().limitation() : null,
@@ -84,8 +84,8 @@ public record Capabilities(String kernelRelease, long pageSize, String transpare
      */
     public static Choice autoChoice() {
         StringBuilder reasons = new StringBuilder();
-        for (Backend b : Backends.AUTO_PREFERENCE) {
-            String why = Backends.unusableReason(b);
+        for (Backend b : Backend.autoPreference()) {
+            String why = b.unusableReason();
             if (why == null) {
                 return new Choice(b, reasons.isEmpty()
                         ? "the best backend, usable here"

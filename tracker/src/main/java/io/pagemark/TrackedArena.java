@@ -1,9 +1,10 @@
 package io.pagemark;
 
 import io.pagemark.backend.CardTable;
-import io.pagemark.backend.CardTableTracker;
+import io.pagemark.backend.CopiesBeforeWrite;
 import io.pagemark.backend.FaultRing;
 import io.pagemark.backend.MappedRegion;
+import io.pagemark.backend.MarkedByWriteApi;
 import io.pagemark.backend.PageSet;
 import io.pagemark.backend.PageTracker;
 import io.pagemark.backend.TrackerOptions;
@@ -15,11 +16,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
-import java.util.List;
 import java.util.Objects;
 import java.util.function.Function;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.stream.Collectors;
 
 /**
  * Off-heap memory with a hardware write barrier: an anonymous private mapping whose written pages
@@ -60,6 +59,8 @@ public final class TrackedArena implements AutoCloseable {
     private final PageTracker tracker;
     /** Non-null only on card-table: the write API marks it. */
     private final CardTable cards;
+    /** The tracker as one that copies before write, or null where it cannot. */
+    private final CopiesBeforeWrite copier;
     private final PageSet pending;
     /** Non-null only when the backend needs stopped writers to collect ({@link Backend#needsWriterPause()}). */
     private final WriterPause writerPause;
@@ -79,7 +80,8 @@ public final class TrackedArena implements AutoCloseable {
         this.scope = scope;
         this.segment = region.memory();
         this.tracker = tracker;
-        this.cards = tracker instanceof CardTableTracker ct ? ct.cards() : null;
+        this.cards = tracker instanceof MarkedByWriteApi marked ? marked.cards() : null;
+        this.copier = tracker instanceof CopiesBeforeWrite c ? c : null;
         this.pending = new PageSet(region.address(), region.pageSize(), region.pageCount());
         this.writerPause = backend.needsWriterPause() ? writerPause : null;
     }
@@ -251,7 +253,7 @@ public final class TrackedArena implements AutoCloseable {
      * @throws IllegalStateException         if the arena is closed or a copy-before-write is running
      */
     public CopyBeforeWrite copyBeforeWrite() {
-        if (!backend.canCopyBeforeWrite()) {
+        if (copier == null) {
             throw new UnsupportedOperationException("copy-before-write (live snapshots) needs a backend whose fault path runs"
                     + " before the faulting store completes: " + Backend.copyBeforeWriteNames() + "; this arena's backend is "
                     + backend + (backend == Backend.UFFD_ASYNC ? " (the kernel resolves its faults itself: nothing runs before the write)"
@@ -261,10 +263,10 @@ public final class TrackedArena implements AutoCloseable {
         try {
             ensureOpen();
             if (copying != null) throw new IllegalStateException("a copy-before-write is already running on this arena: close it first");
-            CopyBeforeWrite copy = new CopyBeforeWrite(this, tracker.pagesCopiedBeforeWrite());
+            CopyBeforeWrite copy = new CopyBeforeWrite(this, copier.pagesCopiedBeforeWrite());
             try {
                 // Armed: the records of writes not yet collected must stay for the next collect.
-                tracker.startCopyBeforeWrite(copy.states(), copy.image(), armed);
+                copier.startCopyBeforeWrite(copy.states(), copy.image(), armed);
             } catch (RuntimeException | Error e) {
                 copy.free();
                 throw e;
@@ -282,14 +284,14 @@ public final class TrackedArena implements AutoCloseable {
         try {
             // Armed: a page made writable without a fault would take its next write unrecorded.
             if (closed || armed) return false;
-            return tracker.unprotect(firstPage, pageCount);
+            return copier.unprotect(firstPage, pageCount);
         } finally {
             lock.unlock();
         }
     }
 
     long pagesCopiedBeforeWrite() {
-        return tracker.pagesCopiedBeforeWrite();
+        return copier.pagesCopiedBeforeWrite();
     }
 
     /** See {@link CopyBeforeWrite#stop()}. */
@@ -298,9 +300,9 @@ public final class TrackedArena implements AutoCloseable {
         try {
             if (copying != copy) return; // the arena closed (its tracker stopped copying) or never started this one
             copying = null;
-            tracker.stopCopyBeforeWrite();
+            copier.stopCopyBeforeWrite();
             // Unless tracking needs them protected, what copying protected and nobody released is made writable.
-            if (!armed) tracker.unprotect(0, region.pageCount());
+            if (!armed) copier.unprotect(0, region.pageCount());
         } finally {
             lock.unlock();
         }
@@ -589,11 +591,11 @@ public final class TrackedArena implements AutoCloseable {
             long pageSize = Libc.pageSize();
             long rounded = (size + pageSize - 1) & -pageSize;
             Capabilities.Choice choice = backend == Backend.AUTO ? Capabilities.autoChoice() : requested(backend);
-            checkApplies(handlerThreads, "handlerThreads", choice.backend(), Backend.UFFD_SYNC);
-            checkApplies(pinHandlerThreads, "pinHandlerThreads", choice.backend(), Backend.UFFD_SYNC);
-            checkApplies(handlerSpinMicros, "handlerSpinMicros", choice.backend(), Backend.UFFD_SYNC);
-            checkApplies(bulkPages, "bulkPages", choice.backend(), Backend.UFFD_SYNC, Backend.UFFD_SIGBUS, Backend.MPROTECT);
-            checkApplies(ringCapacity, "ringCapacity", choice.backend(), Backend.UFFD_SYNC, Backend.UFFD_SIGBUS, Backend.MPROTECT);
+            checkApplies(handlerThreads, Backend.Option.HANDLER_THREADS, choice.backend());
+            checkApplies(pinHandlerThreads, Backend.Option.PIN_HANDLER_THREADS, choice.backend());
+            checkApplies(handlerSpinMicros, Backend.Option.HANDLER_SPIN_MICROS, choice.backend());
+            checkApplies(bulkPages, Backend.Option.BULK_PAGES, choice.backend());
+            checkApplies(ringCapacity, Backend.Option.RING_CAPACITY, choice.backend());
             TrackerOptions defaults = TrackerOptions.DEFAULTS;
             TrackerOptions options = new TrackerOptions(forcePopulate,
                     handlerThreads != null ? handlerThreads : defaults.handlerThreads(),
@@ -602,20 +604,20 @@ public final class TrackedArena implements AutoCloseable {
                     bulkPages != null ? bulkPages : defaults.bulkPages(),
                     ringCapacity != null ? ringCapacity : defaults.ringCapacity());
             return map(choice.backend(), backend == Backend.AUTO ? "auto: " + choice.why() : choice.why(), rounded, hugePages,
-                    region -> Backends.open(choice.backend(), region, options), writerPause);
+                    region -> choice.backend().open(region, options), writerPause);
         }
 
         private static Capabilities.Choice requested(Backend backend) {
-            String unusable = Backends.unusableReason(backend);
+            String unusable = backend.unusableReason();
             if (unusable != null) throw new PagemarkException("backend " + backend + " is not usable here: " + unusable);
             return new Capabilities.Choice(backend, "requested");
         }
 
         /** A backend-specific option set for a backend it does not apply to is an error, not silently ignored. */
-        private static void checkApplies(Object value, String option, Backend chosen, Backend... appliesTo) {
-            if (value == null || List.of(appliesTo).contains(chosen)) return;
-            throw new IllegalArgumentException(option + "(" + value + ") applies only to " + List.of(appliesTo).stream()
-                    .map(Backend::id).collect(Collectors.joining(", ")) + "; this arena's backend is " + chosen);
+        private static void checkApplies(Object value, Backend.Option option, Backend chosen) {
+            if (value == null || chosen.accepts(option)) return;
+            throw new IllegalArgumentException(option.builderMethod + "(" + value + ") applies only to "
+                    + Backend.acceptingNames(option) + "; this arena's backend is " + chosen);
         }
     }
 }

@@ -1,11 +1,11 @@
 package io.pagemark;
 
+import io.pagemark.testing.BackendsWith;
 import io.pagemark.backend.TestTrackers;
 import io.pagemark.nativelib.FaultPaths;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -69,7 +69,7 @@ class CloseTest {
     }
 
     /** A new arena on {@code backend} catches writes: what was closed left nothing behind that gets in the way. */
-    private static void newArenaWorks(String backend) {
+    private static void newArenaWorks(Backend backend) {
         try (TrackedArena arena = TrackedArena.builder().size(16 * PAGE).backend(backend).open()) {
             arena.arm();
             arena.putLong(3 * PAGE, 1L);
@@ -86,7 +86,7 @@ class CloseTest {
      */
     @Test
     void closeReleasesWritersBlockedInFaults(@TempDir Path dir) throws Exception {
-        NativeBackendsTest.assumeUsable("uffd-sync");
+        NativeBackendsTest.assumeUsable(Backend.UFFD_SYNC);
         assumeTrue(Capabilities.probe().userfaultfdLimitation() == null, "userfaultfd is user-mode-only here: kernel-mode writes fail instead of blocking");
         Path file = dir.resolve("data");
         Files.write(file, new byte[PAGE]);
@@ -115,20 +115,20 @@ class CloseTest {
         assertNull(unexpected.get(), () -> "a writer failed: " + unexpected.get());
         assertEquals(4, completed.get(), "unregistering let every blocked write complete");
         assertEquals(baseline, threadsInUserfault(), "no thread is left blocked in the kernel");
-        newArenaWorks("uffd-sync");
+        newArenaWorks(Backend.UFFD_SYNC);
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"uffd-sync", "uffd-sigbus", "mprotect"})
-    void closeWhileWritersHammer(String backend) throws Exception {
+    @BackendsWith(Backend.Trait.NATIVE_FAULT_PATH)
+    void closeWhileWritersHammer(Backend backend) throws Exception {
         NativeBackendsTest.assumeUsable(backend);
         long handlersBefore = threadsNamed("pagemark-uffd");
         int rangesBefore = FaultPaths.signalRanges();
         TrackedArena.Builder builder = TrackedArena.builder().size(1024 * PAGE).backend(backend);
-        if (backend.equals("uffd-sync")) builder.handlerThreads(2);
+        if (backend.accepts(Backend.Option.HANDLER_THREADS)) builder.handlerThreads(2);
         TrackedArena arena = builder.open();
         arena.arm();
-        if (backend.equals("uffd-sync")) assertEquals(handlersBefore + 2, threadsNamed("pagemark-uffd"));
+        if (backend.accepts(Backend.Option.HANDLER_THREADS)) assertEquals(handlersBefore + 2, threadsNamed("pagemark-uffd"));
         else assertEquals(rangesBefore + 1, FaultPaths.signalRanges());
         AtomicBoolean stop = new AtomicBoolean();
         AtomicReference<Throwable> unexpected = new AtomicReference<>();
@@ -170,7 +170,7 @@ class CloseTest {
     /** 64 mprotect and uffd-sigbus arenas may be open at once; the next one is refused with a message that says so. */
     @Test
     void atMost64SignalHandledArenasAtOnce() {
-        NativeBackendsTest.assumeUsable("mprotect");
+        NativeBackendsTest.assumeUsable(Backend.MPROTECT);
         int before = FaultPaths.signalRanges();
         List<TrackedArena> open = new ArrayList<>();
         try {
@@ -183,13 +183,13 @@ class CloseTest {
             open.forEach(TrackedArena::close);
         }
         assertEquals(before, FaultPaths.signalRanges());
-        newArenaWorks("mprotect");
+        newArenaWorks(Backend.MPROTECT);
     }
 
     /** The signal handlers hold at most 64 ranges at once: closing must give each one back. */
     @ParameterizedTest
-    @ValueSource(strings = {"uffd-sigbus", "mprotect"})
-    void manyArenasOneAfterAnother(String backend) {
+    @BackendsWith(Backend.Trait.SIGNAL_HANDLER)
+    void manyArenasOneAfterAnother(Backend backend) {
         NativeBackendsTest.assumeUsable(backend);
         for (int i = 0; i < 2 * FaultPaths.MAX_SIGNAL_RANGES; i++) newArenaWorks(backend);
     }

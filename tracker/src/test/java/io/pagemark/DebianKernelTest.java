@@ -32,7 +32,7 @@ class DebianKernelTest {
     private static final String KERNEL = "debian-6.1";
     private static final long PAGE = Libc.pageSize();
     /** The backends that catch writes with userfaultfd write-protect, and so need populate-before-arm on 6.1. */
-    private static final List<Backend> UFFD_BACKENDS = List.of(Backend.UFFD_SYNC, Backend.UFFD_SIGBUS);
+    private static final List<Backend> UFFD_BACKENDS = Backend.with(Backend.Trait.NATIVE_FAULT_PATH, Backend.Trait.USERFAULTFD);
 
     @BeforeAll
     static void inTheDebianGuest() {
@@ -74,9 +74,9 @@ class DebianKernelTest {
      */
     @Test
     void uffdBackendsPopulateBeforeArming() {
-        List<Backend> usable = UFFD_BACKENDS.stream().filter(b -> Backends.unusableReason(b) == null).toList();
+        List<Backend> usable = UFFD_BACKENDS.stream().filter(b -> b.unusableReason() == null).toList();
         assertFalse(usable.isEmpty(), "no uffd backend is usable on 6.1: " + UFFD_BACKENDS.stream()
-                .map(b -> b + ": " + Backends.unusableReason(b)).toList());
+                .map(b -> b + ": " + b.unusableReason()).toList());
         int pages = 64;
         for (Backend backend : usable) {
             try (TrackedArena arena = TrackedArena.builder().size(pages * PAGE).backend(backend).open();

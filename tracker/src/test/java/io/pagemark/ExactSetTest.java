@@ -31,11 +31,10 @@ class ExactSetTest {
 
     static Stream<Arguments> backends() {
         List<Arguments> out = new ArrayList<>();
-        for (Backend b : Backend.values()) {
-            if (b == Backend.AUTO) continue;
+        for (Backend b : Backend.with()) {
             out.add(Arguments.of(b, false));
             // The populate-before-arm path of the userfaultfd backends, forced.
-            if (b == Backend.UFFD_ASYNC || b == Backend.UFFD_SYNC || b == Backend.UFFD_SIGBUS) out.add(Arguments.of(b, true));
+            if (b.has(Backend.Trait.USERFAULTFD)) out.add(Arguments.of(b, true));
         }
         return out.stream();
     }
@@ -142,7 +141,7 @@ class ExactSetTest {
     }
 
     static Stream<Backend> copyBeforeWriteBackends() {
-        return Stream.of(Backend.values()).filter(Backend::canCopyBeforeWrite);
+        return Backend.with(Backend.Trait.COPY_BEFORE_WRITE).stream();
     }
 
     /** Disarming while a copy-before-write runs must not make the pages it has not copied writable. */

@@ -1,9 +1,9 @@
 package io.pagemark;
 
+import io.pagemark.testing.BackendsWith;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -26,12 +26,12 @@ class NativeBackendsTest {
     private static final int PAGE = 4096;
     private static final int PAGES = 256;
 
-    static void assumeUsable(String backend) {
-        String reason = Capabilities.probe().backends().get(Backend.parse(backend)).reason();
+    static void assumeUsable(Backend backend) {
+        String reason = Capabilities.probe().backends().get(backend).reason();
         assumeTrue(reason == null, () -> backend + " is not usable here: " + reason);
     }
 
-    private static TrackedArena open(String backend, boolean forcePopulate) {
+    private static TrackedArena open(Backend backend, boolean forcePopulate) {
         assumeUsable(backend);
         return TrackedArena.builder().size((long) PAGES * PAGE).backend(backend).forcePopulate(forcePopulate).open();
     }
@@ -44,8 +44,8 @@ class NativeBackendsTest {
 
     /** The exact sets themselves are ExactSetTest's; here: the populate path says how it populated. */
     @ParameterizedTest
-    @ValueSource(strings = {"uffd-sync", "uffd-sigbus"})
-    void forcedPopulateIsDescribed(String backend) {
+    @BackendsWith({Backend.Trait.NATIVE_FAULT_PATH, Backend.Trait.USERFAULTFD})
+    void forcedPopulateIsDescribed(Backend backend) {
         try (TrackedArena arena = open(backend, true)) {
             arena.arm();
             assertTrue(arena.describe().contains("populate before arm by MADV_POPULATE_READ"), arena.describe());
@@ -58,8 +58,8 @@ class NativeBackendsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"uffd-sync", "uffd-sigbus", "mprotect"})
-    void bulkUnprotectReportsWholeAlignedBlocks(String backend) {
+    @BackendsWith(Backend.Trait.NATIVE_FAULT_PATH)
+    void bulkUnprotectReportsWholeAlignedBlocks(Backend backend) {
         assumeUsable(backend);
         try (TrackedArena arena = TrackedArena.builder().size((long) PAGES * PAGE).backend(backend).bulkPages(16).open()) {
             assertTrue(arena.describe().contains("bulk unprotect 16 pages"), arena.describe());
@@ -92,9 +92,9 @@ class NativeBackendsTest {
 
     @Test
     void uffdSyncResolvesKernelModeWritesAndReportsThem(@TempDir Path dir) throws IOException {
-        assumeUsable("uffd-sync");
+        assumeUsable(Backend.UFFD_SYNC);
         assumeTrue(Capabilities.probe().userfaultfdLimitation() == null, "userfaultfd is user-mode-only here: kernel-mode writes fail");
-        try (TrackedArena arena = open("uffd-sync", false)) {
+        try (TrackedArena arena = open(Backend.UFFD_SYNC, false)) {
             arena.arm();
             assertEquals(3 * PAGE, readFileInto(arena, dir, 30L * PAGE, 3 * PAGE));
             assertEquals((byte) 7, arena.getByte(30L * PAGE));
@@ -103,8 +103,8 @@ class NativeBackendsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"uffd-sigbus", "mprotect"})
-    void kernelModeWritesIntoProtectedPagesFailWithEfault(String backend, @TempDir Path dir) throws IOException {
+    @BackendsWith(Backend.Trait.SIGNAL_HANDLER)
+    void kernelModeWritesIntoProtectedPagesFailWithEfault(Backend backend, @TempDir Path dir) throws IOException {
         try (TrackedArena arena = open(backend, false)) {
             arena.arm();
             IOException e = assertThrows(IOException.class, () -> readFileInto(arena, dir, 30L * PAGE, 3 * PAGE));
@@ -118,8 +118,8 @@ class NativeBackendsTest {
 
     /** A ring far too small for the pages written between collects: faulting threads spill, nothing is lost. */
     @ParameterizedTest
-    @ValueSource(strings = {"uffd-sync", "uffd-sigbus", "mprotect"})
-    void aSmallRingLosesNothing(String backend) {
+    @BackendsWith(Backend.Trait.NATIVE_FAULT_PATH)
+    void aSmallRingLosesNothing(Backend backend) {
         assumeUsable(backend);
         int pages = 4096;
         try (TrackedArena arena = TrackedArena.builder().size((long) pages * PAGE).backend(backend).ringCapacity(4096).open()) {
@@ -149,7 +149,7 @@ class NativeBackendsTest {
 
     @Test
     void handlerThreadsCanBePinnedOnePerCpuAndSpin() throws IOException {
-        assumeUsable("uffd-sync");
+        assumeUsable(Backend.UFFD_SYNC);
         int cpus = Runtime.getRuntime().availableProcessors();
         assumeTrue(cpus >= 2 && cpus <= 16, "needs 2 to 16 CPUs, has " + cpus);
         List<String> before = cpusOfThreadsNamed("pagemark-uffd");
@@ -178,18 +178,18 @@ class NativeBackendsTest {
                 assertThrows(IllegalArgumentException.class, () -> builder.ringCapacity(5000)).getMessage());
         assertEquals("handlerSpinMicros must be between 0 and 10000, got -1",
                 assertThrows(IllegalArgumentException.class, () -> builder.handlerSpinMicros(-1)).getMessage());
-        assumeUsable("mprotect");
+        assumeUsable(Backend.MPROTECT);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> TrackedArena.builder().size(PAGE).backend("mprotect").handlerThreads(2).open());
         assertEquals("handlerThreads(2) applies only to uffd-sync; this arena's backend is mprotect", e.getMessage());
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"uffd-sync", "uffd-sigbus", "mprotect"})
-    void probeSaysUsableAndNativeLibraryLoaded(String backend) {
+    @BackendsWith(Backend.Trait.NATIVE_FAULT_PATH)
+    void probeSaysUsableAndNativeLibraryLoaded(Backend backend) {
         Capabilities caps = Capabilities.probe();
         assertTrue(caps.nativeLibrary(), caps.nativeLibraryDetail());
         assertTrue(caps.nativeLibraryDetail().startsWith("loaded from "), caps.nativeLibraryDetail());
-        assertEquals(new Capabilities.Support(true, null), caps.backends().get(Backend.parse(backend)));
+        assertEquals(new Capabilities.Support(true, null), caps.backends().get(backend));
     }
 }

@@ -1,5 +1,6 @@
 package io.pagemark;
 
+import io.pagemark.testing.BackendsWith;
 import io.pagemark.backend.MappedRegion;
 import io.pagemark.backend.TestTrackers;
 import io.pagemark.backend.TrackerOptions;
@@ -12,7 +13,6 @@ import io.pagemark.verify.ShadowSync;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.Arena;
@@ -42,7 +42,7 @@ class NoLostWriteOracleTest {
 
     @KernelMatrix
     @ParameterizedTest(name = "{0}")
-    @EnumSource(value = Backend.class, names = {"AUTO"}, mode = EnumSource.Mode.EXCLUDE)
+    @BackendsWith
     void noWriteIsLost(Backend backend) {
         Capabilities.Support support = Capabilities.probe().backends().get(backend);
         Assumptions.assumeTrue(support.usable(), () -> "skipped: " + backend + " is not usable here: " + support.reason());
@@ -77,7 +77,7 @@ class NoLostWriteOracleTest {
     private static final OracleConfig TEETH = SHORT.withArenaBytes(16 << 20);
 
     @ParameterizedTest(name = "{0}")
-    @EnumSource(value = Backend.class, names = {"UFFD_ASYNC", "UFFD_SYNC", "UFFD_SIGBUS", "MPROTECT", "CARD_TABLE"})
+    @BackendsWith(without = Backend.Trait.NEEDS_WRITER_PAUSE)
     void readingBeforeReprotectingIsCaught(Backend backend) {
         Capabilities.Support support = Capabilities.probe().backends().get(backend);
         Assumptions.assumeTrue(support.usable(), () -> "skipped: " + backend + " is not usable here: " + support.reason());
@@ -115,7 +115,7 @@ class NoLostWriteOracleTest {
     @ParameterizedTest(name = "record first: {0}")
     @ValueSource(booleans = {false, true})
     void theFaultPathOrderDecidesWhetherWritesAreLost(boolean recordFirst) {
-        String unusable = Backends.unusableReason(Backend.UFFD_SYNC);
+        String unusable = Backend.UFFD_SYNC.unusableReason();
         Assumptions.assumeTrue(unusable == null, () -> "skipped: uffd-sync is not usable here: " + unusable);
         OracleConfig twoSeconds = SHORT.withMinWrites(0, Duration.ofSeconds(2), Duration.ofSeconds(2));
         // Losses need a collect to fall inside the pause: runs of 2 s until one shows them (at most 5; the right order gets one).
@@ -139,7 +139,7 @@ class NoLostWriteOracleTest {
 
     @Test
     void droppingTheLastRangeOfAPageOutIsCaught() {
-        String unusable = Backends.unusableReason(Backend.UFFD_ASYNC);
+        String unusable = Backend.UFFD_ASYNC.unusableReason();
         Assumptions.assumeTrue(unusable == null, () -> "skipped: uffd-async is not usable here: " + unusable);
         try (TrackedArena arena = TrackedArena.map(Backend.UFFD_ASYNC, "test: broken scanner", SHORT.arenaBytes(), false,
                 BrokenScanTracker::new, null)) {

@@ -27,7 +27,7 @@ class SafepointStressTest {
     @ParameterizedTest(name = "{0} for {1} s")
     @CsvSource({"uffd-sync, 12", "uffd-sigbus, 12", "mprotect, 6"})
     void faultingWritersSurviveSafepointsWithoutLosingWrites(String backend, int seconds) throws Exception {
-        NativeBackendsTest.assumeUsable(backend);
+        NativeBackendsTest.assumeUsable(Backend.parse(backend));
         long[] last = {-1, -1};
         List<String> cmd = ChildJvm.command(List.of(), List.of("-Xmx256m"), ChildJvm.classPath(), SafepointStressChild.class,
                 backend, Integer.toString(seconds));

@@ -1,7 +1,7 @@
 package io.pagemark;
 
+import io.pagemark.testing.BackendsWith;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,7 +40,7 @@ class SignalChainingTest {
     }
 
     /** Runs {@code body} while writer threads keep faulting on an armed arena of {@code backend} (re-armed by collects). */
-    private static void whileFaulting(String backend, ThrowingRunnable body) throws Exception {
+    private static void whileFaulting(Backend backend, ThrowingRunnable body) throws Exception {
         NativeBackendsTest.assumeUsable(backend);
         try (TrackedArena arena = TrackedArena.builder().size(1024L * PAGE).backend(backend).open()) {
             arena.arm();
@@ -77,8 +77,8 @@ class SignalChainingTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mprotect", "uffd-sigbus", "uffd-sync"})
-    void implicitNullChecksInHotCompiledCodeStillThrow(String backend) throws Exception {
+    @BackendsWith(Backend.Trait.NATIVE_FAULT_PATH)
+    void implicitNullChecksInHotCompiledCodeStillThrow(Backend backend) throws Exception {
         whileFaulting(backend, () -> {
             Holder present = new Holder(1);
             long npes = 0;
@@ -108,8 +108,8 @@ class SignalChainingTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mprotect", "uffd-sigbus"})
-    void stackOverflowStillThrows(String backend) throws Exception {
+    @BackendsWith(Backend.Trait.SIGNAL_HANDLER)
+    void stackOverflowStillThrows(Backend backend) throws Exception {
         whileFaulting(backend, () -> {
             for (int i = 0; i < 3; i++) {
                 depth = 0;
@@ -122,7 +122,7 @@ class SignalChainingTest {
     /** The JVM turns SIGBUS in an access to a truncated mapped file into InternalError: our SIGBUS handler passes it on. */
     @Test
     void sigbusFromATruncatedMappedFileStillReachesTheJvm(@TempDir Path dir) throws Exception {
-        whileFaulting("uffd-sigbus", () -> {
+        whileFaulting(Backend.UFFD_SIGBUS, () -> {
             Path file = dir.resolve("mapped");
             try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw"); FileChannel ch = raf.getChannel()) {
                 raf.setLength(4 * PAGE);

@@ -21,7 +21,7 @@ class VmaLimitTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"estimated-budget", "wrong-budget"})
     void degradesToLargerBlocksAndLosesNothing(String budget) throws Exception {
-        NativeBackendsTest.assumeUsable("mprotect");
+        NativeBackendsTest.assumeUsable(Backend.MPROTECT);
         long max = Kernel.maxMapCount();
         assumeTrue(max > 0 && max <= 70_000, "vm.max_map_count is " + max + ": 40,000 isolated pages would not reach it");
         List<String> cmd = ChildJvm.command(List.of(), List.of("-Xmx128m"), ChildJvm.classPath(), VmaLimitChild.class, "40000", budget);

@@ -5,14 +5,19 @@ package io.pagemark.backend;
  * the arena's write API mark 512-byte cards (see {@link CardTable}) and collect scans and clears
  * them. Writes that bypass the write API (direct segment stores, read(2) into the memory) are not seen.
  */
-public final class CardTableTracker implements PageTracker {
+public final class CardTableTracker implements MarkedByWriteApi {
     private final CardTable cards;
 
-    public CardTableTracker(MappedRegion region) {
+    private CardTableTracker(MappedRegion region) {
         this.cards = new CardTable(region);
     }
 
-    /** The table the arena's write API marks. */
+    /** A card table over the region (no option applies). */
+    public static CardTableTracker open(MappedRegion region, TrackerOptions options) {
+        return new CardTableTracker(region);
+    }
+
+    @Override
     public CardTable cards() {
         return cards;
     }

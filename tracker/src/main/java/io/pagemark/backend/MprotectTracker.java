@@ -28,7 +28,7 @@ public final class MprotectTracker extends NativeFaultTracker {
     private long reprotectFallbacks;
 
     private MprotectTracker(MappedRegion region, TrackerOptions options) {
-        super(region, options, FaultPaths.Kind.MPROTECT, -1);
+        super(region, options, "mprotect", -1); // mprotect.c
     }
 
     /** Creates the tracker and has the SIGSEGV handler claim the region. */

@@ -21,7 +21,7 @@ import java.lang.foreign.MemorySegment;
  * Subclasses supply the mechanism: how to protect and unprotect, how faults are delivered, and how
  * delivery stops on close.
  */
-public abstract class NativeFaultTracker implements PageTracker {
+public abstract class NativeFaultTracker implements CopiesBeforeWrite {
     protected final MappedRegion region;
     protected final TrackerOptions options;
     /** The C tracker (pm_tracker_new). */
@@ -39,14 +39,15 @@ public abstract class NativeFaultTracker implements PageTracker {
      * Creates the ring and the C tracker. Faults are not delivered until the subclass starts its
      * fault path (adds its signal range, starts handler threads).
      *
-     * @param uffd the registered userfaultfd, or -1
+     * @param nativeBackend the C backend that resolves the faults, by the name its file registers
+     * @param uffd          the registered userfaultfd, or -1
      */
-    protected NativeFaultTracker(MappedRegion region, TrackerOptions options, FaultPaths.Kind kind, int uffd) {
+    protected NativeFaultTracker(MappedRegion region, TrackerOptions options, String nativeBackend, int uffd) {
         this.region = region;
         this.options = options;
         this.ring = new FaultRing(region.pageCount(), options.ringCapacityFor(region.pageCount()));
         try {
-            this.tracker = FaultPaths.newTracker(kind, region.address(), region.pageCount(), region.pageSize(), uffd,
+            this.tracker = FaultPaths.newTracker(nativeBackend, region.address(), region.pageCount(), region.pageSize(), uffd,
                     options.bulkPagesLog2(), ring.buffer(), ring.capacity(), ring.spillBitmap());
         } catch (RuntimeException e) {
             ring.close();

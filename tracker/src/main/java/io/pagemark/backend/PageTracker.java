@@ -1,9 +1,11 @@
 package io.pagemark.backend;
 
-import java.lang.foreign.MemorySegment;
-
 /**
- * One tracking mechanism watching one region: the backend SPI behind {@code TrackedArena}.
+ * One tracking mechanism watching one region: the backend SPI behind {@code TrackedArena}. What
+ * every tracker does is here; what only some can do is an interface of its own that extends this
+ * one ({@link CopiesBeforeWrite}, {@link UnprotectsPages}, {@link MarkedByWriteApi}), so an ability
+ * is a type the caller tests with {@code instanceof}, never an UnsupportedOperationException
+ * (package-info says how to add one).
  * <p>
  * The contract every implementation keeps (docs/design.md, "the one invariant"): every write to the
  * region that happens before {@link #collect} returns is reported by that collect or a later one.
@@ -41,40 +43,6 @@ public interface PageTracker extends AutoCloseable {
         return true;
     }
 
-    /**
-     * Switches copy-before-write on (what a live snapshot needs): write-protects the whole region,
-     * and from then on the fault path copies every page whose state in {@code states} is
-     * {@code FaultPaths.PAGE_UNCOPIED} into {@code image} (same offset) before it unprotects it. Only
-     * mechanisms whose fault path runs before the faulting store completes can (the native ones).
-     *
-     * @param states      one int per page, all uncopied, shared with the fault path (see pagemark.h)
-     * @param image       as large as the region
-     * @param keepRecords true while someone collects: faults recorded so far stay for the next
-     *                    collect; false: they are dropped (as arm does), so the record ring cannot fill
-     * @throws UnsupportedOperationException where the mechanism cannot
-     */
-    default void startCopyBeforeWrite(MemorySegment states, MemorySegment image,
-                                      boolean keepRecords) {
-        throw new UnsupportedOperationException(describe() + " cannot copy pages before their first write");
-    }
-
-    /** Switches copy-before-write off: when this returns, no fault path uses the states or the image. Idempotent. */
-    default void stopCopyBeforeWrite() {}
-
-    /** Pages the fault path has copied before their first write, since the tracker was opened. */
-    default long pagesCopiedBeforeWrite() {
-        return 0;
-    }
-
-    /**
-     * Makes pages writable outside a fault, unrecorded (so only for pages nobody tracks). Returns
-     * false if the kernel refused for lack of room (mprotect at vm.max_map_count): the pages then
-     * stay protected, which costs a fault later, never a write.
-     */
-    default boolean unprotect(long firstPage, long pageCount) {
-        throw new UnsupportedOperationException(describe() + " does not unprotect pages outside a fault");
-    }
-
     /** One line on how this tracker was set up (features used, fallbacks taken), for probe, verify and logs. */
     String describe();
 
@@ -85,7 +53,7 @@ public interface PageTracker extends AutoCloseable {
     /**
      * Called after {@link #close()} once the region is unmapped and no Java thread can be inside an
      * access to it any more (the arena's close has completed its handshake with every thread). A
-     * tracker whose signal handler may still see a fault that raced close() keeps claiming the range
+     * tracker whose signal handler may still see a fault that raced close() keeps its signal range
      * until this call. Default: nothing.
      */
     default void regionUnmapped() {}

@@ -52,7 +52,12 @@ public final class SoftDirtyTracker implements PageTracker {
      *
      * @throws PagemarkException if soft-dirty does not work here, or another soft-dirty tracker is open in this process
      */
-    public SoftDirtyTracker(MappedRegion region) {
+    /** A soft-dirty tracker of the region (no option applies). */
+    public static SoftDirtyTracker open(MappedRegion region, TrackerOptions options) {
+        return new SoftDirtyTracker(region);
+    }
+
+    private SoftDirtyTracker(MappedRegion region) {
         String missing = unusableReason();   // runs the (clearing) self-test before this tracker owns the bits
         if (missing != null) throw new PagemarkException("backend soft-dirty is not usable here: " + missing);
         if (!OPEN.compareAndSet(false, true)) {

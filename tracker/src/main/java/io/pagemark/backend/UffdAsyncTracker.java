@@ -20,10 +20,10 @@ public class UffdAsyncTracker implements PageTracker {
 
     /**
      * Opens the userfaultfd and registers the region. Uses WP_UNPOPULATED when offered unless
-     * {@code forcePopulate}, in which case every page is populated before each arm instead.
+     * {@code options.forcePopulate()}, in which case every page is populated before each arm instead.
      */
-    public UffdAsyncTracker(MappedRegion region, boolean forcePopulate) {
-        this(region, forcePopulate, new PagemapScan(PagemapScan.DEFAULT_VECTOR_LENGTH));
+    public static UffdAsyncTracker open(MappedRegion region, TrackerOptions options) {
+        return new UffdAsyncTracker(region, options.forcePopulate(), new PagemapScan(PagemapScan.DEFAULT_VECTOR_LENGTH));
     }
 
     /** As above with a given scanner (tests inject one that drops output to show the oracle notices). */

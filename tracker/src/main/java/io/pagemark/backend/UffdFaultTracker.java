@@ -1,7 +1,5 @@
 package io.pagemark.backend;
 
-import io.pagemark.nativelib.FaultPaths;
-
 /**
  * The native fault paths on a registered userfaultfd (uffd-sync, uffd-sigbus): arming and
  * re-protecting are UFFDIO_WRITEPROTECT on the registration; how a fault reaches the native code
@@ -11,8 +9,8 @@ public abstract class UffdFaultTracker extends NativeFaultTracker {
     /** The registered userfaultfd; this tracker closes it. */
     protected final UffdRegistration uffd;
 
-    protected UffdFaultTracker(MappedRegion region, TrackerOptions options, FaultPaths.Kind kind, UffdRegistration uffd) {
-        super(region, options, kind, uffd.fd());
+    protected UffdFaultTracker(MappedRegion region, TrackerOptions options, String nativeBackend, UffdRegistration uffd) {
+        super(region, options, nativeBackend, uffd.fd());
         this.uffd = uffd;
     }
 

@@ -2,7 +2,6 @@ package io.pagemark.backend;
 
 import io.pagemark.linux.Kernel;
 import io.pagemark.linux.Uffd;
-import io.pagemark.nativelib.FaultPaths;
 
 /**
  * uffd-sigbus: userfaultfd write-protect with UFFD_FEATURE_SIGBUS. A write to a protected page
@@ -16,10 +15,10 @@ import io.pagemark.nativelib.FaultPaths;
 public final class UffdSigbusTracker extends UffdFaultTracker {
 
     private UffdSigbusTracker(MappedRegion region, TrackerOptions options, UffdRegistration uffd) {
-        super(region, options, FaultPaths.Kind.UFFD_SIGBUS, uffd);
+        super(region, options, "uffd-sigbus", uffd); // uffd_sigbus.c
     }
 
-    /** Opens the userfaultfd in SIGBUS mode, registers the region and has the SIGBUS handler claim it. */
+    /** Opens the userfaultfd in SIGBUS mode, registers the region and adds it to the SIGBUS handler's signal ranges. */
     public static UffdSigbusTracker open(MappedRegion region, TrackerOptions options) {
         UffdRegistration uffd = new UffdRegistration(region, Uffd.FEATURE_SIGBUS, options.forcePopulate());
         UffdSigbusTracker tracker;

@@ -50,7 +50,7 @@ public class UffdSyncTracker extends UffdFaultTracker {
 
     /** A tracker whose handlers the caller starts (tests start a deliberately broken one to show the oracle notices). */
     protected UffdSyncTracker(MappedRegion region, TrackerOptions options, UffdRegistration uffd) {
-        super(region, options, FaultPaths.Kind.UFFD_SYNC, uffd);
+        super(region, options, "uffd-sync", uffd); // uffd_sync.c
     }
 
     /** Why uffd-sync cannot run here, or null if it can. */

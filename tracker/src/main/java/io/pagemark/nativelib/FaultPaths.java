@@ -28,23 +28,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class FaultPaths {
     /** PM_ABI_VERSION of the library this class was written against. */
-    public static final int ABI_VERSION = 3;
-
-    /** How a tracker's faults arrive (PM_KIND_*, by explicit code). */
-    public enum Kind {
-        /** SIGSEGV on a PROT_READ page. */
-        MPROTECT(1),
-        /** SIGBUS from a userfaultfd registered with UFFD_FEATURE_SIGBUS. */
-        UFFD_SIGBUS(2),
-        /** uffd_msg read by native handler threads. */
-        UFFD_SYNC(3);
-
-        final int code;
-
-        Kind(int code) {
-            this.code = code;
-        }
-    }
+    public static final int ABI_VERSION = 4;
 
     /** Counters a native tracker keeps (PM_COUNTER_*, by explicit code). */
     public enum Counter {
@@ -93,7 +77,7 @@ public final class FaultPaths {
     public static final int MAX_SIGNAL_RANGES = 64;
 
     private static final class Handles {
-        static final MethodHandle TRACKER_NEW = bind("pm_tracker_new", FunctionDescriptor.of(ADDRESS, JAVA_INT, JAVA_LONG,
+        static final MethodHandle TRACKER_NEW = bind("pm_tracker_new", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG,
                 JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), true);
         static final MethodHandle COUNTER = bind("pm_counter", FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_INT), false);
         static final MethodHandle TRACKER_FREE = bind("pm_tracker_free", FunctionDescriptor.ofVoid(ADDRESS), false);
@@ -148,16 +132,20 @@ public final class FaultPaths {
      * {@code 2^blockLog2} pages; records go to the ring in {@code ringBuffer} (capacity plus
      * trailer, zeroed) or, when it stays full, to the spill bitmap. Both must outlive the tracker.
      *
-     * @param uffd the registered userfaultfd, or -1 for mprotect
+     * @param backend the C backend that resolves its faults, by the name its file registers
+     *                ({@code "mprotect"}, {@code "uffd-sigbus"}, {@code "uffd-sync"})
+     * @param uffd    the registered userfaultfd, or -1 for mprotect
      */
-    public static MemorySegment newTracker(Kind kind, long start, long pages, long pageSize, int uffd, int blockLog2,
+    public static MemorySegment newTracker(String backend, long start, long pages, long pageSize, int uffd, int blockLog2,
                                            MemorySegment ringBuffer, int ringCapacity, MemorySegment spillBitmap) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment capture = arena.allocate(Linker.Option.captureStateLayout());
-            MemorySegment tracker = (MemorySegment) Handles.TRACKER_NEW.invokeExact(capture, kind.code, start, pages, pageSize,
+            MemorySegment tracker = (MemorySegment) Handles.TRACKER_NEW.invokeExact(capture, arena.allocateFrom(backend), start,
+                    pages, pageSize,
                     uffd, blockLog2, ringBuffer, ringCapacity, spillBitmap);
             if (tracker.address() == 0) {
-                throw new LinuxException("pm_tracker_new", (int) ERRNO.get(capture, 0L), "bad tracker arguments or out of memory");
+                throw new LinuxException("pm_tracker_new", (int) ERRNO.get(capture, 0L), "no native backend '" + backend
+                        + "', bad tracker arguments or out of memory");
             }
             return tracker;
         } catch (LinuxException e) {

@@ -1,12 +1,12 @@
 package io.pagemark.checkpoint;
 
+import io.pagemark.testing.BackendsWith;
 import io.pagemark.Backend;
 import io.pagemark.Capabilities;
 import io.pagemark.TrackedArena;
 import io.pagemark.WriterGate;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -37,7 +37,7 @@ class CheckpointWorkloadTest {
     private static final Capabilities CAPABILITIES = Capabilities.probe();
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = "AUTO", mode = EnumSource.Mode.EXCLUDE)
+    @BackendsWith
     void everyQuietPointRestoresToTheArena(Backend backend, @TempDir Path dir) throws Exception {
         Capabilities.Support support = CAPABILITIES.backends().get(backend);
         assumeTrue(support.usable(), () -> backend + " is not usable here: " + support.reason());

@@ -1,5 +1,6 @@
 package io.pagemark.snapshot;
 
+import io.pagemark.testing.BackendsWith;
 import io.pagemark.Backend;
 import io.pagemark.Capabilities;
 import io.pagemark.DirtyPages;
@@ -10,7 +11,6 @@ import io.pagemark.checkpoint.Checkpointer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -131,7 +131,7 @@ class LiveSnapshotTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"UFFD_SYNC", "UFFD_SIGBUS", "MPROTECT"})
+    @BackendsWith(Backend.Trait.COPY_BEFORE_WRITE)
     void snapshotEqualsTheArenaAtItsStartWhileWritersOverwriteEverything(Backend backend) throws Exception {
         assumeUsable(backend);
         try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES).backend(backend).open()) {
@@ -141,7 +141,7 @@ class LiveSnapshotTest {
 
     /** The same on the path kernels without UFFD_FEATURE_WP_UNPOPULATED (before 6.4) take: populate, then protect. */
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"UFFD_SYNC", "UFFD_SIGBUS"})
+    @BackendsWith({Backend.Trait.COPY_BEFORE_WRITE, Backend.Trait.USERFAULTFD})
     void snapshotOnThePopulateBeforeProtectPath(Backend backend) throws Exception {
         assumeUsable(backend);
         try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES).backend(backend).forcePopulate(true).open()) {
@@ -151,7 +151,7 @@ class LiveSnapshotTest {
 
     /** The same while the arena is armed for tracking: pages stay protected (for tracking) after they are saved. */
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"UFFD_SYNC", "UFFD_SIGBUS", "MPROTECT"})
+    @BackendsWith(Backend.Trait.COPY_BEFORE_WRITE)
     void snapshotWhileTrackingIsArmed(Backend backend) throws Exception {
         assumeUsable(backend);
         try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES).backend(backend).open()) {
@@ -217,7 +217,7 @@ class LiveSnapshotTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"UFFD_SYNC", "UFFD_SIGBUS", "MPROTECT"})
+    @BackendsWith(Backend.Trait.COPY_BEFORE_WRITE)
     void snapshotToACheckpointRestoresToTheArenaAtItsStart(Backend backend, @TempDir Path dir) throws Exception {
         assumeUsable(backend);
         try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES / 4).backend(backend).open();
@@ -259,7 +259,7 @@ class LiveSnapshotTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"UFFD_SYNC", "UFFD_SIGBUS", "MPROTECT"})
+    @BackendsWith(Backend.Trait.COPY_BEFORE_WRITE)
     void closingMidSnapshotLeavesTheArenaWritableAndAllowsAnother(Backend backend) throws Exception {
         assumeUsable(backend);
         try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES).backend(backend).open()) {
@@ -300,7 +300,7 @@ class LiveSnapshotTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"UFFD_SYNC", "UFFD_SIGBUS", "MPROTECT"})
+    @BackendsWith(Backend.Trait.COPY_BEFORE_WRITE)
     void closingTheArenaMidSnapshotFailsTheSnapshotAndBlocksNobody(Backend backend) throws Exception {
         assumeUsable(backend);
         TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES).backend(backend).open();
@@ -327,7 +327,7 @@ class LiveSnapshotTest {
      * collects all along; every page written must be reported by some collect.
      */
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"UFFD_SYNC", "UFFD_SIGBUS", "MPROTECT"})
+    @BackendsWith(Backend.Trait.COPY_BEFORE_WRITE)
     void trackingAlongsideSnapshotsLosesNoWrite(Backend backend) throws Exception {
         assumeUsable(backend);
         try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES / 4).backend(backend).open()) {

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,7 +34,14 @@ import java.util.Map;
  */
 public final class KvSnapshotDemo {
     private static final long CAPACITY = 1L << 20; // 64 MiB of slots
-    private static final List<Backend> PREFERENCE = List.of(Backend.UFFD_SIGBUS, Backend.UFFD_SYNC, Backend.MPROTECT);
+    /**
+     * The backends that can copy before write, in the table's order, except that uffd-sigbus goes
+     * first: its writers resolve their own faults (no handler thread to wake) without taking the
+     * mmap lock for writing (mprotect's faults do).
+     */
+    private static final List<Backend> PREFERENCE = Backend.with(Backend.Trait.COPY_BEFORE_WRITE).stream()
+            .sorted(Comparator.comparing(b -> !b.has(Backend.Trait.SIGNAL_HANDLER) || !b.has(Backend.Trait.USERFAULTFD)))
+            .toList();
 
     private KvSnapshotDemo() {}
 
@@ -83,7 +91,7 @@ public final class KvSnapshotDemo {
         Capabilities capabilities = Capabilities.probe();
         return PREFERENCE.stream().filter(b -> capabilities.backends().get(b).usable()).findFirst()
                 .orElseThrow(() -> new IllegalStateException("none of " + Backend.copyBeforeWriteNames() + " is usable here: "
-                        + capabilities.backends().get(Backend.UFFD_SIGBUS).reason()));
+                        + capabilities.backends().get(PREFERENCE.getFirst()).reason()));
     }
 
     static boolean run(Map<String, String> options) throws Exception {

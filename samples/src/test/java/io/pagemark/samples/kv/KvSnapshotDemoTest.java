@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,7 +16,7 @@ class KvSnapshotDemoTest {
     @Test
     void everySnapshotHoldsTheStoreAsItWasAtItsStart(@TempDir Path dir) throws Exception {
         Capabilities capabilities = Capabilities.probe();
-        assumeTrue(List.of(Backend.UFFD_SIGBUS, Backend.UFFD_SYNC, Backend.MPROTECT).stream()
+        assumeTrue(Backend.with(Backend.Trait.COPY_BEFORE_WRITE).stream()
                         .anyMatch(b -> capabilities.backends().get(b).usable()),
                 () -> "no backend that can copy before write is usable here: " + capabilities.backends().get(Backend.MPROTECT).reason());
         assertTrue(KvSnapshotDemo.run(KvSnapshotDemo.parse("--snapshots", "2", "--keys", "20000")), "an in-memory snapshot differed");
