@@ -1,0 +1,42 @@
+package io.pagemark.replication;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Where a {@link Replicator}'s epochs come from: an arena's consistent cuts. {@link #live()} is the
+ * arena's memory, read while writers run (the first part of a catch-up epoch); every page written
+ * after such a read is in a later cut, which is what makes "live pages, then the next cut" consistent
+ * as at that cut (docs/replication.md, "Catch-up").
+ */
+interface EpochSource extends AutoCloseable {
+
+    long pageSize();
+
+    long pageCount();
+
+    /** The arena's memory as it is now (writers may be writing it). */
+    MemorySegment live();
+
+    /** Takes a cut: the pages written since the previous cut (or since the source opened), as they were at the cut. */
+    Cut cut();
+
+    @Override
+    void close();
+
+    /** One cut: its pages ascending, each readable as it was at the cut's instant until {@link #close()}. */
+    interface Cut extends AutoCloseable {
+        /** The cut's instant, nanoseconds since 1970 (for lag across processes on one host). */
+        long wallNanos();
+
+        int pageCount();
+
+        /** The i-th page's index in the arena. */
+        long page(int i);
+
+        /** The i-th page's contents as at the cut. */
+        MemorySegment contents(int i);
+
+        @Override
+        void close();
+    }
+}
