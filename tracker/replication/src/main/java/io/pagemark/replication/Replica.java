@@ -113,6 +113,8 @@ public final class Replica implements AutoCloseable {
     private volatile Throwable failure;
     private volatile String lastRejection;
     private volatile long epochsApplied, pagesApplied, epochsRejected, stagedBytes;
+    /** Tests: run on the replica thread halfway through copying a staged epoch into the state (write lock held). */
+    volatile Runnable midApply;
     private final long[] lagSamples = new long[LAG_SAMPLES];
     private long lagCount;                     // guarded by lagSamples
 
@@ -374,7 +376,10 @@ public final class Replica implements AutoCloseable {
         if (!stagingDirect) {
             long stamp = lock.writeLock();
             try {
-                for (int s = 0; s < slots; s++) MemorySegment.copy(staged, s * pageSize, state, pageOfSlot[s] * pageSize, pageSize);
+                for (int s = 0; s < slots; s++) {
+                    if (s == slots / 2 && midApply != null) midApply.run();
+                    MemorySegment.copy(staged, s * pageSize, state, pageOfSlot[s] * pageSize, pageSize);
+                }
             } finally {
                 lock.unlockWrite(stamp);
             }

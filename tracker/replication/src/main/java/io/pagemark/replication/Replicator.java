@@ -108,14 +108,20 @@ public final class Replicator implements AutoCloseable {
     private long recordsDigest;
     private long pageRecords;
     private long epochBackPressured;
+    private long requestsBeforeCut;
 
     // ---- shared with other threads ----
     private volatile boolean running = true;
-    private volatile boolean cutRequested;
+    /** Synchronous requests so far ({@link #sync}); the thread reads it before each cut. */
+    private final java.util.concurrent.atomic.AtomicLong syncRequests = new java.util.concurrent.atomic.AtomicLong();
+    /** The last epoch published, and the sync requests made before its cut was taken. */
+    private volatile CutMark lastCut = new CutMark(0, Records.NO_EPOCH);
     private volatile Throwable failure;
     private volatile long ackedEpoch = Records.NO_EPOCH;
     private volatile long publishedEpoch = Records.NO_EPOCH;
     private volatile long epochsPublished, pagesPublished, bytesPublished, fullEpochs, catchUpEpochs, backPressured, dropped;
+
+    private record CutMark(long requestsBefore, long epoch) {}
 
     private record Join(long joinId, long identity, long epoch, long digest) {}
 
@@ -174,9 +180,8 @@ public final class Replicator implements AutoCloseable {
                         catchUp(join);
                         nextCut = System.nanoTime() + intervalNanos;
                         work++;
-                    } else if (following && (now >= nextCut || cutRequested)) {
-                        cutRequested = false;
-                        try (EpochSource.Cut cut = source.cut()) {
+                    } else if (following && (now >= nextCut || syncRequests.get() > lastCut.requestsBefore())) {
+                        try (EpochSource.Cut cut = takeCut()) {
                             publishEpoch(epoch, 0, false, cut, null);
                         }
                         nextCut = now + intervalNanos;
@@ -242,7 +247,7 @@ public final class Replicator implements AutoCloseable {
                 for (long p : livePages) offerPage(e, p, memory.asSlice(p * pageSize, pageSize));
             }
             if (cut == null) {
-                cut = source.cut();
+                cut = takeCut();
                 markWritten(cut, e);
             }
             for (int i = 0; i < cut.pageCount(); i++) offerPage(e, cut.page(i), cut.contents(i));
@@ -254,6 +259,7 @@ public final class Replicator implements AutoCloseable {
         } finally {
             if (cut != null && cut != given) cut.close();
         }
+        lastCut = new CutMark(requestsBeforeCut, e);
         historyEpoch[(int) (e % DIGEST_HISTORY)] = e;
         historyDigest[(int) (e % DIGEST_HISTORY)] = digests.state();
         if (publishedEpoch <= ackedEpoch) lastProgressNanos = System.nanoTime();
@@ -270,6 +276,12 @@ public final class Replicator implements AutoCloseable {
             event.backPressured = epochBackPressured;
             event.commit();
         }
+    }
+
+    /** A cut, noting the sync requests made before it: those are covered by the epoch that carries it. */
+    private EpochSource.Cut takeCut() {
+        requestsBeforeCut = syncRequests.get();
+        return source.cut();
     }
 
     private void markWritten(EpochSource.Cut cut, long e) {
@@ -396,15 +408,17 @@ public final class Replicator implements AutoCloseable {
      */
     public long sync(Duration timeout) throws TimeoutException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        long target = publishedEpoch + 1;
-        cutRequested = true;
-        while (ackedEpoch < target || publishedEpoch < target) {
+        long request = syncRequests.incrementAndGet();
+        long target = Long.MAX_VALUE;   // the first epoch whose cut was taken after this call
+        while (ackedEpoch < target) {
             checkRunning();
+            CutMark cut = lastCut;
+            if (target == Long.MAX_VALUE && cut.requestsBefore() >= request) target = cut.epoch();
             if (Thread.interrupted()) throw new InterruptedException();
             if (System.nanoTime() > deadline) {
-                throw new TimeoutException("the replica had applied epoch " + ackedEpoch + ", not yet " + target + ", after " + timeout);
+                throw new TimeoutException("the replica had applied epoch " + ackedEpoch + ", not yet "
+                        + (target == Long.MAX_VALUE ? "a cut taken after the call (none published yet)" : "epoch " + target) + ", after " + timeout);
             }
-            if (publishedEpoch < target) cutRequested = true;
             LockSupport.parkNanos(50_000);
         }
         return ackedEpoch;

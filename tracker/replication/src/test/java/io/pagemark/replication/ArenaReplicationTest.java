@@ -1,0 +1,197 @@
+package io.pagemark.replication;
+
+import io.pagemark.Backend;
+import io.pagemark.Capabilities;
+import io.pagemark.DirtyPages;
+import io.pagemark.TrackedArena;
+import io.pagemark.WriterGate;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * A real tracked arena under an overwriting writer, replicated epoch by epoch on every backend, over
+ * IPC and UDP loopback: the replica ends byte-exact, and its readers never see an epoch half applied.
+ */
+class ArenaReplicationTest {
+    private static final int PAGES = 1024;
+    private static final long PAGE = 4096;
+    private static final Capabilities CAPABILITIES = Capabilities.probe();
+
+    static Stream<Arguments> backendsAndChannels() {
+        return Arrays.stream(Backend.values()).filter(b -> b != Backend.AUTO)
+                .flatMap(b -> Stream.of(Arguments.of(b, "ipc"), Arguments.of(b, "udp")));
+    }
+
+    @ParameterizedTest(name = "{0} over {1}")
+    @MethodSource("backendsAndChannels")
+    void replicaIsByteExactAfterAThousandEpochsOfOverwrites(Backend backend, String media) throws Exception {
+        var support = CAPABILITIES.backends().get(backend);
+        assumeTrue(support.usable(), () -> backend + " is not usable here: " + support.reason());
+        String channel, control;
+        if (media.equals("ipc")) {
+            channel = "aeron:ipc?term-length=4m";
+            control = "aeron:ipc?term-length=64k";
+        } else {
+            channel = "aeron:udp?endpoint=127.0.0.1:" + ReplicationStreamTest.freePort() + "|term-length=4m|mtu=8k|rcv-wnd=2m|so-rcvbuf=2m";
+            control = "aeron:udp?endpoint=127.0.0.1:" + ReplicationStreamTest.freePort() + "|term-length=64k";
+        }
+        WriterGate gate = new WriterGate();
+        try (AeronTransport transport = AeronTransport.embedded();
+             AeronTransport replicaSide = media.equals("ipc") ? null : AeronTransport.embedded();   // UDP: a driver each, as two hosts have
+             TrackedArena arena = TrackedArena.builder().size(PAGES * PAGE).backend(backend).writerPause(gate).open();
+             Writer writer = new Writer(arena, gate);
+             Replicator replicator = Replicator.builder().arena(arena).writerPause(gate).transport(transport).channel(channel)
+                     .controlChannel(control).streamId(4001).epochInterval(Duration.ofMillis(1)).start();
+             Replica replica = Replica.builder().transport(replicaSide != null ? replicaSide : transport).channel(channel)
+                     .controlChannel(control).streamId(4001).start()) {
+            assertTrue(replica.awaitEpoch(1, Duration.ofSeconds(20)), () -> "no first epoch: " + replica.lastRejection());
+            AtomicLong reads = new AtomicLong();
+            AtomicReference<String> torn = new AtomicReference<>();
+            AtomicBoolean reading = new AtomicBoolean(true);
+            Thread reader = Thread.ofPlatform().start(() -> {
+                while (reading.get()) {
+                    long[] pair = replica.read((state, epoch) -> new long[]{state.get(ValueLayout.JAVA_LONG, 0),
+                            state.get(ValueLayout.JAVA_LONG, (PAGES - 1) * PAGE)});
+                    if (pair[0] != pair[1]) torn.compareAndSet(null, "a reader saw batch " + pair[0] + " on page 0 and " + pair[1] + " on the last page");
+                    reads.incrementAndGet();
+                    java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+                }
+            });
+            long start = System.nanoTime();
+            assertTrue(replica.awaitEpoch(1000, Duration.ofSeconds(60)), () -> "replica at epoch " + replica.epoch() + ": " + replicator.stats());
+            System.out.printf("%s over %s: 1000 epochs in %.1f s, %d reads%n", backend, media, (System.nanoTime() - start) / 1e9, reads.get());
+            reading.set(false);
+            reader.join();
+            writer.stop();
+            long last = replicator.sync(Duration.ofSeconds(10));
+            assertTrue(last >= 1000);
+            assertEquals(null, torn.get());
+            assertTrue(reads.get() > 0);
+            long mismatch = replica.read((state, epoch) -> state.mismatch(arena.segment()));
+            assertEquals(-1, mismatch, () -> "the replica differs from the primary at byte " + mismatch);
+            assertEquals(0, replica.stats().rejected(), () -> replica.lastRejection().orElse(""));
+            assertTrue(writer.batches.get() > 1000, "the writer wrote only " + writer.batches.get() + " batches");
+        }
+    }
+
+    /** The apply is a copy, not atomic: halfway through, the raw state is torn, and read() waits it out. */
+    @Test
+    void readersWaitOutAnApplyThatIsHalfDone() throws Exception {
+        WriterGate gate = new WriterGate();
+        try (AeronTransport transport = AeronTransport.embedded();
+             TrackedArena arena = TrackedArena.builder().size(PAGES * PAGE).writerPause(gate).open();
+             Replicator replicator = Replicator.builder().arena(arena).writerPause(gate).transport(transport).streamId(4101)
+                     .epochInterval(Duration.ofMillis(1)).start();
+             Replica replica = Replica.builder().transport(transport).streamId(4101).start()) {
+            gate.run(() -> {
+                arena.putLong(0, 1);
+                arena.putLong((PAGES - 1) * PAGE, 1);
+            });
+            assertTrue(replica.awaitEpoch(1, Duration.ofSeconds(20)));
+            replicator.sync(Duration.ofSeconds(10));
+            MemorySegment raw = replica.read((state, epoch) -> state);
+            AtomicReference<long[]> halfway = new AtomicReference<>();
+            AtomicReference<CompletableFuture<long[]>> blockedRead = new AtomicReference<>();
+            replica.midApply = () -> {
+                replica.midApply = null;
+                halfway.set(new long[]{raw.get(ValueLayout.JAVA_LONG, 0), raw.get(ValueLayout.JAVA_LONG, (PAGES - 1) * PAGE)});
+                blockedRead.set(CompletableFuture.supplyAsync(() -> replica.read((state, epoch) -> new long[]{
+                        state.get(ValueLayout.JAVA_LONG, 0), state.get(ValueLayout.JAVA_LONG, (PAGES - 1) * PAGE)})));
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                assertFalse(blockedRead.get().isDone(), "a reader returned while an epoch was half applied");
+            };
+            gate.run(() -> {
+                arena.putLong(0, 2);
+                arena.putLong((PAGES - 1) * PAGE, 2);
+            });
+            replicator.sync(Duration.ofSeconds(10));
+            assertTrue(halfway.get() != null, "the apply hook never ran");
+            assertNotEquals(halfway.get()[0], halfway.get()[1], "halfway through the apply, the raw state should be torn (the test's teeth)");
+            long[] seen = blockedRead.get().get(10, TimeUnit.SECONDS);
+            assertEquals(2, seen[0]);
+            assertEquals(2, seen[1]);
+        }
+    }
+
+    /** Failover: the promoted state is writable and tracked. */
+    @Test
+    void aPromotedReplicaIsWritableAndTracksItsWrites() throws Exception {
+        WriterGate gate = new WriterGate();
+        try (AeronTransport transport = AeronTransport.embedded();
+             TrackedArena arena = TrackedArena.builder().size(PAGES * PAGE).writerPause(gate).open();
+             Replicator replicator = Replicator.builder().arena(arena).writerPause(gate).transport(transport).streamId(4201).start();
+             Replica replica = Replica.builder().transport(transport).streamId(4201).start()) {
+            gate.run(() -> arena.putLong(5 * PAGE, 55));
+            assertTrue(replica.awaitEpoch(1, Duration.ofSeconds(20)));
+            replicator.sync(Duration.ofSeconds(10));
+            try (TrackedArena promoted = replica.promote()) {
+                assertEquals(55, promoted.getLong(5 * PAGE));
+                assertTrue(promoted.isArmed());
+                promoted.putLong(9 * PAGE, 99);
+                DirtyPages dirty = promoted.collect();
+                assertTrue(dirty.contains(9), dirty.toString());
+                assertFalse(dirty.contains(5), dirty.toString());
+            }
+        }
+    }
+
+    /** Overwrites random pages, and in every batch the same counter on the first and the last page. */
+    private static final class Writer implements AutoCloseable {
+        final AtomicLong batches = new AtomicLong();
+        private final AtomicBoolean running = new AtomicBoolean(true);
+        private final Thread thread;
+
+        Writer(TrackedArena arena, WriterGate gate) {
+            thread = Thread.ofPlatform().name("overwriter").start(() -> {
+                SplittableRandom random = new SplittableRandom(3);
+                for (long batch = 1; running.get(); batch++) {
+                    long b = batch;
+                    gate.enter();
+                    try {
+                        for (int i = 0; i < 8; i++) arena.putLong(random.nextLong(PAGES) * PAGE + random.nextInt(512) * 8L, random.nextLong());
+                        arena.putLong(0, b);
+                        arena.putLong((PAGES - 1) * PAGE, b);
+                    } finally {
+                        gate.exit();
+                    }
+                    batches.set(b);
+                    if ((b & 7) == 0) java.util.concurrent.locks.LockSupport.parkNanos(200_000);   // leave the CPUs some room
+                }
+            });
+        }
+
+        void stop() throws InterruptedException {
+            running.set(false);
+            thread.join();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop();
+        }
+    }
+}
