@@ -136,6 +136,15 @@ public final class AeronTransport implements AutoCloseable {
         }
     }
 
+    /**
+     * Removes the directories that embedded drivers of processes no longer running left behind (a
+     * process killed with SIGKILL cannot remove its own); {@link #embedded()} does this first too.
+     * A supervisor that killed a replicating process can call it at once.
+     */
+    public static void removeAbandonedDirectories() {
+        removeAbandoned(Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir")));
+    }
+
     /** Removes the embedded-driver directories under {@code parent} whose process is gone. */
     private static void removeAbandoned(Path parent) {
         try (Stream<Path> entries = Files.list(parent)) {

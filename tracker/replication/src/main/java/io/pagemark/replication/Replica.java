@@ -104,6 +104,7 @@ public final class Replica implements AutoCloseable {
 
     // ---- shared ----
     private volatile long epoch = Records.NO_EPOCH;
+    private volatile long appliedIdentity;
     private volatile long newestSeen = Records.NO_EPOCH;
     private volatile long lastCutNanos;
     private volatile long lastLagNanos;
@@ -406,6 +407,7 @@ public final class Replica implements AutoCloseable {
         synchronized (lagSamples) {
             lagSamples[(int) (lagCount++ % LAG_SAMPLES)] = lastLagNanos;
         }
+        appliedIdentity = identity;
         epoch = e;
         sendAck(e);
         ReplicationEvents.EpochApplied event = new ReplicationEvents.EpochApplied();
@@ -502,6 +504,11 @@ public final class Replica implements AutoCloseable {
         } finally {
             lock.unlockRead(stamp);
         }
+    }
+
+    /** The identity of the stream ({@link Replicator#identity()}) the applied state came from; 0 before the first epoch. */
+    public long streamIdentity() {
+        return appliedIdentity;
     }
 
     /** The last applied epoch, or -1 before the first. */

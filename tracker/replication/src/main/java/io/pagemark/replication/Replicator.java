@@ -87,6 +87,7 @@ public final class Replicator implements AutoCloseable {
     private final IdleStrategy idle = new BackoffIdleStrategy(10, 20, 1_000, 500_000);
     private final Thread thread;
     private final ObjectName mbeanName;
+    private final java.util.function.Consumer<Published> published;
 
     private ExclusivePublication publication;
     private boolean claimable;
@@ -132,6 +133,7 @@ public final class Replicator implements AutoCloseable {
         this.streamId = b.streamId;
         this.intervalNanos = b.epochInterval.toNanos();
         this.maxLagNanos = b.maxLag.toNanos();
+        this.published = b.onPublished;
         this.identity = ThreadLocalRandom.current().nextLong() | 1;
         this.pageSize = source.pageSize();
         this.pageCount = source.pageCount();
@@ -251,6 +253,7 @@ public final class Replicator implements AutoCloseable {
                 markWritten(cut, e);
             }
             for (int i = 0; i < cut.pageCount(); i++) offerPage(e, cut.page(i), cut.contents(i));
+            published.accept(new Published(identity, e, base, pageRecords, digests.state(), cut.wallNanos()));
             small.putLong(Records.RECORDS_AT, pageRecords, Records.ORDER);
             small.putLong(Records.RECORDS_DIGEST_AT, recordsDigest, Records.ORDER);
             small.putLong(Records.STATE_DIGEST_AT, digests.state(), Records.ORDER);
@@ -424,6 +427,17 @@ public final class Replicator implements AutoCloseable {
         return ackedEpoch;
     }
 
+    /**
+     * An epoch about to be completed: all its page records are out, its end is not, so no replica
+     * can have applied it yet when {@link Builder#onPublished} hears of it.
+     *
+     * @param identity    the stream's identity ({@link #identity()})
+     * @param baseEpoch   the epoch it applies on (-1: a full epoch)
+     * @param stateDigest the {@link ArenaDigest} of the arena at its cut
+     * @param cutWallNanos its cut's instant, nanoseconds since 1970
+     */
+    public record Published(long identity, long epoch, long baseEpoch, long pageRecords, long stateDigest, long cutWallNanos) {}
+
     /** The last epoch published (NO_EPOCH, -1, before the first). */
     public long epoch() {
         return publishedEpoch;
@@ -531,8 +545,19 @@ public final class Replicator implements AutoCloseable {
         private int streamId = 1001;
         private Duration epochInterval = Duration.ofMillis(10);
         private Duration maxLag = Duration.ofSeconds(10);
+        private java.util.function.Consumer<Published> onPublished = published -> {};
 
         private Builder() {}
+
+        /**
+         * Called on the replicator's thread for every epoch, after its pages are sent and before its
+         * end is (so before any replica can apply it): a place to record each epoch's digest. It
+         * holds up the stream while it runs.
+         */
+        public Builder onPublished(java.util.function.Consumer<Published> listener) {
+            this.onPublished = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
 
         /** The arena to replicate (required). */
         public Builder arena(TrackedArena arena) {
