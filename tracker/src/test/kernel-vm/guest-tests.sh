@@ -1,13 +1,14 @@
 #!/bin/bash
 # guest-tests.sh [--kernel debian-6.1] [CONSOLE-LAUNCHER-OPTION...]
 #
-# The guest half of the test command: runs the tracker's kernel-matrix tests (the test classes tagged
-# "kernel-matrix", see io.pagemark.KernelMatrix) inside a guest kernel (vmrun.sh), with plain java and
-# the JUnit console launcher, on the classes the host build compiled: Maven inside the emulated guest
-# would take minutes. Needs `./mvnw -pl tracker -am test-compile` (or test) first, and JAVA_HOME set to
-# the JDK 25+ that compiled them. Extra options go to the console launcher, e.g. to run one class:
+# The guest half of the test command: runs the kernel-matrix tests of the tracker and of the oracle
+# (tracker/cli) (the test classes tagged "kernel-matrix", see io.pagemark.KernelMatrix) inside a guest
+# kernel (vmrun.sh), with plain java and the JUnit console launcher, on the classes the host build
+# compiled: Maven inside the emulated guest would take minutes. Needs `./mvnw -pl tracker/cli -am
+# test-compile` (or test) first, and JAVA_HOME set to the JDK 25+ that compiled them. Extra options go
+# to the console launcher, e.g. to run one class:
 #   guest-tests.sh --select-class=io.pagemark.SoftDirtyTrackerTest   (only kernel-matrix classes run)
-# The JUnit XML reports come back to tracker/target/kernel-vm/reports-<kernel>/.
+# The JUnit XML reports come back to tracker/cli/target/kernel-vm/reports-<kernel>/.
 # Exit status: 0 when every test passed, 1 when one failed, 2 when none ran, 125 (one line says why)
 # when the guest could not run.
 #
@@ -19,13 +20,13 @@
 #    in a run this short.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-TARGET=$(cd "$HERE/../../.." && pwd)/target
+TARGET=$(cd "$HERE/../../.." && pwd)/cli/target
 KERNEL=debian-6.1
 if [ "${1:-}" = --kernel ]; then KERNEL=${2:?--kernel needs a name}; shift 2; fi
 fail() { echo "kernel-vm: $*" >&2; exit 125; }
 
 ENV_FILE=$TARGET/kernel-vm/guest-tests.env
-[ -f "$ENV_FILE" ] || fail "no $ENV_FILE: build the tests first (./mvnw -pl tracker -am test-compile)"
+[ -f "$ENV_FILE" ] || fail "no $ENV_FILE: build the tests first (./mvnw -pl tracker/cli -am test-compile)"
 # shellcheck source=guest-tests.env
 . "$ENV_FILE"
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/java}

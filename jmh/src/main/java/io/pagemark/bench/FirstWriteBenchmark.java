@@ -1,7 +1,7 @@
 package io.pagemark.bench;
 
 import io.pagemark.TrackedArena;
-import io.pagemark.linux.Libc;
+import io.pagemark.Capabilities;
 import org.HdrHistogram.Histogram;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -66,7 +66,7 @@ public class FirstWriteBenchmark {
     public void open() {
         if (writers != 1 && writers != 2) throw new IllegalArgumentException("writers must be 1 or 2, got " + writers);
         int[] pages = PageOrder.all(PAGES, order);
-        arena = Arenas.openPopulated(backend, PAGES * Libc.pageSize());
+        arena = Arenas.openPopulated(backend, PAGES * Capabilities.probe().pageSize());
         offsets = new long[PAGES];
         for (int i = 0; i < PAGES; i++) offsets[i] = pages[i] * arena.pageSize();
         if (writers == 2) {

@@ -6,8 +6,12 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
-import java.net.URISyntaxException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -28,12 +32,19 @@ final class TestNatives {
 
     private TestNatives() {}
 
+    /** From test-classes or from the tracker's test jar (the oracle's tests in tracker/cli): copied to a file first. */
     private static SymbolLookup load() {
-        try {
-            Path lib = Path.of(TestNatives.class.getResource("/libpagemark-test.so").toURI());
-            return SymbolLookup.libraryLookup(lib, Arena.global());
-        } catch (URISyntaxException e) {
-            throw new AssertionError(e);
+        try (InputStream in = TestNatives.class.getResourceAsStream("/libpagemark-test.so")) {
+            if (in == null) throw new AssertionError("libpagemark-test.so is not on the class path (built by the tracker's test-compile)");
+            Path lib = Files.createTempFile("pagemark-test-", ".so");
+            try {
+                Files.copy(in, lib, StandardCopyOption.REPLACE_EXISTING);
+                return SymbolLookup.libraryLookup(lib, Arena.global());
+            } finally {
+                Files.delete(lib); // the mapping stays
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
