@@ -23,16 +23,16 @@ import java.lang.invoke.VarHandle;
  * </pre>
  * A fault path unprotects a page only after its state has left UNCOPIED (and COPYING), so a page
  * still UNCOPIED has been write-protected and unchanged since the start. To save a page nobody
- * wrote, copy it yourself first, then call {@link #claimUntouched}: true means the page stayed
+ * wrote, copy it yourself first, then call {@link #takeUntouched}: true means the page stayed
  * UNCOPIED throughout your copy, so your copy is the page at the start; false means a write got
  * there first: {@link #awaitFaultCopy} and take the page from the image. Nobody ever waits for the
  * caller: a writer stopped in a fault while a Java thread holds something it needs would deadlock
- * the JVM at the next safepoint (docs/design.md, native rules), so the caller claims only after its copy.
+ * the JVM at the next safepoint (docs/design.md, native rules), so the caller takes a page only after its copy.
  *
  * <pre>{@code
  * try (CopyBeforeWrite copy = arena.copyBeforeWrite()) {    // the start: every page protected
  *     MemorySegment.copy(arena.segment(), offset, mine, 0, pageSize);   // page p, read while still protected
- *     if (copy.claimUntouched(p)) { ... mine holds page p as it was at the start ... }
+ *     if (copy.takeUntouched(p)) { ... mine holds page p as it was at the start ... }
  *     else { copy.awaitFaultCopy(p); ... copy.image() holds it at offset ... }
  *     ... once every page is saved: copy.stop(); read copy.image() ...
  * }
@@ -114,7 +114,7 @@ public final class CopyBeforeWrite implements AutoCloseable {
      * was at the start, and from now on writes to it proceed without a copy. False if a fault path
      * copies (or copied) it into the image first: {@link #awaitFaultCopy} before reading it there.
      */
-    public boolean claimUntouched(long page) {
+    public boolean takeUntouched(long page) {
         checkPage(page);
         /*
          * A volatile CAS: its release half orders the caller's reads of the page (made before this
@@ -125,7 +125,7 @@ public final class CopyBeforeWrite implements AutoCloseable {
     }
 
     /**
-     * After {@link #claimUntouched} returned false: waits until the fault path's copy of the page is in
+     * After {@link #takeUntouched} returned false: waits until the fault path's copy of the page is in
      * the image. The wait is one page copy by native code that itself waits for nothing.
      */
     public void awaitFaultCopy(long page) {

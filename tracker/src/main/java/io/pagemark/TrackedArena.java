@@ -1,6 +1,6 @@
 package io.pagemark;
 
-import io.pagemark.backend.CardTable;
+import io.pagemark.backend.ArenaCardTable;
 import io.pagemark.backend.CopiesBeforeWrite;
 import io.pagemark.backend.FaultRing;
 import io.pagemark.backend.MappedRegion;
@@ -58,7 +58,7 @@ public final class TrackedArena implements AutoCloseable {
     private final MemorySegment segment;
     private final PageTracker tracker;
     /** Non-null only on card-table: the write API marks it. */
-    private final CardTable cards;
+    private final ArenaCardTable cards;
     /** The tracker as one that copies before write, or null where it cannot. */
     private final CopiesBeforeWrite copier;
     private final PageSet pending;

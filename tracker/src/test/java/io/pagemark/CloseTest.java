@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * close() while writers are blocked in faults or hammering the arena: every thread returns, the
- * handler threads exit, the signal handlers stop claiming the range, and a new arena works after.
+ * handler threads exit, the signal handlers stop handling the range, and a new arena works after.
  */
 class CloseTest {
     private static final int PAGE = 4096;
@@ -163,7 +163,7 @@ class CloseTest {
         assertNull(unexpected.get(), () -> "a thread failed: " + unexpected.get());
         assertTrue(faults > 100, "the writers were faulting when close() came: " + faults);
         assertEquals(handlersBefore, threadsNamed("pagemark-uffd"), "the handler threads exited");
-        assertEquals(rangesBefore, FaultPaths.signalRanges(), "the signal handlers no longer claim the range");
+        assertEquals(rangesBefore, FaultPaths.signalRanges(), "the signal handlers no longer handle the range");
         newArenaWorks(backend);
     }
 

@@ -13,8 +13,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * mprotect near vm.max_map_count: each isolated writable page splits a VMA, and 40,000 random pages
- * of 1 GiB are more than this process may split (measured: ENOMEM after about 38,000 single-page
- * unprotects). The handler must degrade to larger blocks before the limit, say that it did, and lose
+ * of 1 GiB are more than this process may split (tracker/README.md, "mprotect and vm.max_map_count"). The handler must degrade to larger blocks before the limit, say that it did, and lose
  * nothing; and when its estimate is wrong and the kernel refuses a split, still lose nothing.
  */
 class VmaLimitTest {

@@ -28,8 +28,8 @@ import java.util.concurrent.TimeUnit;
  * <b>Paused between cycles.</b> When a {@code card-clear} hook is given, what is written between a
  * card scan and the next card clear is never read: the clear wipes it. So after a card scan the
  * heap is {@linkplain TrackedArena#disarm() disarmed} on a background thread, {@link #PAUSE_DELAY_MILLIS}
- * later (unprotecting every page interrupts the other CPUs with TLB flushes: done during the
- * collector's pause it made the sample runtime's remark 1 ms longer), and its writes take no fault
+ * later (unprotecting every page interrupts the other CPUs with TLB flushes, which done during the
+ * collector's pause lengthen it: docs/agent.md), and its writes take no fault
  * until the clear arms it again. A runtime that
  * scans twice without a clear in between gets every card marked at the second scan (what was written
  * in between went untracked) and, from then on, tracking that never pauses.

@@ -22,7 +22,7 @@ class DemoTest {
 
     @Test
     void jsonHasARowForTheCardTableAndOneForTheAgentOnTheBestBackend() throws Exception {
-        ChildJvm.Result r = demo("--seconds", "2", "--heap-mb", "16", "--json").await(120);
+        AgentJvm.Result r = demo("--seconds", "2", "--heap-mb", "16", "--json").await(120);
         assertEquals(0, r.exitCode(), r::toString);
         assertEquals(1, r.stdout().size(), () -> "one line, a JSON array: " + r);
         String json = r.stdout().get(0);
@@ -43,7 +43,7 @@ class DemoTest {
 
     @Test
     void theTableNamesEveryColumnAndTheThroughputRatio() throws Exception {
-        ChildJvm.Result r = demo("--seconds", "1", "--heap-mb", "16", "--workload", "mixed").await(120);
+        AgentJvm.Result r = demo("--seconds", "1", "--heap-mb", "16", "--workload", "mixed").await(120);
         assertEquals(0, r.exitCode(), r::toString);
         String out = String.join("\n", r.stdout());
         assertTrue(out.contains("workload mixed"), out);
@@ -64,19 +64,19 @@ class DemoTest {
                 + " each may hold a 32 KiB block of each of the 15 size classes; give at least 15 MiB, or fewer mutators");
     }
 
-    private static void assertOneLineError(ChildJvm child, String line) throws Exception {
-        ChildJvm.Result r = child.await(60);
+    private static void assertOneLineError(AgentJvm child, String line) throws Exception {
+        AgentJvm.Result r = child.await(60);
         assertEquals(2, r.exitCode(), r::toString);
         assertEquals(List.of(line), r.stderr(), r::toString);
         assertEquals(List.of(), r.stdout(), r::toString);
     }
 
-    private static ChildJvm demo(String... args) throws Exception {
+    private static AgentJvm demo(String... args) throws Exception {
         String[] all = new String[args.length + 2];
         all[0] = "--agent-jar";
-        all[1] = ChildJvm.runnableAgentJar().toString();
+        all[1] = AgentJvm.runnableAgentJar().toString();
         System.arraycopy(args, 0, all, 2, args.length);
-        return ChildJvm.start(null, List.of(), Demo.class, all);
+        return AgentJvm.start(null, List.of(), Demo.class, all);
     }
 
     private static double number(String row, String field) {

@@ -36,19 +36,19 @@ class DynamicAttachTest {
 
     private void attachLate(Backend backend) throws Exception {
         Path recording = dir.resolve(backend.id() + ".jfr");
-        ChildJvm child = ChildJvm.start(null, List.of("-XX:+EnableDynamicAgentLoading"), AgentTestTarget.class,
+        AgentJvm child = AgentJvm.start(null, List.of("-XX:+EnableDynamicAgentLoading"), AgentTestTarget.class,
                 recording.toString(), SECONDS, "attach");
         assertEquals("ready", child.readLine());
 
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        int exit = AgentCommand.attach(String.valueOf(child.pid()), AgentRuns.options(backend), ChildJvm.agentJar(),
+        int exit = AgentCommand.attach(String.valueOf(child.pid()), AgentRuns.options(backend), AgentJvm.agentJar(),
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         assertEquals(0, exit, err::toString);
         assertEquals("pagemark agent in " + child.pid() + ": ok: card marking of io.pagemark.samples.runtime.CardTable#mark replaced by "
                 + backend.id() + " (requested)", out.toString(StandardCharsets.UTF_8).strip());
         child.writeLine("go");
 
-        ChildJvm.Result r = child.await(60);
+        AgentJvm.Result r = child.await(60);
         assertEquals(0, r.exitCode(), r::toString);
         assertEquals("true", r.value("before.ok"), () -> "the runtime running across the attach: " + r);
         assertEquals("true", r.value("after.ok"), () -> "the runtime started after the attach: " + r);
@@ -65,7 +65,7 @@ class DynamicAttachTest {
     void aBadOptionIsReportedBeforeAttachingAndTheTargetIsNotTouched() throws Exception {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int exit = AgentCommand.attach(String.valueOf(ProcessHandle.current().pid()), AgentRuns.options(Backend.AUTO) + ",jfr=maybe",
-                ChildJvm.agentJar(),
+                AgentJvm.agentJar(),
                 new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         assertEquals(2, exit);
         assertEquals("pagemark agent: bad option jfr=maybe: neither on nor off; accepted: on or off", err.toString(StandardCharsets.UTF_8).strip());
@@ -73,16 +73,16 @@ class DynamicAttachTest {
 
     @Test
     void aClassPathProblemFoundInTheTargetComesBackAsOneLine() throws Exception {
-        ChildJvm child = ChildJvm.start(null, List.of("-XX:+EnableDynamicAgentLoading"), AgentTestTarget.class,
+        AgentJvm child = AgentJvm.start(null, List.of("-XX:+EnableDynamicAgentLoading"), AgentTestTarget.class,
                 dir.resolve("unused.jfr").toString(), "0.5", "attach");
         assertEquals("ready", child.readLine());
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         String options = AgentRuns.options(AgentRuns.usableBackends().getFirst())
                 .replace("Heap#reserveMemory", "Heap#allocate");
-        int exit = AgentCommand.attach(String.valueOf(child.pid()), options, ChildJvm.agentJar(),
+        int exit = AgentCommand.attach(String.valueOf(child.pid()), options, AgentJvm.agentJar(),
                 new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         child.writeLine("go");
-        ChildJvm.Result r = child.await(60);
+        AgentJvm.Result r = child.await(60);
         assertEquals(1, exit);
         String line = "bad option heap=io.pagemark.samples.runtime.Heap#allocate: io.pagemark.samples.runtime.Heap declares no method allocate;"
                 + " accepted: " + Option.HEAP.accepted;

@@ -24,7 +24,7 @@ class OnErrorTest {
 
     @Test
     void failStopsTheJvmStartWithOneLineAndNothingElse() throws Exception {
-        ChildJvm.Result r = ChildJvm.start(AgentRuns.options(Backend.AUTO).replace("backend=auto", "backend=bogus"), List.of(),
+        AgentJvm.Result r = AgentJvm.start(AgentRuns.options(Backend.AUTO).replace("backend=auto", "backend=bogus"), List.of(),
                 AgentTestTarget.class, dir.resolve("unused.jfr").toString(), "1").await(60);
         assertEquals(1, r.exitCode(), r::toString);
         assertEquals(List.of("pagemark agent: bad option backend=bogus: unknown backend; accepted: auto, "
@@ -35,7 +35,7 @@ class OnErrorTest {
     @Test
     void continueRunsTheApplicationUntrackedWithItsOwnBarrier() throws Exception {
         Path recording = dir.resolve("untracked.jfr");
-        ChildJvm.Result r = ChildJvm.start(AgentRuns.options(Backend.AUTO) + ",card-shift=99,on-error=continue", List.of(),
+        AgentJvm.Result r = AgentJvm.start(AgentRuns.options(Backend.AUTO) + ",card-shift=99,on-error=continue", List.of(),
                 AgentTestTarget.class, recording.toString(), "1.5").await(60);
         assertEquals(0, r.exitCode(), r::toString);
         assertEquals(List.of("pagemark agent: bad option card-shift=99: out of range; accepted: " + Option.CARD_SHIFT.accepted
@@ -51,7 +51,7 @@ class OnErrorTest {
                 .filter(e -> e.getKey().isHardware() && !e.getValue().usable()).findFirst().orElse(null);
         Assumptions.assumeTrue(unusable != null, "every hardware backend is usable on this machine: none to refuse");
         Backend backend = unusable.getKey();
-        ChildJvm.Result r = ChildJvm.start(AgentRuns.options(backend), List.of(), AgentTestTarget.class,
+        AgentJvm.Result r = AgentJvm.start(AgentRuns.options(backend), List.of(), AgentTestTarget.class,
                 dir.resolve("unused.jfr").toString(), "1").await(60);
         assertEquals(1, r.exitCode(), r::toString);
         StringBuilder usable = new StringBuilder("auto");

@@ -25,7 +25,7 @@ class PauseBetweenCyclesTest {
     @ParameterizedTest
     @MethodSource("backends")
     void aSecondScanWithoutAClearGetsEveryCardAndTrackingStopsPausing(Backend backend) throws Exception {
-        ChildJvm.Result r = ChildJvm.start(OPTIONS + ",backend=" + backend.id(), List.of(), PrecleaningRuntime.class).await(60);
+        AgentJvm.Result r = AgentJvm.start(OPTIONS + ",backend=" + backend.id(), List.of(), PrecleaningRuntime.class).await(60);
         assertEquals(0, r.exitCode(), r::toString);
         int cardsPerPage = 4096 / 512, allCards = (1 << 20) / 512;
         assertEquals(String.valueOf(cardsPerPage), r.value("scan1"), r::toString);   // the page written, every card of it

@@ -29,7 +29,7 @@ class PremainTest {
     @Test
     void withoutTheAgentTheRuntimesOwnBarrierRunsAndTheOracleHolds() throws Exception {
         Path recording = dir.resolve("plain.jfr");
-        ChildJvm.Result r = ChildJvm.start(null, List.of(), AgentTestTarget.class, recording.toString(), SECONDS).await(60);
+        AgentJvm.Result r = AgentJvm.start(null, List.of(), AgentTestTarget.class, recording.toString(), SECONDS).await(60);
         assertEquals(0, r.exitCode(), r::toString);
         assertEquals("true", r.value("runtime.ok"), r::toString);
         assertTrue(Integer.parseInt(r.value("runtime.cycles")) >= 2, r::toString);
@@ -48,7 +48,7 @@ class PremainTest {
         Path recording = dir.resolve("annotation.jfr");
         String options = AgentRuns.options(backend).replace("barrier=io.pagemark.samples.runtime.CardTable#mark",
                 "barrier=@io.pagemark.samples.runtime.WriteBarrier");
-        ChildJvm.Result r = ChildJvm.start(options, List.of(), AgentTestTarget.class, recording.toString(), SECONDS).await(60);
+        AgentJvm.Result r = AgentJvm.start(options, List.of(), AgentTestTarget.class, recording.toString(), SECONDS).await(60);
         assertEquals(0, r.exitCode(), r::toString);
         assertEquals("true", r.value("runtime.ok"), r::toString);
         assertEquals(0, AgentRuns.barrierInvocations(recording), "the annotated barrier's calls are removed too");
@@ -57,7 +57,7 @@ class PremainTest {
 
     private void runUnderAgent(Backend backend) throws Exception {
         Path recording = dir.resolve(backend.id() + ".jfr");
-        ChildJvm.Result r = ChildJvm.start(AgentRuns.options(backend), List.of(), AgentTestTarget.class, recording.toString(), SECONDS)
+        AgentJvm.Result r = AgentJvm.start(AgentRuns.options(backend), List.of(), AgentTestTarget.class, recording.toString(), SECONDS)
                 .await(60);
         assertEquals(0, r.exitCode(), r::toString);
         assertEquals(List.of("pagemark agent: card marking of io.pagemark.samples.runtime.CardTable#mark replaced by "

@@ -2,14 +2,14 @@ package io.pagemark.backend;
 
 /**
  * card-table: the software baseline pagemark replaces. Nothing is protected; writes made through
- * the arena's write API mark 512-byte cards (see {@link CardTable}) and collect scans and clears
+ * the arena's write API mark 512-byte cards (see {@link ArenaCardTable}) and collect scans and clears
  * them. Writes that bypass the write API (direct segment stores, read(2) into the memory) are not seen.
  */
 public final class CardTableTracker implements MarkedByWriteApi {
-    private final CardTable cards;
+    private final ArenaCardTable cards;
 
     private CardTableTracker(MappedRegion region) {
-        this.cards = new CardTable(region);
+        this.cards = new ArenaCardTable(region);
     }
 
     /** A card table over the region (no option applies). */
@@ -18,7 +18,7 @@ public final class CardTableTracker implements MarkedByWriteApi {
     }
 
     @Override
-    public CardTable cards() {
+    public ArenaCardTable cards() {
         return cards;
     }
 
@@ -39,7 +39,7 @@ public final class CardTableTracker implements MarkedByWriteApi {
 
     @Override
     public String describe() {
-        return "card-table (software barrier, " + CardTable.CARD_BYTES + "-byte cards, marked by the arena's write API)";
+        return "card-table (software barrier, " + ArenaCardTable.CARD_BYTES + "-byte cards, marked by the arena's write API)";
     }
 
     @Override

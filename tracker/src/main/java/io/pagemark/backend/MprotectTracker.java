@@ -31,7 +31,7 @@ public final class MprotectTracker extends NativeFaultTracker {
         super(region, options, "mprotect", -1); // mprotect.c
     }
 
-    /** Creates the tracker and has the SIGSEGV handler claim the region. */
+    /** Creates the tracker and adds the region to the SIGSEGV handler's signal ranges. */
     public static MprotectTracker open(MappedRegion region, TrackerOptions options) {
         giveTheMappingItsAnonVma(region);
         return handlingFaultsInSignalHandlers(new MprotectTracker(region, options));
@@ -41,8 +41,8 @@ public final class MprotectTracker extends NativeFaultTracker {
      * Writes one page before the first arm splits the mapping, so that its VMA gets an anon_vma which
      * every piece split from it shares. Otherwise each writable run faulted in later gets one of its
      * own, the kernel cannot merge runs with different anon_vmas when the page between them becomes
-     * writable, and the process holds more VMAs than the handler's boundary count (seen: 41 more
-     * after 20,000 random faults), unseen by the vm.max_map_count budget. The write adds 0 atomically:
+     * writable, and the process holds more VMAs than the handler's boundary count (tracker/README.md,
+     * "mprotect and vm.max_map_count"), unseen by the vm.max_map_count budget. The write adds 0 atomically:
      * the contents stay, and the JIT cannot drop it as a store of the value just loaded.
      */
     private static void giveTheMappingItsAnonVma(MappedRegion region) {

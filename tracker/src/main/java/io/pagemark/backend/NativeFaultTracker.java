@@ -48,7 +48,7 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
         this.ring = new FaultRing(region.pageCount(), options.ringCapacityFor(region.pageCount()));
         try {
             this.tracker = FaultPaths.newTracker(nativeBackend, region.address(), region.pageCount(), region.pageSize(), uffd,
-                    options.bulkPagesLog2(), ring.buffer(), ring.capacity(), ring.spillBitmap());
+                    options.blockLog2(), ring.buffer(), ring.capacity(), ring.spillBitmap());
         } catch (RuntimeException e) {
             ring.close();
             throw e;

@@ -61,8 +61,8 @@ public record TrackerOptions(boolean forcePopulate, int handlerThreads, boolean 
         }
     }
 
-    /** log2 of {@link #bulkPages}. */
-    public int bulkPagesLog2() {
+    /** log2 of the block a fault unprotects: {@link #bulkPages} pages. */
+    public int blockLog2() {
         return Integer.numberOfTrailingZeros(bulkPages);
     }
 

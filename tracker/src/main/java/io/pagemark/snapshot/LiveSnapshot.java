@@ -32,7 +32,7 @@ import java.util.concurrent.CountDownLatch;
  * <p><b>How.</b> Starting write-protects the whole arena ({@link TrackedArena#copyBeforeWrite()}). The
  * first write to a page not yet saved is held in the backend's native fault path, which copies the
  * page's old bytes before it unprotects the page. A background thread saves every other page:
- * it copies a run of still-protected pages, then claims each one; a page a writer reached first is
+ * it copies a run of still-protected pages, then takes each one; a page a writer reached first is
  * taken from the fault path's copy instead (see {@link CopyBeforeWrite} for the per-page state that
  * decides). Writers never wait for the background thread: a write waits for at most one page copy
  * (its own, or another writer's of the same page) plus its fault; only the writes that fault while
@@ -55,7 +55,7 @@ import java.util.concurrent.CountDownLatch;
  * a time per arena.
  */
 public final class LiveSnapshot implements AutoCloseable {
-    /** Pages the background thread copies before it claims them: 256 KiB, a few system calls per MiB. */
+    /** Pages the background thread copies before it takes them: 256 KiB, a few system calls per MiB. */
     private static final int RUN_PAGES = 64;
 
     private final TrackedArena arena;
@@ -137,13 +137,13 @@ public final class LiveSnapshot implements AutoCloseable {
             for (long first = 0; first < pages; first += RUN_PAGES) {
                 if (aborted) return;
                 int count = (int) Math.min(RUN_PAGES, pages - first);
-                // Read while still protected; each page's copy counts only if its claim below succeeds.
+                // Read while still protected; each page's copy counts only if taking it below succeeds.
                 MemorySegment.copy(memory, first * pageSize, run, 0, count * pageSize);
                 for (int i = 0; i < count; i++) {
                     long page = first + i;
                     MemorySegment source;
                     long offset;
-                    if (copy.claimUntouched(page)) {
+                    if (copy.takeUntouched(page)) {
                         savedInBackground++;
                         source = run;
                         offset = i * pageSize;

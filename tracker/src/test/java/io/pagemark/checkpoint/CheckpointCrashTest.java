@@ -1,5 +1,6 @@
 package io.pagemark.checkpoint;
 
+import io.pagemark.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -13,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -65,12 +67,12 @@ class CheckpointCrashTest {
 
     private static Process startChild(Path dir, Path log, long seed) throws IOException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process child = new ProcessBuilder(java.toString(),
-                // the run flags every pagemark JVM needs (the parent pom's pagemark.runFlags)
-                "--enable-native-access=ALL-UNNAMED", "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
-                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx128m",
+        List<String> command = new ArrayList<>(List.of(java.toString()));
+        command.addAll(ChildJvm.RUN_FLAGS);
+        command.addAll(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx128m",
                 "-cp", System.getProperty("java.class.path"),
-                CheckpointCrashChild.class.getName(), dir.toString(), log.toString(), Long.toString(seed))
+                CheckpointCrashChild.class.getName(), dir.toString(), log.toString(), Long.toString(seed)));
+        Process child = new ProcessBuilder(command)
                 .redirectError(ProcessBuilder.Redirect.appendTo(log.resolveSibling("child.stderr").toFile()))
                 .start();
         BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.US_ASCII));

@@ -197,9 +197,9 @@ class LiveSnapshotTest {
         /*
          * One page copy plus one fault is microseconds; a writer held for the snapshot would store once
          * for as long as the saving took, in every round. On a busy 2-CPU machine a writer is also
-         * descheduled now and then for tens of milliseconds (seen: up to 130 ms, longer than a whole
-         * snapshot), so the bound is on the median round: its longest store must be under half the
-         * time the snapshot took (measured here: about a tenth, all of it preemption).
+         * descheduled now and then for longer than a whole snapshot takes, so the bound is on the
+         * median round: its longest store must be under half the time the snapshot took (what the
+         * rounds show is printed; docs/snapshots.md says what it was on the development machine).
          */
         Arrays.sort(stallShare);
         Arrays.sort(writtenDuring);

@@ -3,6 +3,7 @@ package io.pagemark.testing;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,9 +20,12 @@ import java.util.stream.Stream;
  * included, stops at the next safepoint poll.
  */
 public final class ChildJvm {
-    /** pagemark's run-time flags (the parent pom's pagemark.runFlags). */
-    public static final List<String> RUN_FLAGS = List.of("--enable-native-access=ALL-UNNAMED",
-            "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED");
+    /**
+     * pagemark's run-time flags, as this JVM was given them (by surefire or the kernel-matrix harness,
+     * both from the parent pom's pagemark.runFlags, the one place they are spelled).
+     */
+    public static final List<String> RUN_FLAGS = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+            .filter(flag -> flag.startsWith("--enable-native-access") || flag.startsWith("--add-exports")).toList();
 
     private ChildJvm() {}
 

@@ -4,6 +4,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,9 +45,12 @@ public final class Demo {
             + ",card-clear=io.pagemark.samples.runtime.CardTable#clear"
             + ",cards=cards,covers=covered";
 
-    /** What every JVM running pagemark needs: FFM native access, and Agrona's use of jdk.internal.misc. */
-    private static final List<String> RUN_FLAGS = List.of("--enable-native-access=ALL-UNNAMED",
-            "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED");
+    /**
+     * What every JVM running pagemark needs (FFM native access, Agrona's use of jdk.internal.misc), as
+     * this JVM was given them by the launcher: the children get the same.
+     */
+    private static final List<String> RUN_FLAGS = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+            .filter(flag -> flag.startsWith("--enable-native-access") || flag.startsWith("--add-exports")).toList();
     private static final String WORKLOAD_MAIN = "io.pagemark.samples.runtime.WorkloadMain";
 
     private final Settings settings;

@@ -19,11 +19,12 @@ import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 
 /**
- * A JVM started by a test: this test JVM's class path and run flags, optionally the agent. The
+ * A JVM started by an agent test: this test JVM's class path and run flags, optionally the agent
+ * (the tracker's tests have io.pagemark.testing.ChildJvm, which watches a child for stalls). The
  * agent jar is the shaded jar's manifest over this class path (the same classes, unshaded), so the
  * tests run in the test phase, before the shaded jar exists.
  */
-final class ChildJvm {
+final class AgentJvm {
     private static final Path AGENT_JAR = Path.of("target", "test-agent", "pagemark-agent.jar").toAbsolutePath();
 
     private final Process process;
@@ -31,7 +32,7 @@ final class ChildJvm {
     private final CompletableFuture<List<String>> stderr;
     private final BufferedReader lines;
 
-    private ChildJvm(Process process) {
+    private AgentJvm(Process process) {
         this.process = process;
         this.lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         this.stdout = new CompletableFuture<>();
@@ -40,7 +41,7 @@ final class ChildJvm {
     }
 
     /** Starts {@code main} with {@code args}; {@code agentOptions} null means no agent. */
-    static ChildJvm start(String agentOptions, List<String> jvmFlags, Class<?> main, String... args) throws IOException {
+    static AgentJvm start(String agentOptions, List<String> jvmFlags, Class<?> main, String... args) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String flag : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
@@ -52,7 +53,7 @@ final class ChildJvm {
         command.add(System.getProperty("java.class.path"));
         command.add(main.getName());
         command.addAll(List.of(args));
-        return new ChildJvm(new ProcessBuilder(command).start());
+        return new AgentJvm(new ProcessBuilder(command).start());
     }
 
     /** The agent jar the children load: the real manifest, classes from the class path. */

@@ -6,11 +6,12 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * A software card table, as HotSpot keeps one: a byte per 512-byte card of the region, set by the
- * write barrier after each store. It lives off-heap in its own shared arena, so a store racing
+ * The card table of an arena on the card-table backend (a software card table, as HotSpot keeps
+ * one): a byte per 512-byte card of the region, set by the arena's write API after each store. Not
+ * the sample runtime's own card table (io.pagemark.samples.runtime.CardTable), which the agent replaces. It lives off-heap in its own shared arena, so a store racing
  * close() fails with an exception instead of touching freed memory.
  */
-public final class CardTable implements AutoCloseable {
+public final class ArenaCardTable implements AutoCloseable {
     public static final int CARD_SHIFT = 9;
     public static final int CARD_BYTES = 1 << CARD_SHIFT;
     private static final byte DIRTY = 1;
@@ -21,7 +22,7 @@ public final class CardTable implements AutoCloseable {
     private final MemorySegment cards;
     private final int wordsPerPage;
 
-    public CardTable(MappedRegion region) {
+    public ArenaCardTable(MappedRegion region) {
         if (region.pageSize() % (CARD_BYTES * Long.BYTES) != 0) {
             throw new IllegalArgumentException("page size " + region.pageSize() + " is not a multiple of 8 cards");
         }
