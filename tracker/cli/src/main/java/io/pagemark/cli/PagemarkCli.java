@@ -1,44 +1,74 @@
 package io.pagemark.cli;
 
 import io.pagemark.PagemarkException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 
-import java.util.Arrays;
-import java.util.List;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 
 /**
- * The command line behind the {@code ./pagemark} launcher: {@code probe}, {@code verify} and
- * {@code tour}. Exit status: 0 ok, 1 the check failed (a lost write), 2 a usage error or an
- * unusable backend.
+ * The command line behind the {@code ./pagemark} launcher's tracker commands: {@code probe},
+ * {@code verify} and {@code tour}, each with {@code --help}. Exit status: 0 ok, 1 the check failed (a
+ * lost write, a write not caught), 2 bad input (a usage error, a backend not usable here). Every
+ * error is one line starting {@code pagemark <command>:}.
+ *
+ * <pre>{@code
+ * int status = PagemarkCli.run(new String[] {"verify", "--backend", "uffd-sync", "--seconds", "5"}, System.out, System.err);
+ * }</pre>
  */
-public final class PagemarkCli {
-    private PagemarkCli() {}
+@Command(name = "pagemark", description = "pagemark's tracker commands.",
+        subcommands = {ProbeCommand.class, VerifyCommand.class, TourCommand.class})
+public final class PagemarkCli implements Runnable {
+    /** A check failed. */
+    static final int FAILED = 1;
+    /** Bad input: a usage error, or a backend not usable here. */
+    static final int BAD_INPUT = 2;
+
+    @CommandLine.Mixin
+    private HelpOption help;
+
+    @CommandLine.Spec
+    private CommandSpec spec;
 
     public static void main(String[] argv) {
-        System.exit(run(argv));
+        System.exit(run(argv, System.out, System.err));
     }
 
-    static int run(String[] argv) {
-        if (argv.length == 0) {
-            System.err.println("pagemark: a subcommand is needed: probe, verify or tour");
-            return 2;
-        }
-        List<String> rest = Arrays.asList(argv).subList(1, argv.length);
-        try {
-            return switch (argv[0]) {
-                case "probe" -> ProbeCommand.run(rest, System.out);
-                case "verify" -> VerifyCommand.run(rest, System.out, System.err);
-                case "tour" -> TourCommand.run(rest, System.out);
-                default -> {
-                    System.err.println("pagemark: unknown subcommand '" + argv[0] + "'; accepted: probe, verify, tour");
-                    yield 2;
-                }
-            };
-        } catch (Args.UsageError e) {
-            System.err.println(e.getMessage());
-            return 2;
-        } catch (PagemarkException e) {
-            System.err.println("pagemark " + argv[0] + ": " + e.getMessage());
-            return 2;
-        }
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is needed: probe, verify or tour");
+    }
+
+    /** Runs one command line; returns its exit status. */
+    static int run(String[] argv, PrintStream out, PrintStream err) {
+        CommandLine cli = new CommandLine(new PagemarkCli());
+        cli.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+        cli.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        cli.setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException ? BAD_INPUT : FAILED);
+        cli.setParameterExceptionHandler((e, args) -> {
+            CommandLine command = e.getCommandLine();
+            command.getErr().println(prefix(command) + lowerFirst(e.getMessage()) + "; usage: "
+                    + command.getHelp().synopsis(0).strip() + " (--help says more)");
+            return BAD_INPUT;
+        });
+        cli.setExecutionExceptionHandler((e, command, parsed) -> {
+            if (!(e instanceof PagemarkException)) throw e;
+            command.getErr().println(prefix(command) + e.getMessage());
+            return BAD_INPUT;
+        });
+        return cli.execute(argv);
+    }
+
+    /** "pagemark verify: " for the verify command, "pagemark: " for the top level. */
+    static String prefix(CommandLine command) {
+        String name = command.getCommandSpec().qualifiedName(" ");
+        return name + ": ";
+    }
+
+    private static String lowerFirst(String message) {
+        return message.isEmpty() ? message : Character.toLowerCase(message.charAt(0)) + message.substring(1);
     }
 }

@@ -4,20 +4,32 @@ import io.pagemark.Backend;
 import io.pagemark.Capabilities;
 import io.pagemark.PagemarkException;
 
-import java.io.PrintStream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.concurrent.Callable;
 
 /** {@code pagemark probe [--json]}: what this machine can do, and which backends are usable. */
-final class ProbeCommand {
-    static final String USAGE = "[--json]";
+@Command(name = "probe", description = "What this kernel offers and which backends are usable here.")
+final class ProbeCommand implements Callable<Integer> {
+    @Option(names = "--json", description = "one JSON object instead of the table")
+    private boolean json;
 
-    private ProbeCommand() {}
+    @Mixin
+    private HelpOption help;
 
-    static int run(List<String> argv, PrintStream out) {
-        Args args = Args.parse("probe", argv, Set.of("--json"), Set.of(), USAGE);
+    @Spec
+    private CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
         Capabilities caps = Capabilities.probe();
         String auto;
         try {
@@ -25,7 +37,7 @@ final class ProbeCommand {
         } catch (PagemarkException e) {
             auto = null;
         }
-        if (args.has("--json")) {
+        if (json) {
             out.println(Json.write(toJson(caps, auto)));
         } else {
             printText(caps, auto, out);
@@ -60,11 +72,11 @@ final class ProbeCommand {
         return json;
     }
 
-    private static void printText(Capabilities caps, String auto, PrintStream out) {
+    private static void printText(Capabilities caps, String auto, PrintWriter out) {
         row(out, "kernel", caps.kernelRelease());
         row(out, "page size", caps.pageSize() + " bytes");
         row(out, "transparent hugepages", caps.transparentHugePages());
-        row(out, "vm.max_map_count", String.valueOf(caps.maxMapCount()));
+        row(out, "vm.max_map_count", String.format("%,d", caps.maxMapCount()));
         row(out, "userfaultfd", (caps.userfaultfd() == null ? "cannot be opened" : "opened via " + caps.userfaultfd())
                 + " (" + String.join("; ", caps.userfaultfdAttempts()) + ")"
                 + (caps.userfaultfdLimitation() == null ? "" : "; " + caps.userfaultfdLimitation()));
@@ -78,7 +90,7 @@ final class ProbeCommand {
         row(out, "auto", auto == null ? "no hardware backend is usable here" : auto);
     }
 
-    private static void row(PrintStream out, String name, String value) {
+    private static void row(PrintWriter out, String name, String value) {
         out.printf("%-22s %s%n", name, value);
     }
 }

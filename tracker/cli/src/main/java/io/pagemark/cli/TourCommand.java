@@ -6,25 +6,43 @@ import io.pagemark.DirtyPages;
 import io.pagemark.PagemarkException;
 import io.pagemark.TrackedArena;
 
-import java.io.PrintStream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
 import java.util.BitSet;
-import java.util.List;
-import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
 
 /**
  * {@code pagemark tour}: on every backend usable here, arm a 256 MiB arena, write to some pages,
  * collect, and show what was caught and what each step cost.
  */
-final class TourCommand {
-    static final String USAGE = "[--mib N]";
+@Command(name = "tour",
+        description = "Arm, write, collect on every usable backend, with the cost of each step; exits 1 if a write was not caught.")
+final class TourCommand implements Callable<Integer> {
     private static final double SPARSE_FRACTION = 0.01;
+    /** The table: each column as wide as its widest value or its header. */
+    private static final String ROW = "%-12s %9s %13s %10s %20s %13s %10s%n";
 
-    private TourCommand() {}
+    @Option(names = "--mib", paramLabel = "N", defaultValue = "256", description = "the arena's size in MiB (default 256)")
+    private long mib;
 
-    static int run(List<String> argv, PrintStream out) {
-        Args args = Args.parse("tour", argv, Set.of(), Set.of("--mib"), USAGE);
-        long bytes = args.positiveLong("tour", "--mib", 256) << 20;
+    @Mixin
+    private HelpOption help;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        if (mib <= 0) throw new ParameterException(spec.commandLine(), "--mib must be a positive whole number, got '" + mib + "'");
+        long bytes = mib << 20;
         Capabilities caps = Capabilities.probe();
         String auto;
         try {
@@ -35,7 +53,7 @@ final class TourCommand {
         out.printf("kernel %s, %d-byte pages; %s%n", caps.kernelRelease(), caps.pageSize(), auto);
         out.printf("each backend: a %d MiB arena; arm; first writes to %.0f%% of the pages at random; collect; then a write to every page; collect%n%n",
                 bytes >> 20, SPARSE_FRACTION * 100);
-        out.printf("%-12s %9s %13s %10s %16s %13s %10s%n", "backend", "arm", "1% writes", "collect", "caught", "100% writes", "collect");
+        out.printf(ROW, "backend", "arm", "1% writes", "collect", "caught", "100% writes", "collect");
         boolean allCaught = true;
         for (var e : caps.backends().entrySet()) {
             Backend backend = e.getKey();
@@ -45,10 +63,10 @@ final class TourCommand {
             }
             allCaught &= tour(backend, bytes, out);
         }
-        return allCaught ? 0 : 1;
+        return allCaught ? 0 : PagemarkCli.FAILED;
     }
 
-    private static boolean tour(Backend backend, long bytes, PrintStream out) {
+    private static boolean tour(Backend backend, long bytes, PrintWriter out) {
         try (TrackedArena arena = TrackedArena.builder().size(bytes).backend(backend).open()) {
             long pages = arena.pageCount(), page = arena.pageSize();
             long t0 = System.nanoTime();
@@ -78,11 +96,11 @@ final class TourCommand {
             long fullCollectNanos = System.nanoTime() - t0;
 
             String verdict = missed.isEmpty() ? (exact ? "all, exactly" : "all (+" + (caught.cardinality() - sparse) + ")") : "MISSED " + missed.cardinality();
-            out.printf("%-12s %9s %13s %10s %16s %13s %10s%n", backend.id(), millis(armNanos),
+            out.printf(ROW, backend.id(), millis(armNanos),
                     micros(sparseWriteNanos / (double) sparse) + "/pg", millis(sparseCollectNanos),
-                    dirty.pageCount() + "/" + sparse + " " + verdict,
+                    String.format("%,d/%,d %s", dirty.pageCount(), sparse, verdict),
                     micros(fullWriteNanos / (double) pages) + "/pg", millis(fullCollectNanos)
-                            + (fullCaught == pages ? "" : " (caught " + fullCaught + "/" + pages + ")"));
+                            + (fullCaught == pages ? "" : String.format(" (caught %,d/%,d)", fullCaught, pages)));
             out.printf("%-12s   %s%n", "", arena.describe());
             return missed.isEmpty() && fullCaught == pages;
         }

@@ -6,31 +6,53 @@ import io.pagemark.verify.NoLostWriteOracle;
 import io.pagemark.verify.OracleConfig;
 import io.pagemark.verify.OracleResult;
 
-import java.io.PrintStream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.concurrent.Callable;
 
 /**
  * {@code pagemark verify [--backend NAME|all] [--seconds N] [--json]}: runs the no-lost-write oracle
- * for real on each backend and exits non-zero if any write was lost.
+ * for real on each backend and exits 1 if any write was lost. Progress goes to stderr.
  */
-final class VerifyCommand {
-    static final String USAGE = "[--backend NAME|all] [--seconds N] [--json]";
+@Command(name = "verify",
+        description = "The no-lost-write oracle, for real, on each backend; exits 1 on any lost write.")
+final class VerifyCommand implements Callable<Integer> {
+    @Option(names = "--backend", paramLabel = "NAME|all", defaultValue = "all", description = "one backend, or all usable ones (default)")
+    private String name;
 
-    private VerifyCommand() {}
+    @Option(names = "--seconds", paramLabel = "N", description = "how long each backend runs (default: at least 10^6 writes and 2 s)")
+    private Long seconds;
 
-    static int run(List<String> argv, PrintStream out, PrintStream err) {
-        Args args = Args.parse("verify", argv, Set.of("--json"), Set.of("--backend", "--seconds"), USAGE);
-        boolean json = args.has("--json");
+    @Option(names = "--json", description = "one JSON array of rows instead of the table")
+    private boolean json;
+
+    @Mixin
+    private HelpOption help;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         OracleConfig config = OracleConfig.defaults();
-        if (args.has("--seconds")) config = config.forSeconds(args.positiveLong("verify", "--seconds", 0));
+        if (seconds != null) {
+            if (seconds <= 0) throw new ParameterException(spec.commandLine(), "--seconds must be a positive whole number, got '" + seconds + "'");
+            config = config.forSeconds(seconds);
+        }
         Capabilities caps = Capabilities.probe();
 
         List<Backend> backends = new ArrayList<>();
-        String name = args.get("--backend", "all");
         if (name.equals("all")) {
             for (var e : caps.backends().entrySet()) {
                 if (e.getValue().usable()) backends.add(e.getKey());
@@ -41,13 +63,13 @@ final class VerifyCommand {
             try {
                 backend = Backend.parse(name);
             } catch (IllegalArgumentException e) {
-                throw new Args.UsageError("pagemark verify: --backend: " + e.getMessage() + ", all");
+                throw new ParameterException(spec.commandLine(), "--backend: " + e.getMessage() + ", all");
             }
             if (backend == Backend.AUTO) backend = Capabilities.autoChoice().backend();
             Capabilities.Support support = caps.backends().get(backend);
             if (!support.usable()) {
                 err.println("pagemark verify: backend " + backend + " is not usable here: " + support.reason());
-                return 2;
+                return PagemarkCli.BAD_INPUT;
             }
             backends.add(backend);
         }
@@ -55,19 +77,21 @@ final class VerifyCommand {
         List<Object> rows = new ArrayList<>();
         boolean allOk = true;
         if (!json) out.printf("%-12s %12s %9s %14s %10s %5s  %s%n", "backend", "writes", "collects", "pages reported", "checks", "lost", "result");
-        for (Backend backend : backends) {
+        for (int i = 0; i < backends.size(); i++) {
+            Backend backend = backends.get(i);
+            err.printf("pagemark verify: %s (%d of %d) ...%n", backend.id(), i + 1, backends.size());
             OracleResult r = NoLostWriteOracle.run(backend, config);
             allOk &= r.ok();
             if (json) {
                 rows.add(toJson(r));
             } else {
-                out.printf("%-12s %12d %9d %14d %10d %5d  %s (%.1f s; %s)%n", backend.id(), r.writes(), r.collects(),
+                out.printf("%-12s %,12d %,9d %,14d %,10d %,5d  %s (%.1f s; %s)%n", backend.id(), r.writes(), r.collects(),
                         r.pagesReported(), r.quiescentChecks(), r.lost(), r.ok() ? "ok" : "LOST WRITES", r.seconds(), r.describe());
                 for (String loss : r.losses()) out.println("    " + loss);
             }
         }
         if (json) out.println(Json.write(rows));
-        return allOk ? 0 : 1;
+        return allOk ? 0 : PagemarkCli.FAILED;
     }
 
     private static Map<String, Object> toJson(OracleResult r) {

@@ -15,23 +15,39 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The CLI's output contracts: probe and verify JSON, one-line usage errors. */
+/** The CLI's output contracts: probe and verify JSON, one-line usage errors, --help, exit statuses. */
 class CliTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private static String capture(java.util.function.Function<PrintStream, Integer> command, int expectedStatus) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
-        assertEquals(expectedStatus, command.apply(out));
-        return bytes.toString(StandardCharsets.UTF_8);
+    /** What one command line printed on stdout and stderr, and its exit status. */
+    private record Run(int status, String out, String err) {}
+
+    private static Run run(String... argv) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int status = PagemarkCli.run(argv, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static String capture(int expectedStatus, String... argv) {
+        Run r = run(argv);
+        assertEquals(expectedStatus, r.status(), r::toString);
+        return r.out();
+    }
+
+    /** A usage error's one line on stderr (exit status 2). */
+    private static String usageError(String... argv) {
+        Run r = run(argv);
+        assertEquals(2, r.status(), r::toString);
+        assertEquals("", r.out());
+        assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
+        return r.err().strip();
     }
 
     @Test
     void probeJsonIsOneObjectWithEveryFieldAndEveryBackend() throws Exception {
-        String text = capture(out -> ProbeCommand.run(List.of("--json"), out), 0);
+        String text = capture(0, "probe", "--json");
         assertEquals(1, text.strip().lines().count(), "one line of JSON");
         JsonNode probe = JSON.readTree(text);
         for (String field : List.of("kernel_release", "page_size", "thp_mode", "max_map_count", "userfaultfd",
@@ -57,13 +73,13 @@ class CliTest {
 
     @Test
     void probeTextNamesEveryBackend() {
-        String text = capture(out -> ProbeCommand.run(List.of(), out), 0);
+        String text = capture(0, "probe");
         for (Backend b : Backend.values()) if (b != Backend.AUTO) assertTrue(text.contains("  " + b.id() + " "), b.id());
     }
 
     @Test
     void verifyJsonHasARowPerBackendRun() throws Exception {
-        String text = capture(out -> VerifyCommand.run(List.of("--backend", "card-table", "--seconds", "1", "--json"), out, System.err), 0);
+        String text = capture(0, "verify", "--backend", "card-table", "--seconds", "1", "--json");
         JsonNode rows = JSON.readTree(text);
         assertTrue(rows.isArray());
         assertEquals(1, rows.size());
@@ -78,20 +94,37 @@ class CliTest {
 
     @Test
     void usageErrorsAreOneLineNamingTheArgumentAndTheAcceptedForm() {
-        Args.UsageError unknown = assertThrows(Args.UsageError.class,
-                () -> VerifyCommand.run(List.of("--backends", "all"), System.out, System.err));
-        assertEquals("pagemark verify: unknown argument '--backends'; usage: pagemark verify " + VerifyCommand.USAGE, unknown.getMessage());
-        Args.UsageError seconds = assertThrows(Args.UsageError.class,
-                () -> VerifyCommand.run(List.of("--seconds", "-3"), System.out, System.err));
-        assertEquals("pagemark verify: --seconds must be a positive whole number, got '-3'", seconds.getMessage());
-        Args.UsageError backend = assertThrows(Args.UsageError.class,
-                () -> VerifyCommand.run(List.of("--backend", "fast"), System.out, System.err));
-        assertTrue(backend.getMessage().startsWith("pagemark verify: --backend: unknown backend 'fast'; accepted: auto, "), backend.getMessage());
-        assertTrue(backend.getMessage().endsWith(", all"), backend.getMessage());
-        Args.UsageError missing = assertThrows(Args.UsageError.class,
-                () -> VerifyCommand.run(List.of("--backend"), System.out, System.err));
-        assertFalse(missing.getMessage().contains("\n"));
-        assertEquals(2, PagemarkCli.run(new String[] {"frobnicate"}));
+        String usage = "; usage: pagemark verify [-h] [--json] [--backend=NAME|all] [--seconds=N] (--help says more)";
+        assertEquals("pagemark verify: unknown options: '--backends', 'all'" + usage, usageError("verify", "--backends", "all"));
+        assertEquals("pagemark verify: --seconds must be a positive whole number, got '-3'" + usage, usageError("verify", "--seconds", "-3"));
+        String backend = usageError("verify", "--backend", "fast");
+        assertTrue(backend.startsWith("pagemark verify: --backend: unknown backend 'fast'; accepted: auto, "), backend);
+        assertTrue(backend.endsWith(", all" + usage), backend);
+        assertTrue(usageError("verify", "--backend").startsWith("pagemark verify: missing required parameter for option '--backend'"));
+        assertTrue(usageError("frobnicate").startsWith("pagemark: unmatched argument at index 0: 'frobnicate'"));
+        assertTrue(usageError().startsWith("pagemark: a command is needed: probe, verify or tour"));
+        assertTrue(usageError("tour", "--mib", "0").startsWith("pagemark tour: --mib must be a positive whole number, got '0'"));
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String command : List.of("probe", "verify", "tour")) {
+            Run r = run(command, "--help");
+            assertEquals(0, r.status(), r::toString);
+            assertTrue(r.out().startsWith("Usage: pagemark " + command + " [-h]"), r.out());
+        }
+        Run top = run("--help");
+        assertEquals(0, top.status());
+        assertTrue(top.out().contains("probe") && top.out().contains("verify") && top.out().contains("tour"), top.out());
+    }
+
+    @Test
+    void anUnusableBackendIsBadInputAndSaysWhy() {
+        Capabilities.Support softDirty = Capabilities.probe().backends().get(Backend.SOFT_DIRTY);
+        org.junit.jupiter.api.Assumptions.assumeFalse(softDirty.usable(), "soft-dirty is usable here");
+        Run r = run("verify", "--backend", "soft-dirty", "--seconds", "1");
+        assertEquals(2, r.status(), r::toString);
+        assertEquals("pagemark verify: backend soft-dirty is not usable here: " + softDirty.reason(), r.err().strip());
     }
 
     @Test
