@@ -10,7 +10,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
@@ -29,7 +28,7 @@ final class TourCommand implements Callable<Integer> {
     /** The table: each column as wide as its widest value or its header. */
     private static final String ROW = "%-12s %9s %13s %10s %20s %13s %10s%n";
 
-    @Option(names = "--mib", paramLabel = "N", defaultValue = "256", description = "the arena's size in MiB (default 256)")
+    @Option(names = "--mib", paramLabel = "N", defaultValue = "256", converter = PositiveNumber.class, description = "the arena's size in MiB (default 256)")
     private long mib;
 
     @Mixin
@@ -41,7 +40,6 @@ final class TourCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        if (mib <= 0) throw new ParameterException(spec.commandLine(), "--mib must be a positive whole number, got '" + mib + "'");
         long bytes = mib << 20;
         Capabilities caps = Capabilities.probe();
         String auto;

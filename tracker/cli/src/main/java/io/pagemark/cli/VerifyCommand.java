@@ -30,7 +30,7 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--backend", paramLabel = "NAME|all", defaultValue = "all", description = "one backend, or all usable ones (default)")
     private String name;
 
-    @Option(names = "--seconds", paramLabel = "N", description = "how long each backend runs (default: at least 10^6 writes and 2 s)")
+    @Option(names = "--seconds", paramLabel = "N", converter = PositiveNumber.class, description = "how long each backend runs (default: at least 10^6 writes and 2 s)")
     private Long seconds;
 
     @Option(names = "--json", description = "one JSON array of rows instead of the table")
@@ -46,10 +46,7 @@ final class VerifyCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         OracleConfig config = OracleConfig.defaults();
-        if (seconds != null) {
-            if (seconds <= 0) throw new ParameterException(spec.commandLine(), "--seconds must be a positive whole number, got '" + seconds + "'");
-            config = config.forSeconds(seconds);
-        }
+        if (seconds != null) config = config.forSeconds(seconds);
         Capabilities caps = Capabilities.probe();
 
         List<Backend> backends = new ArrayList<>();

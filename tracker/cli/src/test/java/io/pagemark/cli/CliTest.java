@@ -96,14 +96,15 @@ class CliTest {
     void usageErrorsAreOneLineNamingTheArgumentAndTheAcceptedForm() {
         String usage = "; usage: pagemark verify [-h] [--json] [--backend=NAME|all] [--seconds=N] (--help says more)";
         assertEquals("pagemark verify: unknown options: '--backends', 'all'" + usage, usageError("verify", "--backends", "all"));
-        assertEquals("pagemark verify: --seconds must be a positive whole number, got '-3'" + usage, usageError("verify", "--seconds", "-3"));
+        assertEquals("pagemark verify: invalid value for option '--seconds': '-3' is not a positive whole number" + usage,
+                usageError("verify", "--seconds", "-3"));
         String backend = usageError("verify", "--backend", "fast");
         assertTrue(backend.startsWith("pagemark verify: --backend: unknown backend 'fast'; accepted: auto, "), backend);
         assertTrue(backend.endsWith(", all" + usage), backend);
         assertTrue(usageError("verify", "--backend").startsWith("pagemark verify: missing required parameter for option '--backend'"));
         assertTrue(usageError("frobnicate").startsWith("pagemark: unmatched argument at index 0: 'frobnicate'"));
         assertTrue(usageError().startsWith("pagemark: a command is needed: probe, verify or tour"));
-        assertTrue(usageError("tour", "--mib", "0").startsWith("pagemark tour: --mib must be a positive whole number, got '0'"));
+        assertTrue(usageError("tour", "--mib", "0").startsWith("pagemark tour: invalid value for option '--mib': '0' is not a positive whole number"));
     }
 
     @Test
