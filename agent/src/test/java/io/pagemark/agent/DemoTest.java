@@ -58,16 +58,27 @@ class DemoTest {
 
     @Test
     void badArgumentsGetOneLineAndExitCode2() throws Exception {
-        assertOneLineError(demo("--workload", "nope"), "demo: unknown workload 'nope'; accepted: mixed, hot-rewire");
-        assertOneLineError(demo("--seconds", "0"), "demo: --seconds 0 is invalid; accepted: an integer 1..3600");
-        assertOneLineError(demo("--heap-mb", "4", "--mutators", "16"), "demo: a heap of 4096 KiB is too small for 16 mutators:"
+        assertOneLineError(demo("--workload", "nope"), "pagemark demo: unknown workload 'nope'; accepted: mixed, hot-rewire");
+        assertOneLineError(demo("--seconds", "0"), "pagemark demo: --seconds 0 is out of range; accepted: 1..3600");
+        assertOneLineError(demo("--heap-mb", "4", "--mutators", "16"), "pagemark demo: a heap of 4096 KiB is too small for 16 mutators:"
                 + " each may hold a 32 KiB block of each of the 15 size classes; give at least 15 MiB, or fewer mutators");
+        assertOneLineError(demo("--speed", "3"), "pagemark demo: unknown options: '--speed', '3'");
     }
 
-    private static void assertOneLineError(AgentJvm child, String line) throws Exception {
+    @Test
+    void helpSaysTheOptions() throws Exception {
+        AgentJvm.Result r = demo("--help").await(60);
+        assertEquals(0, r.exitCode(), r::toString);
+        assertTrue(r.stdout().getFirst().startsWith("Usage: pagemark demo "), r::toString);
+        assertTrue(r.stdout().stream().anyMatch(l -> l.contains("--workload NAME")), r::toString);
+    }
+
+    /** The one stderr line of a bad command line: what was wrong, then the usage. */
+    private static void assertOneLineError(AgentJvm child, String problem) throws Exception {
         AgentJvm.Result r = child.await(60);
         assertEquals(2, r.exitCode(), r::toString);
-        assertEquals(List.of(line), r.stderr(), r::toString);
+        assertEquals(1, r.stderr().size(), r::toString);
+        assertTrue(r.stderr().getFirst().startsWith(problem + "; usage: pagemark demo [-h] [--seconds N] "), r::toString);
         assertEquals(List.of(), r.stdout(), r::toString);
     }
 

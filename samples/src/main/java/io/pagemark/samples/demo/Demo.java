@@ -1,5 +1,12 @@
 package io.pagemark.samples.demo;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.pagemark.samples.cli.CommandLines;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -12,8 +19,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import io.pagemark.samples.runtime.RuntimeConfig;
 import io.pagemark.samples.runtime.Workload;
@@ -53,57 +58,54 @@ public final class Demo {
             .filter(flag -> flag.startsWith("--enable-native-access") || flag.startsWith("--add-exports")).toList();
     private static final String WORKLOAD_MAIN = "io.pagemark.samples.runtime.WorkloadMain";
 
-    private final Settings settings;
+    private final Options settings;
     private final PrintStream progress = System.err;
 
-    private Demo(Settings settings) {
+    private Demo(Options settings) {
         this.settings = settings;
     }
 
     /** The command line, checked. */
-    record Settings(Path agentJar, int seconds, boolean all, boolean json, String workload, int heapMb, int mutators, long seed) {
-        static Settings parse(String[] args) {
-            Path agentJar = Path.of("agent", "target", "pagemark-agent.jar");
-            int seconds = 20, heapMb = 64, mutators = 2;
-            long seed = 42;
-            boolean all = false, json = false;
-            String workload = Workload.HOT_REWIRE.name();
-            for (int i = 0; i < args.length; i++) {
-                switch (args[i]) {
-                    case "--all" -> all = true;
-                    case "--json" -> json = true;
-                    case "--workload" -> workload = Workload.named(value(args, ++i, "--workload", "mixed or hot-rewire")).name();
-                    case "--agent-jar" -> agentJar = Path.of(value(args, ++i, "--agent-jar", "a path to pagemark-agent.jar"));
-                    case "--seconds" -> seconds = number(args, ++i, "--seconds", 1, 3600);
-                    case "--heap-mb" -> heapMb = number(args, ++i, "--heap-mb", 4, 4095);
-                    case "--mutators" -> mutators = number(args, ++i, "--mutators", 1, 255);
-                    case "--seed" -> seed = number(args, ++i, "--seed", 0, Integer.MAX_VALUE);
-                    default -> throw new IllegalArgumentException("unknown argument '" + args[i]
-                            + "'; accepted: --seconds N, --all, --json, --workload NAME, --agent-jar PATH, --heap-mb N, --mutators N, --seed N");
-                }
-            }
+    @Command(name = "pagemark demo", separator = " ", sortOptions = false, sortSynopsis = false,
+            description = "The sample runtime with its own card table, then under the agent on the best backend here"
+                    + " (every usable one with --all); one table.")
+    static final class Options implements CommandLines.Checked {
+        @Option(names = "--seconds", paramLabel = "N", description = "seconds per run, 1..3600 (default 20)")
+        int seconds = 20;
+        @Option(names = "--all", description = "the agent on every usable backend, not only the best")
+        boolean all;
+        @Option(names = "--json", description = "one JSON array of rows instead of the table")
+        boolean json;
+        @Option(names = "--workload", paramLabel = "NAME", description = "hot-rewire (default) or mixed")
+        String workload = Workload.HOT_REWIRE.name();
+        @Option(names = "--agent-jar", paramLabel = "PATH", description = "the agent jar (default agent/target/pagemark-agent.jar)")
+        Path agentJar = Path.of("agent", "target", "pagemark-agent.jar");
+        @Option(names = "--heap-mb", paramLabel = "N", description = "the runtime's heap in MiB, 4..4095 (default 64)")
+        int heapMb = 64;
+        @Option(names = "--mutators", paramLabel = "N", description = "mutator threads, 1..255 (default 2)")
+        int mutators = 2;
+        @Option(names = "--seed", paramLabel = "N", description = "the workload's seed (default 42)")
+        long seed = 42;
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "this help")
+        boolean help;
+
+        @Override
+        public void check() {
+            inRange("--seconds", seconds, 1, 3600);
+            inRange("--heap-mb", heapMb, 4, 4095);
+            inRange("--mutators", mutators, 1, 255);
+            inRange("--seed", seed, 0, Integer.MAX_VALUE);
+            workload = Workload.named(workload).name();
             RuntimeConfig.sized((long) heapMb << 20, mutators);   // rejects a heap too small for the mutators, naming the minimum
             if (!Files.isRegularFile(agentJar)) {
                 throw new IllegalArgumentException("no agent jar at " + agentJar.toAbsolutePath()
                         + "; build it with ./mvnw -q -pl agent -am package -DskipTests, or give --agent-jar PATH");
             }
-            return new Settings(agentJar.toAbsolutePath(), seconds, all, json, workload, heapMb, mutators, seed);
+            agentJar = agentJar.toAbsolutePath();
         }
 
-        private static String value(String[] args, int i, String name, String accepted) {
-            if (i >= args.length) throw new IllegalArgumentException(name + " needs a value; accepted: " + accepted);
-            return args[i];
-        }
-
-        private static int number(String[] args, int i, String name, int min, int max) {
-            String v = value(args, i, name, "an integer " + min + ".." + max);
-            try {
-                int n = Integer.parseInt(v);
-                if (n >= min && n <= max) return n;
-            } catch (NumberFormatException e) {
-                // reported below
-            }
-            throw new IllegalArgumentException(name + " " + v + " is invalid; accepted: an integer " + min + ".." + max);
+        private static void inRange(String name, long value, long min, long max) {
+            if (value < min || value > max) throw new IllegalArgumentException(name + " " + value + " is out of range; accepted: " + min + ".." + max);
         }
     }
 
@@ -112,15 +114,7 @@ public final class Demo {
                double dirtyCards, double dirtyPages, long oracleChecks, boolean oracleOk, String failure) {}
 
     public static void main(String[] args) throws Exception {
-        Settings settings;
-        try {
-            settings = Settings.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println("demo: " + e.getMessage());
-            System.exit(2);
-            return;
-        }
-        System.exit(new Demo(settings).run());
+        CommandLines.exit(args, Options::new, options -> new Demo(options).run());
     }
 
     private int run() throws Exception {
@@ -128,11 +122,11 @@ public final class Demo {
         if (backends.isEmpty()) {
             progress.println("demo: no hardware backend is usable here; only the software card table runs (see ./pagemark probe)");
         }
-        List<String> agentBackends = settings.all() ? backends : backends.stream().limit(1).toList();
+        List<String> agentBackends = settings.all ? backends : backends.stream().limit(1).toList();
         List<Row> rows = new ArrayList<>();
         rows.add(runOnce("card-table", null));
         for (String backend : agentBackends) rows.add(runOnce("agent", backend));
-        if (settings.json()) printJson(rows, System.out);
+        if (settings.json) printJson(rows, System.out);
         else printTable(rows, System.out);
         return rows.stream().allMatch(r -> r.oracleOk() && r.failure() == null) ? 0 : 1;
     }
@@ -140,7 +134,7 @@ public final class Demo {
     /** The hardware backends usable here, best first, as the agent sees them. */
     private List<String> usableBackends() throws IOException, InterruptedException {
         List<String> command = java();
-        command.addAll(List.of("-jar", settings.agentJar().toString(), "backends"));
+        command.addAll(List.of("-jar", settings.agentJar.toString(), "backends"));
         Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         List<String> names = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).lines().toList();
         if (p.waitFor() != 0) throw new IllegalStateException("the agent jar could not list the usable backends (exit " + p.exitValue() + ")");
@@ -150,11 +144,11 @@ public final class Demo {
     private Row runOnce(String mode, String backend) throws IOException, InterruptedException {
         String label = backend == null ? mode : mode + " on " + backend;
         List<String> command = java();
-        if (backend != null) command.add("-javaagent:" + settings.agentJar() + "=" + AGENT_OPTIONS + ",backend=" + backend + ",jfr=off");
+        if (backend != null) command.add("-javaagent:" + settings.agentJar + "=" + AGENT_OPTIONS + ",backend=" + backend + ",jfr=off");
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), WORKLOAD_MAIN,
-                "--seconds", String.valueOf(settings.seconds()), "--heap-mb", String.valueOf(settings.heapMb()),
-                "--mutators", String.valueOf(settings.mutators()), "--seed", String.valueOf(settings.seed()),
-                "--workload", settings.workload()));
+                "--seconds", String.valueOf(settings.seconds), "--heap-mb", String.valueOf(settings.heapMb),
+                "--mutators", String.valueOf(settings.mutators), "--seed", String.valueOf(settings.seed),
+                "--workload", settings.workload));
         Process child = new ProcessBuilder(command).start();
         CompletableFuture<List<String>> stderr = CompletableFuture.supplyAsync(
                 () -> new BufferedReader(new InputStreamReader(child.getErrorStream(), StandardCharsets.UTF_8)).lines().toList());
@@ -174,12 +168,12 @@ public final class Demo {
             return new Row(mode, backend == null ? "card-table" : backend, 0, 0, 0, 0, 0, 0, 0, 0, 0, false,
                     "the run printed no result (exit " + child.exitValue() + "): " + String.join(" | ", errors));
         }
-        String failure = text(result, "failure");
-        return new Row(mode, backend == null ? "card-table" : backend, number(result, "ops_per_s"), number(result, "ops_per_cpu_s"),
-                (long) number(result, "stores"), (long) number(result, "cycles"),
-                number(result, "remark_ms_p50"), number(result, "remark_ms_max"), number(result, "dirty_cards_per_cycle"),
-                number(result, "dirty_pages_per_cycle"), (long) number(result, "oracle_checks"),
-                Boolean.parseBoolean(text(result, "oracle_ok")), failure.equals("null") ? null : failure);
+        JsonNode r = JSON.readTree(result);
+        return new Row(mode, backend == null ? "card-table" : backend, field(r, "ops_per_s").asDouble(), field(r, "ops_per_cpu_s").asDouble(),
+                field(r, "stores").asLong(), field(r, "cycles").asLong(),
+                field(r, "remark_ms_p50").asDouble(), field(r, "remark_ms_max").asDouble(), field(r, "dirty_cards_per_cycle").asDouble(),
+                field(r, "dirty_pages_per_cycle").asDouble(), field(r, "oracle_checks").asLong(),
+                field(r, "oracle_ok").asBoolean(), field(r, "failure").isNull() ? null : field(r, "failure").asText());
     }
 
     private static List<String> java() {
@@ -191,10 +185,10 @@ public final class Demo {
 
     private void printTable(List<Row> rows, PrintStream out) {
         out.printf(Locale.ROOT, "%nThe sample runtime, workload %s (%s), %d s per run, %d mutators, %d MiB heap, the same seed:%n%n",
-                settings.workload(), settings.workload().equals(Workload.HOT_REWIRE.name())
+                settings.workload, settings.workload.equals(Workload.HOT_REWIRE.name())
                         ? "many reference stores per page dirtied: what a page-level barrier is for; --workload mixed shows the gain running out"
                         : "few reference stores per page dirtied: a page-level barrier gains little there; the default, hot-rewire, is what it is for",
-                settings.seconds(), settings.mutators(), settings.heapMb());
+                settings.seconds, settings.mutators, settings.heapMb);
         String format = "%-10s  %-11s  %13s  %13s  %6s  %10s  %10s  %11s  %11s  %s%n";
         out.printf(Locale.ROOT, format, "mode", "backend", "mutator", "mutator ops", "cycles", "remark", "remark", "dirty cards",
                 "dirty pages", "oracle");
@@ -225,34 +219,28 @@ public final class Demo {
         return baseline == 0 ? 0 : value / baseline;
     }
 
-    private static void printJson(List<Row> rows, PrintStream out) {
-        StringBuilder json = new StringBuilder("[");
+    private static void printJson(List<Row> rows, PrintStream out) throws IOException {
+        ArrayNode json = JSON.createArrayNode();
         for (Row r : rows) {
-            if (json.length() > 1) json.append(',');
-            json.append(String.format(Locale.ROOT, "{\"mode\":\"%s\",\"backend\":\"%s\",\"ops_per_s\":%.0f,\"ops_per_cpu_s\":%.0f,\"cycles\":%d,"
-                            + "\"remark_ms_p50\":%.3f,\"remark_ms_max\":%.3f,\"dirty_cards_per_cycle\":%.1f,"
-                            + "\"dirty_pages_per_cycle\":%.1f,\"oracle_ok\":%b}",
-                    r.mode(), r.backend(), r.opsPerSecond(), r.opsPerCpuSecond(), r.cycles(), r.remarkP50(), r.remarkMax(), r.dirtyCards(),
-                    r.dirtyPages(), r.oracleOk() && r.failure() == null));
+            json.addObject().put("mode", r.mode()).put("backend", r.backend())
+                    .put("ops_per_s", Math.round(r.opsPerSecond())).put("ops_per_cpu_s", Math.round(r.opsPerCpuSecond()))
+                    .put("cycles", r.cycles()).put("remark_ms_p50", rounded(r.remarkP50(), 1000)).put("remark_ms_max", rounded(r.remarkMax(), 1000))
+                    .put("dirty_cards_per_cycle", rounded(r.dirtyCards(), 10)).put("dirty_pages_per_cycle", rounded(r.dirtyPages(), 10))
+                    .put("oracle_ok", r.oracleOk() && r.failure() == null);
         }
-        out.println(json.append(']'));
+        out.println(JSON.writeValueAsString(json));
     }
 
-    private static final Pattern FIELD = Pattern.compile("\"([a-z_0-9]+)\":(\"(?:[^\"\\\\]|\\\\.)*\"|[^,}\\]]+)");
-
-    /** A scalar field of the child's flat JSON result: its text as written (strings unquoted). */
-    private static String text(String json, String name) {
-        Matcher m = FIELD.matcher(json);
-        while (m.find()) {
-            if (m.group(1).equals(name)) {
-                String v = m.group(2);
-                return v.startsWith("\"") ? v.substring(1, v.length() - 1) : v;
-            }
-        }
-        throw new IllegalStateException("the run's result has no field " + name + ": " + json);
+    private static double rounded(double value, int scale) {
+        return Math.round(value * scale) / (double) scale;
     }
 
-    private static double number(String json, String name) {
-        return Double.parseDouble(text(json, name));
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A field of the child's JSON result. */
+    private static JsonNode field(JsonNode result, String name) {
+        JsonNode value = result.get(name);
+        if (value == null) throw new IllegalStateException("the run's result has no field " + name + ": " + result);
+        return value;
     }
 }

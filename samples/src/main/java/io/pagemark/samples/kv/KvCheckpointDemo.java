@@ -5,6 +5,10 @@ import io.pagemark.TrackedArena;
 import io.pagemark.checkpoint.Chain;
 import io.pagemark.checkpoint.Checkpoint;
 import io.pagemark.checkpoint.Checkpointer;
+import io.pagemark.samples.cli.CommandLines;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -16,9 +20,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -48,25 +50,14 @@ public final class KvCheckpointDemo {
     private KvCheckpointDemo() {}
 
     public static void main(String[] args) throws Exception {
-        List<String> rest = new ArrayList<>(Arrays.asList(args));
-        String mode = !rest.isEmpty() && !rest.getFirst().startsWith("--") ? rest.removeFirst() : "demo";
-        Options options;
-        try {
-            options = Options.parse(rest);
-        } catch (IllegalArgumentException e) {
-            System.err.println("KvCheckpointDemo: " + e.getMessage());
-            System.exit(2);
-            return;
-        }
-        switch (mode) {
-            case "demo" -> System.exit(demo(options));
-            case "run" -> run(options.requireDir(), options);
-            case "verify" -> System.exit(verify(options.requireDir(), options) ? 0 : 1);
-            default -> {
-                System.err.println("unknown command '" + mode + "'; accepted: run, verify, or none (the whole demo)");
-                System.exit(2);
+        CommandLines.exit(args, Options::new, options -> switch (options.mode) {
+            case "run" -> {
+                run(options.requireDir(), options);
+                yield 0;
             }
-        }
+            case "verify" -> verify(options.requireDir(), options) ? 0 : 1;
+            default -> demo(options);
+        });
     }
 
     /**
@@ -241,53 +232,43 @@ public final class KvCheckpointDemo {
     }
 
     /** Command-line options; a bad one is a one-line error naming it and what is accepted. */
-    static final class Options {
+    @Command(name = "pagemark checkpoint", separator = " ", sortOptions = false, sortSynopsis = false,
+            description = "The checkpointed key-value store: a writer process checkpoints every N ms and is killed (SIGKILL);"
+                    + " the chain is restored and checked key by key. MODE: none (the whole demo), run (the writer), verify.")
+    static final class Options implements CommandLines.Checked {
+        @Parameters(arity = "0..1", paramLabel = "MODE", description = "run, verify, or none: the whole demo")
+        String mode = "demo";
+        @Option(names = "--seconds", paramLabel = "S", description = "kill the writer S seconds after its first checkpoint (default 3)")
         double seconds = 3;
+        @Option(names = "--interval-ms", paramLabel = "N", description = "checkpoint every N ms (default 250)")
         long intervalMillis = 250;
+        @Option(names = "--keys", paramLabel = "K", description = "keys in the store (default 200000)")
         int keys = 200_000;
+        @Option(names = "--seed", paramLabel = "X", description = "the workload's seed (default 1)")
         long seed = 1;
+        @Option(names = "--backend", paramLabel = "NAME", converter = CommandLines.BackendName.class, description = "the backend (default auto)")
         Backend backend = Backend.AUTO;
+        @Option(names = "--dir", paramLabel = "DIR", description = "the checkpoint directory (run and verify need one)")
         Path dir;
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "this help")
+        boolean help;
 
         static Options parse(List<String> args) {
-            Options o = new Options();
-            Map<String, String> values = new HashMap<>();
-            for (int i = 0; i < args.size(); i++) {
-                String name = args.get(i);
-                if (!List.of("--seconds", "--interval-ms", "--keys", "--seed", "--backend", "--dir").contains(name)) {
-                    throw usage("unknown option '" + name + "'");
-                }
-                if (i + 1 >= args.size()) throw usage(name + " needs a value");
-                values.put(name, args.get(++i));
-            }
-            try {
-                if (values.containsKey("--seconds")) o.seconds = positive("--seconds", Double.parseDouble(values.get("--seconds")));
-                if (values.containsKey("--interval-ms")) o.intervalMillis = (long) positive("--interval-ms", Long.parseLong(values.get("--interval-ms")));
-                if (values.containsKey("--keys")) {
-                    o.keys = Integer.parseInt(values.get("--keys"));
-                    if (o.keys < 1 || o.keys > CAPACITY / 2) throw usage("--keys must be between 1 and " + CAPACITY / 2 + ", got " + o.keys);
-                }
-                if (values.containsKey("--seed")) o.seed = Long.parseLong(values.get("--seed"));
-            } catch (NumberFormatException e) {
-                throw usage("not a number: " + e.getMessage());
-            }
-            if (values.containsKey("--backend")) o.backend = Backend.parse(values.get("--backend"));
-            if (values.containsKey("--dir")) o.dir = Path.of(values.get("--dir"));
-            return o;
+            return CommandLines.parse(new Options(), args);
         }
 
-        private static double positive(String name, double value) {
-            if (!(value > 0)) throw usage(name + " must be positive, got " + value);
-            return value;
-        }
-
-        private static IllegalArgumentException usage(String problem) {
-            return new IllegalArgumentException(problem + "; options: --seconds S, --interval-ms N, --keys K (1.."
-                    + CAPACITY / 2 + "), --seed X, --backend NAME (" + Backend.acceptedNames() + "), --dir DIR");
+        @Override
+        public void check() {
+            if (!List.of("demo", "run", "verify").contains(mode)) {
+                throw new IllegalArgumentException("unknown mode '" + mode + "'; accepted: run, verify, or none (the whole demo)");
+            }
+            if (!(seconds > 0)) throw new IllegalArgumentException("--seconds must be positive, got " + seconds);
+            if (intervalMillis <= 0) throw new IllegalArgumentException("--interval-ms must be positive, got " + intervalMillis);
+            if (keys < 1 || keys > CAPACITY / 2) throw new IllegalArgumentException("--keys must be between 1 and " + CAPACITY / 2 + ", got " + keys);
         }
 
         Path requireDir() {
-            if (dir == null) throw usage("--dir DIR is required");
+            if (dir == null) throw new IllegalArgumentException(mode + " needs --dir DIR");
             return dir;
         }
 

@@ -4,16 +4,17 @@ import io.pagemark.Backend;
 import io.pagemark.Capabilities;
 import io.pagemark.TrackedArena;
 import io.pagemark.checkpoint.Checkpointer;
+import io.pagemark.samples.cli.CommandLines;
 import io.pagemark.snapshot.LiveSnapshot;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Live snapshots of the off-heap key-value store under a write-heavy load: the writer never stops;
@@ -46,59 +47,53 @@ public final class KvSnapshotDemo {
     private KvSnapshotDemo() {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> options;
-        try {
-            options = parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println("KvSnapshotDemo: " + e.getMessage());
-            System.exit(2);
-            return;
-        }
-        System.exit(run(options) ? 0 : 1);
+        CommandLines.exit(args, Options::new, options -> run(options) ? 0 : 1);
     }
 
-    static Map<String, String> parse(String... args) {
-        List<String> accepted = List.of("--snapshots", "--keys", "--seed", "--backend", "--dir");
-        Map<String, String> values = new HashMap<>();
-        for (int i = 0; i < args.length; i++) {
-            if (!accepted.contains(args[i])) {
-                throw new IllegalArgumentException("unknown option '" + args[i] + "'; options: --snapshots N, --keys K (1.."
-                        + CAPACITY / 2 + "), --seed X, --backend NAME (" + Backend.copyBeforeWriteNames() + "), --dir DIR");
+    /** The command line; a bad value is one line naming it and what is accepted. */
+    @Command(name = "pagemark snapshot", separator = " ", sortOptions = false, sortSynopsis = false,
+            description = "Live snapshots of the off-heap key-value store under a write-heavy load, each checked key by key.")
+    static final class Options implements CommandLines.Checked {
+        @Option(names = "--snapshots", paramLabel = "N", description = "snapshots to take (default 3)")
+        int snapshots = 3;
+        @Option(names = "--keys", paramLabel = "K", description = "keys in the store (default 200000)")
+        int keys = 200_000;
+        @Option(names = "--seed", paramLabel = "X", description = "the workload's seed (default 1)")
+        long seed = 1;
+        @Option(names = "--backend", paramLabel = "NAME", converter = CommandLines.BackendName.class,
+                description = "a backend that copies before write (default: the first usable of uffd-sigbus, uffd-sync, mprotect)")
+        Backend backend;
+        @Option(names = "--dir", paramLabel = "DIR", description = "write each snapshot as a base checkpoint here and restore it from there")
+        Path dir;
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "this help")
+        boolean help;
+
+        @Override
+        public void check() {
+            if (keys < 1 || keys > CAPACITY / 2) throw new IllegalArgumentException("--keys must be between 1 and " + CAPACITY / 2 + ", got " + keys);
+            if (snapshots < 1) throw new IllegalArgumentException("--snapshots must be at least 1, got " + snapshots);
+            if (backend != null && !backend.canCopyBeforeWrite()) {
+                throw new IllegalArgumentException("--backend " + backend + " cannot take live snapshots; accepted: " + Backend.copyBeforeWriteNames());
             }
-            if (i + 1 >= args.length) throw new IllegalArgumentException(args[i] + " needs a value");
-            values.put(args[i], args[++i]);
-        }
-        int keys = intOption(values, "--keys", 200_000);
-        if (keys < 1 || keys > CAPACITY / 2) throw new IllegalArgumentException("--keys must be between 1 and " + CAPACITY / 2 + ", got " + keys);
-        if (intOption(values, "--snapshots", 3) < 1) throw new IllegalArgumentException("--snapshots must be at least 1");
-        if (values.containsKey("--backend") && !Backend.parse(values.get("--backend")).canCopyBeforeWrite()) {
-            throw new IllegalArgumentException("--backend " + values.get("--backend") + " cannot take live snapshots; accepted: "
-                    + Backend.copyBeforeWriteNames());
-        }
-        return values;
-    }
-
-    private static int intOption(Map<String, String> values, String name, int otherwise) {
-        try {
-            return values.containsKey(name) ? Integer.parseInt(values.get(name)) : otherwise;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + ": not a number: " + values.get(name));
         }
     }
 
-    private static Backend chooseBackend(Map<String, String> options) {
-        if (options.containsKey("--backend")) return Backend.parse(options.get("--backend"));
+    static Options parse(String... args) {
+        return CommandLines.parse(new Options(), List.of(args));
+    }
+
+    private static Backend chooseBackend(Options options) {
+        if (options.backend != null) return options.backend;
         Capabilities capabilities = Capabilities.probe();
         return PREFERENCE.stream().filter(b -> capabilities.backends().get(b).usable()).findFirst()
                 .orElseThrow(() -> new IllegalStateException("none of " + Backend.copyBeforeWriteNames() + " is usable here: "
                         + capabilities.backends().get(PREFERENCE.getFirst()).reason()));
     }
 
-    static boolean run(Map<String, String> options) throws Exception {
-        KvCheckpointDemo.Workload workload = new KvCheckpointDemo.Workload(
-                Long.parseLong(options.getOrDefault("--seed", "1")), intOption(options, "--keys", 200_000));
-        int snapshots = intOption(options, "--snapshots", 3);
-        Path dir = options.containsKey("--dir") ? Path.of(options.get("--dir")) : null;
+    static boolean run(Options options) throws Exception {
+        KvCheckpointDemo.Workload workload = new KvCheckpointDemo.Workload(options.seed, options.keys);
+        int snapshots = options.snapshots;
+        Path dir = options.dir;
         Backend backend = chooseBackend(options);
         try (TrackedArena arena = TrackedArena.builder().size(OffHeapKvStore.bytesFor(CAPACITY)).backend(backend).open()) {
             OffHeapKvStore store = OffHeapKvStore.create(arena);

@@ -1,8 +1,11 @@
 package io.pagemark.samples.runtime;
 
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
 import java.util.Locale;
-import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * Runs the sample runtime for a fixed time and reports: the program the demo starts in a child JVM,
@@ -16,19 +19,53 @@ import java.util.TreeMap;
  * Prints {@code progress elapsed_s=... ops=... cycles=...} lines while it runs and one final
  * {@code result {...}} line holding a JSON object; exits 0 when the run and the oracle are fine, 1 if not.
  */
+@Command(name = "pagemark workload", separator = " ", sortOptions = false, sortSynopsis = false,
+        description = "Runs the sample runtime for a fixed time: progress lines, then one result line of JSON.")
 public final class WorkloadMain {
+    @Option(names = "--seconds", paramLabel = "S", description = "how long to run (default 20)")
+    private double seconds = 20;
+    @Option(names = "--heap-mb", paramLabel = "N", description = "the heap in MiB (default 64)")
+    private long heapMb = 64;
+    @Option(names = "--mutators", paramLabel = "N", description = "mutator threads (default 2)")
+    private int mutators = 2;
+    @Option(names = "--seed", paramLabel = "N", description = "the workload's seed (default 42)")
+    private long seed = 42;
+    @Option(names = "--workload", paramLabel = "NAME", description = "mixed (default) or hot-rewire")
+    private String workload = "mixed";
+    @Option(names = "--oracle", paramLabel = "on|off", description = "check every reachable object after each cycle (default on)")
+    private String oracle = "on";
+    @Option(names = "--progress-ms", paramLabel = "N", description = "a progress line every N ms (default 1000)")
+    private long progressMillis = 1000;
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "this help")
+    private boolean help;
+
     private WorkloadMain() {}
 
-    @SuppressWarnings("try") // ManagedRuntime.close() may throw InterruptedException, which main declares
     public static void main(String[] args) throws Exception {
-        Map<String, String> options = parse(args);
-        double seconds = Double.parseDouble(options.getOrDefault("seconds", "20"));
-        long progressMillis = Long.parseLong(options.getOrDefault("progress-ms", "1000"));
-        RuntimeConfig config = RuntimeConfig.sized(Long.parseLong(options.getOrDefault("heap-mb", "64")) << 20,
-                        Integer.parseInt(options.getOrDefault("mutators", "2")))
-                .withSeed(Long.parseLong(options.getOrDefault("seed", "42")))
-                .withOracle(!"off".equals(options.getOrDefault("oracle", "on")))
-                .withWorkload(Workload.named(options.getOrDefault("workload", "mixed")));
+        WorkloadMain options = new WorkloadMain();
+        CommandLine commandLine = new CommandLine(options);
+        RuntimeConfig config;
+        try {
+            if (commandLine.parseArgs(args).isUsageHelpRequested()) {
+                commandLine.usage(System.out);
+                return;
+            }
+            if (!options.oracle.equals("on") && !options.oracle.equals("off")) {
+                throw new IllegalArgumentException("--oracle must be on or off, got '" + options.oracle + "'");
+            }
+            config = RuntimeConfig.sized(options.heapMb << 20, options.mutators).withSeed(options.seed)
+                    .withOracle(options.oracle.equals("on")).withWorkload(Workload.named(options.workload));
+        } catch (ParameterException | IllegalArgumentException e) {
+            System.err.println(commandLine.getCommandName() + ": " + e.getMessage() + "; usage: "
+                    + commandLine.getHelp().synopsis(0).strip().replaceAll("\\s*\n\\s*", " ") + " (--help says more)");
+            System.exit(2);
+            return;
+        }
+        System.exit(options.run(config));
+    }
+
+    @SuppressWarnings("try") // ManagedRuntime.close() may throw InterruptedException, which run declares
+    private int run(RuntimeConfig config) throws Exception {
         RunReport report;
         try (ManagedRuntime runtime = new ManagedRuntime(config)) {
             runtime.start();
@@ -42,18 +79,6 @@ public final class WorkloadMain {
             report = runtime.stop();
         }
         System.out.println("result " + report.toJson());
-        System.exit(report.ok() ? 0 : 1);
-    }
-
-    private static Map<String, String> parse(String[] args) {
-        Map<String, String> options = new TreeMap<>();
-        for (int i = 0; i < args.length; i++) {
-            String arg = args[i];
-            if (!arg.startsWith("--") || i + 1 == args.length) {
-                throw new IllegalArgumentException("expected --name value pairs (--seconds, --heap-mb, --mutators, --seed, --workload, --oracle, --progress-ms), got '" + arg + "'");
-            }
-            options.put(arg.substring(2), args[++i]);
-        }
-        return options;
+        return report.ok() ? 0 : 1;
     }
 }

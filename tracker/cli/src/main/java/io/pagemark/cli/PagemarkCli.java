@@ -51,7 +51,7 @@ public final class PagemarkCli implements Runnable {
         cli.setParameterExceptionHandler((e, args) -> {
             CommandLine command = e.getCommandLine();
             command.getErr().println(prefix(command) + lowerFirst(e.getMessage()) + "; usage: "
-                    + command.getHelp().synopsis(0).strip() + " (--help says more)");
+                    + command.getHelp().synopsis(0).strip().replaceAll("\\s*\n\\s*", " ") + " (--help says more)");
             return BAD_INPUT;
         });
         cli.setExecutionExceptionHandler((e, command, parsed) -> {
