@@ -20,6 +20,9 @@ interface EpochSource extends AutoCloseable {
     /** Takes a cut: the pages written since the previous cut (or since the source opened), as they were at the cut. */
     Cut cut();
 
+    /** Bytes this source holds for the cut in flight (its copies of pages): the primary's replication memory besides Aeron's terms. */
+    long heldBytes();
+
     @Override
     void close();
 

@@ -46,6 +46,11 @@ final class GatedCutSource implements EpochSource {
     }
 
     @Override
+    public long heldBytes() {
+        return copies.byteSize();
+    }
+
+    @Override
     public Cut cut() {
         long[] pages;
         long wallNanos;

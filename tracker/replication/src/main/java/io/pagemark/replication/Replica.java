@@ -114,6 +114,8 @@ public final class Replica implements AutoCloseable {
     private volatile Throwable failure;
     private volatile String lastRejection;
     private volatile long epochsApplied, pagesApplied, epochsRejected, stagedBytes;
+    /** Tests: while true the replica reads nothing (a stalled standby). */
+    volatile boolean stalled;
     /** Tests: run on the replica thread halfway through copying a staged epoch into the state (write lock held). */
     volatile Runnable midApply;
     private final long[] lagSamples = new long[LAG_SAMPLES];
@@ -146,6 +148,10 @@ public final class Replica implements AutoCloseable {
         try {
             newJoin();
             while (running) {
+                if (stalled) {
+                    LockSupport.parkNanos(1_000_000);
+                    continue;
+                }
                 int work = subscription.poll(assembler, 64);
                 Integer ended;
                 while ((ended = endedSessions.poll()) != null) {
@@ -310,7 +316,7 @@ public final class Replica implements AutoCloseable {
             reject(stagingEpoch, "page " + page + " fails its check (corrupted, or sent for another epoch, page or stream)");
             return;
         }
-        MemorySegment source = MemorySegment.ofAddress(contents).reinterpret(pageSize);
+        MemorySegment source = Records.at(contents, pageSize);
         if (stagingDirect) {
             MemorySegment.copy(source, 0, state, page * pageSize, pageSize);
             digests.set(page, crc);

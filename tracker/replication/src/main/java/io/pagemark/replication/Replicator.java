@@ -101,7 +101,7 @@ public final class Replicator implements AutoCloseable {
     private final Records.PageDigests digests; // the arena as the replica holds it after the last epoch sent
     private final long[] historyEpoch = new long[DIGEST_HISTORY];
     private final long[] historyDigest = new long[DIGEST_HISTORY];
-    private long epoch;                        // the last epoch number used
+    private volatile long epoch;               // the last epoch number used (the one in flight while sending)
     private boolean following;                 // a replica joined and takes the ordinary epochs
     private Join pendingJoin;
     private long answeredJoin;
@@ -192,7 +192,7 @@ public final class Replicator implements AutoCloseable {
                 } catch (Disconnected d) {
                     following = false;
                 }
-                if (following && ackedEpoch < publishedEpoch && now - lastProgressNanos > maxLagNanos) dropReplica();
+                if (following && ackedEpoch < epoch && now - lastProgressNanos > maxLagNanos) dropReplica();
                 idle.idle(work);
             }
         } catch (Throwable t) {
@@ -207,6 +207,7 @@ public final class Replicator implements AutoCloseable {
         long base = delta ? join.epoch : Records.NO_EPOCH;
         long[] live = delta ? writtenSince(join.epoch) : null;
         following = true;
+        lastProgressNanos = System.nanoTime();   // a joining replica gets maxLag to take its catch-up
         publishEpoch(base, join.joinId, !delta, null, live);
         if (delta) catchUpEpochs++;
         else fullEpochs++;
@@ -229,6 +230,8 @@ public final class Replicator implements AutoCloseable {
     private void publishEpoch(long base, long joinId, boolean full, EpochSource.Cut given, long[] livePages) {
         long e = epoch + 1;
         long bytesBefore = bytesPublished;
+        // The lag clock starts when the replica, caught up so far, has an epoch to take.
+        if (ackedEpoch >= e - 1) lastProgressNanos = System.nanoTime();
         epoch = e;
         recordsDigest = Records.RECORDS_DIGEST_SEED;
         pageRecords = 0;
@@ -265,7 +268,6 @@ public final class Replicator implements AutoCloseable {
         lastCut = new CutMark(requestsBeforeCut, e);
         historyEpoch[(int) (e % DIGEST_HISTORY)] = e;
         historyDigest[(int) (e % DIGEST_HISTORY)] = digests.state();
-        if (publishedEpoch <= ackedEpoch) lastProgressNanos = System.nanoTime();
         publishedEpoch = e;
         epochsPublished++;
         pagesPublished += pageRecords;
@@ -304,7 +306,7 @@ public final class Replicator implements AutoCloseable {
             var buffer = claim.buffer();
             int at = claim.offset();
             long contentsAddress = buffer.addressOffset() + at + Records.CONTENTS_AT;
-            MemorySegment.copy(contents, 0, MemorySegment.ofAddress(contentsAddress).reinterpret(pageSize), 0, pageSize);
+            MemorySegment.copy(contents, 0, Records.at(contentsAddress, pageSize), 0, pageSize);
             int crc = Records.crc(contentsAddress, pageSize);
             Records.putHeader(buffer, at, Records.PAGE, identity, e);
             buffer.putLong(at + Records.PAGE_INDEX_AT, page, Records.ORDER);
@@ -347,7 +349,7 @@ public final class Replicator implements AutoCloseable {
             backPressured++;
             epochBackPressured++;
             if (!running) throw new Disconnected();
-            if (ackedEpoch < publishedEpoch && System.nanoTime() - lastProgressNanos > maxLagNanos) {
+            if (ackedEpoch < epoch && System.nanoTime() - lastProgressNanos > maxLagNanos) {
                 dropReplica();
                 throw new Disconnected();
             }
@@ -456,7 +458,7 @@ public final class Replicator implements AutoCloseable {
     /** The counters so far. */
     public Stats stats() {
         return new Stats(epochsPublished, pagesPublished, bytesPublished, fullEpochs, catchUpEpochs, backPressured, dropped,
-                ackedEpoch, Math.max(0, publishedEpoch - ackedEpoch));
+                ackedEpoch, Math.max(0, epoch - ackedEpoch), source.heldBytes());
     }
 
     /**
@@ -464,10 +466,11 @@ public final class Replicator implements AutoCloseable {
      *
      * @param backPressuredOffers offers Aeron refused with BACK_PRESSURED or ADMIN_ACTION (retried)
      * @param replicasDropped     times the replica was dropped for acknowledging nothing within maxLag
-     * @param lagEpochs           epochs published and not yet acknowledged
+     * @param lagEpochs           epochs published or in flight and not yet acknowledged
+     * @param heldBytes           memory held for the cut in flight (page copies; at most the arena), besides Aeron's term buffers
      */
     public record Stats(long epochsPublished, long pagesPublished, long bytesPublished, long fullEpochs, long catchUpEpochs,
-                        long backPressuredOffers, long replicasDropped, long ackedEpoch, long lagEpochs) {}
+                        long backPressuredOffers, long replicasDropped, long ackedEpoch, long lagEpochs, long heldBytes) {}
 
     private void checkRunning() {
         Throwable t = failure;
@@ -524,7 +527,7 @@ public final class Replicator implements AutoCloseable {
         @Override public long getBackPressuredOffers() { return backPressured; }
         @Override public long getReplicasDropped() { return dropped; }
         @Override public long getAckedEpoch() { return ackedEpoch; }
-        @Override public long getLagEpochs() { return Math.max(0, publishedEpoch - ackedEpoch); }
+        @Override public long getLagEpochs() { return Math.max(0, epoch - ackedEpoch); }
     }
 
     /**

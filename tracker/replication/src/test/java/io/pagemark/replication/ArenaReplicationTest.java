@@ -190,8 +190,13 @@ class ArenaReplicationTest {
         }
 
         @Override
-        public void close() throws InterruptedException {
-            stop();
+        public void close() {
+            running.set(false);
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

@@ -59,6 +59,11 @@ final class SyntheticEpochs implements EpochSource {
     }
 
     @Override
+    public long heldBytes() {
+        return 0;   // the cut's pages are the image's own
+    }
+
+    @Override
     public synchronized Cut cut() {
         TreeSet<Long> written = new TreeSet<>();
         if (!frozen) {
