@@ -280,7 +280,7 @@ public final class KvReplicationDemo {
         }
     }
 
-    private static Process start(String mode, Options o) throws IOException {
+    static Process start(String mode, Options o) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());

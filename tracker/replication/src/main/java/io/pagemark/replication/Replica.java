@@ -99,6 +99,11 @@ public final class Replica implements AutoCloseable {
     private long[] pageOfSlot = new long[0];
     private int[] crcOfSlot = new int[0];
     private int slots;
+    private long lastLoggedNanos = Long.MIN_VALUE / 2;
+    private long unlogged;
+    /** Streams that started (a primary, or a new session of one), counted by the client conductor's thread. */
+    private final java.util.concurrent.atomic.AtomicLong newSessions = new java.util.concurrent.atomic.AtomicLong();
+    private long newSessionsSeen;
     /** Sessions whose stream ended, handed over by the client conductor's thread. */
     private final java.util.concurrent.ConcurrentLinkedQueue<Integer> endedSessions = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
@@ -125,7 +130,7 @@ public final class Replica implements AutoCloseable {
         this.transport = b.transport;
         this.streamId = b.streamId;
         this.backend = b.backend;
-        this.subscription = transport.aeron().addSubscription(b.channel, streamId, image -> {}, this::onImageLost);
+        this.subscription = transport.aeron().addSubscription(b.channel, streamId, image -> newSessions.incrementAndGet(), this::onImageLost);
         try {
             this.control = transport.aeron().addExclusivePublication(b.controlChannel, streamId + 1);
         } catch (RuntimeException e) {
@@ -153,6 +158,14 @@ public final class Replica implements AutoCloseable {
                     continue;
                 }
                 int work = subscription.poll(assembler, 64);
+                // A new stream on the channel (a restarted primary, one that dropped this replica): ask it at once,
+                // rather than after the old stream's image times out.
+                long sessions = newSessions.get();
+                if (sessions != newSessionsSeen) {
+                    newSessionsSeen = sessions;
+                    if (joinId == 0) newJoin();
+                    else sendJoin();
+                }
                 Integer ended;
                 while ((ended = endedSessions.poll()) != null) {
                     if (stagingEpoch != Records.NO_EPOCH && ended == stagingSession) {
@@ -234,15 +247,20 @@ public final class Replica implements AutoCloseable {
             rejectRecord("an epoch start of " + length + " bytes (expected " + Records.EPOCH_START_BYTES + ")");
             return;
         }
-        if (stagingEpoch != Records.NO_EPOCH) {
-            if (session != stagingSession) {
-                rejectRecord("an epoch start from session " + session + " while epoch " + stagingEpoch + " arrives on session " + stagingSession);
-                return;
-            }
-            reject(stagingEpoch, "truncated: epoch " + e + " started before epoch " + stagingEpoch + " ended");
-        }
         long base = b.getLong(at + Records.BASE_AT, Records.ORDER);
         long answersJoin = b.getLong(at + Records.JOIN_ID_AT, Records.ORDER);
+        if (stagingEpoch != Records.NO_EPOCH) {
+            if (session != stagingSession) {
+                if (joinId == 0 || answersJoin != joinId) {
+                    rejectRecord("an epoch start from session " + session + " while epoch " + stagingEpoch + " arrives on session " + stagingSession);
+                    return;
+                }
+                // The answer to this replica's join, from a new stream (its primary restarted, or dropped it): the old one is over.
+                abandon(stagingEpoch, "truncated: a new stream (session " + session + ") answered this replica's join before the epoch ended");
+            } else {
+                abandon(stagingEpoch, "truncated: epoch " + e + " started before epoch " + stagingEpoch + " ended");
+            }
+        }
         long arenaBytes = b.getLong(at + Records.ARENA_BYTES_AT, Records.ORDER);
         long streamPageSize = b.getInt(at + Records.PAGE_SIZE_AT, Records.ORDER) & 0xffffffffL;
         if (recordIdentity == identity) newestSeen = Math.max(newestSeen, e);
@@ -407,7 +425,7 @@ public final class Replica implements AutoCloseable {
         stagedBytes = 0;
         lastCutNanos = cutNanos;
         lastLagNanos = now - cutNanos;
-        newestSeen = Math.max(newestSeen, e);
+        newestSeen = stagingIdentity == appliedIdentity ? Math.max(newestSeen, e) : e;   // a new stream counts from here
         epochsApplied++;
         pagesApplied += applied;
         synchronized (lagSamples) {
@@ -441,6 +459,12 @@ public final class Replica implements AutoCloseable {
 
     /** The epoch being received is not applied: the state stays at the last good epoch; the primary is asked to catch up from it. */
     private void reject(long e, String reason) {
+        abandon(e, reason);
+        newJoin();
+    }
+
+    /** The epoch being received is not applied; the state stays at the last good epoch. */
+    private void abandon(long e, String reason) {
         if (stagingDirect) {
             // The first epoch was going straight into the state: nothing readable was touched, but the digests start over.
             digests = null;
@@ -451,7 +475,6 @@ public final class Replica implements AutoCloseable {
         stagingDirect = false;
         stagedBytes = 0;
         report(e, "epoch " + e + " rejected: " + reason + "; kept epoch " + epoch);
-        newJoin();
     }
 
     /** A record that belongs to no epoch this replica takes: dropped and reported. */
@@ -462,7 +485,15 @@ public final class Replica implements AutoCloseable {
     private void report(long e, String message) {
         epochsRejected++;
         lastRejection = message;
-        LOG.log(System.Logger.Level.WARNING, message);
+        // One line per second at most: a stream of bad records is one problem, not thousands of lines.
+        long now = System.nanoTime();
+        if (now - lastLoggedNanos > TimeUnit.SECONDS.toNanos(1)) {
+            LOG.log(System.Logger.Level.WARNING, message + (unlogged > 0 ? " (and " + unlogged + " more rejections in the last second)" : ""));
+            lastLoggedNanos = now;
+            unlogged = 0;
+        } else {
+            unlogged++;
+        }
         ReplicationEvents.EpochRejected event = new ReplicationEvents.EpochRejected();
         if (event.shouldCommit()) {
             event.epoch = e;
