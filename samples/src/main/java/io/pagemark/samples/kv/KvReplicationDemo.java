@@ -7,6 +7,10 @@ import io.pagemark.replication.AeronTransport;
 import io.pagemark.replication.ArenaDigest;
 import io.pagemark.replication.Replica;
 import io.pagemark.replication.Replicator;
+import io.pagemark.samples.cli.CommandLines;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -24,10 +28,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -60,26 +61,14 @@ public final class KvReplicationDemo {
     private KvReplicationDemo() {}
 
     public static void main(String[] args) throws Exception {
-        List<String> rest = new ArrayList<>(Arrays.asList(args));
-        String mode = !rest.isEmpty() && !rest.getFirst().startsWith("--") ? rest.removeFirst() : "demo";
-        Options options;
-        try {
-            if (!List.of("demo", "primary", "replica").contains(mode)) {
-                throw new IllegalArgumentException("unknown command '" + mode + "'; accepted: primary, replica, or none (the whole demo)");
+        CommandLines.exit(args, Options::new, options -> switch (options.mode) {
+            case "primary" -> {
+                primary(options);
+                yield 0;
             }
-            options = Options.parse(rest);
-            if (!mode.equals("demo")) options.requirePorts();
-            if (mode.equals("primary") && options.log == null) throw Options.usage("primary needs --log FILE");
-        } catch (IllegalArgumentException e) {
-            System.err.println("replicate: " + e.getMessage());
-            System.exit(2);
-            return;
-        }
-        switch (mode) {
-            case "primary" -> primary(options);
-            case "replica" -> System.exit(replica(options, System.in, System.out));
-            default -> System.exit(demo(options));
-        }
+            case "replica" -> replica(options, System.in, System.out);
+            default -> demo(options);
+        });
     }
 
     /** A UDP channel on loopback: one frame per page record, and a receiver window large enough for loopback rates. */
@@ -311,63 +300,53 @@ public final class KvReplicationDemo {
         }
     }
 
-    /** Command-line options; a bad one is a one-line error naming it and what is accepted. */
-    static final class Options {
-        private static final List<String> NAMES = List.of("--seconds", "--interval-ms", "--keys", "--seed", "--backend",
-                "--data-port", "--control-port", "--log");
+    /** Command-line options (picocli, through CommandLines): a bad one is one line naming it and the usage. */
+    @Command(name = "pagemark replicate", description = "The key-value store replicated over Aeron (UDP on loopback), the primary"
+            + " killed with SIGKILL, the replica promoted and checked.")
+    static final class Options implements CommandLines.Checked {
+        @Parameters(arity = "0..1", paramLabel = "MODE", description = "primary, replica, or none: the whole demo")
+        String mode = "demo";
+        @Option(names = "--seconds", paramLabel = "S", description = "kill the primary S seconds after the replica's first epoch (default 2)")
         double seconds = 2;
+        @Option(names = "--interval-ms", paramLabel = "N", description = "an epoch every N ms (default 10)")
         long intervalMillis = 10;
+        @Option(names = "--keys", paramLabel = "K", description = "keys in the store (default 100000)")
         int keys = 100_000;
+        @Option(names = "--seed", paramLabel = "X", description = "the workload's seed (default 1)")
         long seed = 1;
+        @Option(names = "--backend", paramLabel = "NAME", converter = CommandLines.BackendName.class, description = "the backend (default auto)")
         Backend backend = Backend.AUTO;
-        int dataPort = -1, controlPort = -1;
+        @Option(names = "--data-port", paramLabel = "P", description = "primary and replica: the UDP port the epochs go to")
+        int dataPort = -1;
+        @Option(names = "--control-port", paramLabel = "Q", description = "primary and replica: the UDP port joins and acks go to")
+        int controlPort = -1;
+        @Option(names = "--log", paramLabel = "FILE", description = "primary: the file each epoch's arena digest is appended to")
         Path log;
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "this help")
+        boolean help;
 
         static Options parse(List<String> args) {
-            Options o = new Options();
-            Map<String, String> values = new HashMap<>();
-            for (int i = 0; i < args.size(); i++) {
-                String name = args.get(i);
-                if (!NAMES.contains(name)) throw usage("unknown option '" + name + "'");
-                if (i + 1 >= args.size()) throw usage(name + " needs a value");
-                values.put(name, args.get(++i));
+            return CommandLines.parse(new Options(), args);
+        }
+
+        @Override
+        public void check() {
+            if (!List.of("demo", "primary", "replica").contains(mode)) {
+                throw new IllegalArgumentException("unknown mode '" + mode + "'; accepted: primary, replica, or none (the whole demo)");
             }
-            try {
-                if (values.containsKey("--seconds")) o.seconds = positive("--seconds", Double.parseDouble(values.get("--seconds")));
-                if (values.containsKey("--interval-ms")) o.intervalMillis = (long) positive("--interval-ms", Long.parseLong(values.get("--interval-ms")));
-                if (values.containsKey("--keys")) {
-                    o.keys = Integer.parseInt(values.get("--keys"));
-                    if (o.keys < 1 || o.keys > CAPACITY / 2) throw usage("--keys must be between 1 and " + CAPACITY / 2 + ", got " + o.keys);
-                }
-                if (values.containsKey("--seed")) o.seed = Long.parseLong(values.get("--seed"));
-                if (values.containsKey("--data-port")) o.dataPort = port("--data-port", Integer.parseInt(values.get("--data-port")));
-                if (values.containsKey("--control-port")) o.controlPort = port("--control-port", Integer.parseInt(values.get("--control-port")));
-            } catch (NumberFormatException e) {
-                throw usage("not a number: " + e.getMessage());
+            if (!(seconds > 0)) throw new IllegalArgumentException("--seconds must be positive, got " + seconds);
+            if (intervalMillis <= 0) throw new IllegalArgumentException("--interval-ms must be positive, got " + intervalMillis);
+            if (keys < 1 || keys > CAPACITY / 2) throw new IllegalArgumentException("--keys must be between 1 and " + CAPACITY / 2 + ", got " + keys);
+            checkPort("--data-port", dataPort);
+            checkPort("--control-port", controlPort);
+            if (!mode.equals("demo") && (dataPort < 0 || controlPort < 0)) {
+                throw new IllegalArgumentException(mode + " needs --data-port P and --control-port Q");
             }
-            if (values.containsKey("--backend")) o.backend = Backend.parse(values.get("--backend"));
-            if (values.containsKey("--log")) o.log = Path.of(values.get("--log"));
-            return o;
+            if (mode.equals("primary") && log == null) throw new IllegalArgumentException("primary needs --log FILE");
         }
 
-        private static double positive(String name, double value) {
-            if (!(value > 0)) throw usage(name + " must be positive, got " + value);
-            return value;
-        }
-
-        private static int port(String name, int value) {
-            if (value < 1 || value > 65535) throw usage(name + " must be a UDP port (1..65535), got " + value);
-            return value;
-        }
-
-        static IllegalArgumentException usage(String problem) {
-            return new IllegalArgumentException(problem + "; options: --seconds S, --interval-ms N, --keys K (1.." + CAPACITY / 2
-                    + "), --seed X, --backend NAME (" + Backend.acceptedNames() + "); primary and replica also --data-port P,"
-                    + " --control-port Q, and primary --log FILE");
-        }
-
-        void requirePorts() {
-            if (dataPort < 0 || controlPort < 0) throw usage("--data-port P and --control-port Q are required");
+        private static void checkPort(String name, int port) {
+            if (port != -1 && (port < 1 || port > 65535)) throw new IllegalArgumentException(name + " must be a UDP port (1..65535), got " + port);
         }
 
         Options withPorts(int data, int control, Path digests) {
