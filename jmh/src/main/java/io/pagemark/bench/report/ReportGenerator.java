@@ -71,7 +71,7 @@ public final class ReportGenerator {
     private static final double BUSY_LOAD = 0.5;
 
     /**
-     * A mechanism measured from C on the reference machine (the issue's targets), to compare the
+     * A mechanism measured from C on the reference machine (the costs pagemark is held to), to compare the
      * Java-driven cost with: the result of {@code benchmark} with {@code params}, or for the latency
      * benchmark the median of its histogram.
      */
@@ -195,8 +195,9 @@ public final class ReportGenerator {
         String mprotectNote = Double.isNaN(oneWriter) || Double.isNaN(twoWriters) ? ""
                 : String.format(Locale.ROOT, "\nmprotect with 2 writers: %s per fault, %s the 1-writer cost (the reference expects it slower: a TLB shootdown per fault).\n",
                 time(twoWriters), factor(twoWriters / oneWriter));
-        return "## Against the mechanisms driven from C\n\nThe issue's reference numbers (medians, from C, on the reference machine) "
-                + "next to the same mechanism driven from Java through pagemark in this run. A first write's cost is given "
+        return "## Against the mechanisms driven from C\n\nEach mechanism's cost when small C programs drive it directly (medians, "
+                + "measured on the reference machine), next to the same mechanism driven from Java through pagemark in this run: "
+                + "what pagemark's own layers add. A first write's cost is given "
                 + "twice: per fault over a whole arm (the time of all first writes divided by the faults taken, or by the pages "
                 + "where the backend cannot count faults) and as the median fault timed one by one (less sensitive to other "
                 + "work on the machine).\n\n" + t.render() + mprotectNote + '\n';

@@ -20,6 +20,10 @@ import org.openjdk.jmh.runner.format.OutputFormatFactory;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.VerboseMode;
+import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -35,6 +39,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /**
  * {@code ./pagemark bench}: runs the benchmark suite for a {@link Profile}, writes the JMH JSON
@@ -45,64 +50,80 @@ import java.util.regex.Pattern;
  * bench [--quick | --full | --smoke] [--out DIR] [--only REGEX] [--agent-jar PATH]
  * </pre>
  */
+@Command(name = "pagemark bench", separator = " ", sortOptions = false, sortSynopsis = false,
+        description = "The JMH suite (every usable backend against card-table), then the report: results.json, report.md,"
+                + " README-performance.md and charts/*.png in the output directory.")
 public final class BenchCommand {
-    private static final String USAGE = """
-            usage: bench [--quick | --full | --smoke] [--out DIR] [--only REGEX] [--agent-jar PATH]
-              --quick      the reduced matrix (under 10 minutes on 2 cores); default output jmh/results/quick
-              --full       everything (the default); default output jmh/results/full
-              --smoke      every benchmark once on tiny inputs, timings meaningless (what the test suite runs)
-              --out DIR    where results.json, run-info.json, histograms/, report.md and charts/ go
-              --only REGEX run only the benchmarks whose method name (io.pagemark.bench.Class.method) matches
-              --agent-jar PATH  the agent for the end-to-end benchmark (default: agent/target/pagemark-agent.jar)""";
+    /** One profile at most. */
+    static final class Profiles {
+        @Option(names = "--quick", description = "the reduced matrix (under 10 minutes on 2 cores); default output jmh/results/quick")
+        boolean quick;
+        @Option(names = "--full", description = "everything (the default); default output jmh/results/full")
+        boolean full;
+        @Option(names = "--smoke", description = "every benchmark once on tiny inputs, timings meaningless (what the test suite runs)")
+        boolean smoke;
+
+        Profile profile() {
+            return quick ? Profile.QUICK : smoke ? Profile.SMOKE : Profile.FULL;
+        }
+    }
+
+    /** A regular expression, or a usage error saying what is wrong with it. */
+    static final class RegexConverter implements CommandLine.ITypeConverter<Pattern> {
+        @Override
+        public Pattern convert(String value) {
+            try {
+                return Pattern.compile(value);
+            } catch (PatternSyntaxException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a regular expression: " + e.getDescription());
+            }
+        }
+    }
+
+    @ArgGroup(exclusive = true)
+    private Profiles profiles = new Profiles();
+    @Option(names = "--out", paramLabel = "DIR", description = "where results.json, run-info.json, histograms/, report.md and charts/ go")
+    private Path out;
+    @Option(names = "--only", paramLabel = "REGEX", converter = RegexConverter.class,
+            description = "run only the benchmarks whose method name (io.pagemark.bench.Class.method) matches")
+    private Pattern only;
+    @Option(names = "--agent-jar", paramLabel = "PATH", description = "the agent for the end-to-end benchmark (default: agent/target/pagemark-agent.jar)")
+    private Path agentJar;
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "this help")
+    private boolean help;
 
     private BenchCommand() {}
 
     public static void main(String[] args) {
-        Profile profile = Profile.FULL;
-        Path out = null;
-        Pattern only = null;
-        Path agentJar = null;
+        BenchCommand command = new BenchCommand();
+        CommandLine commandLine = new CommandLine(command);
         try {
-            for (int i = 0; i < args.length; i++) {
-                switch (args[i]) {
-                    case "--quick" -> profile = Profile.QUICK;
-                    case "--full" -> profile = Profile.FULL;
-                    case "--smoke" -> profile = Profile.SMOKE;
-                    case "--out" -> out = Path.of(value(args, ++i, "--out"));
-                    case "--only" -> only = Pattern.compile(value(args, ++i, "--only"));
-                    case "--agent-jar" -> agentJar = Path.of(value(args, ++i, "--agent-jar"));
-                    case "-h", "--help", "help" -> {
-                        System.out.println(USAGE);
-                        return;
-                    }
-                    default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
-                }
+            if (commandLine.parseArgs(args).isUsageHelpRequested()) {
+                commandLine.usage(System.out);
+                return;
             }
-        } catch (IllegalArgumentException e) {
-            System.err.println("bench: " + e.getMessage());
-            System.err.println(USAGE);
+        } catch (CommandLine.ParameterException e) {
+            String message = e.getMessage().replaceFirst("^Error: ", "");
+            System.err.println("pagemark bench: " + Character.toLowerCase(message.charAt(0)) + message.substring(1) + "; usage: "
+                    + commandLine.getHelp().synopsis(0).strip().replaceAll("\\s*\n\\s*", " ") + " (--help says more)");
             System.exit(2);
         }
-        if (out == null) out = Path.of("jmh", "results", profile.name().toLowerCase(java.util.Locale.ROOT));
+        Profile profile = command.profiles == null ? Profile.FULL : command.profiles.profile();
+        Path out = command.out != null ? command.out : Path.of("jmh", "results", profile.name().toLowerCase(java.util.Locale.ROOT));
         try {
-            RunInfo info = run(profile, out, only, agentJar, System.out);
+            RunInfo info = run(profile, out, command.only, command.agentJar, System.out);
             if (!info.missing().isEmpty()) {
-                System.err.println("bench: " + info.missing().size() + " benchmark run(s) failed, see the JMH output above: " + info.missing());
+                System.err.println("pagemark bench: " + info.missing().size() + " benchmark run(s) failed, see the JMH output above: " + info.missing());
                 System.exit(1);
             }
         } catch (AgentJar.MissingException e) {
-            System.err.println("bench: " + e.getMessage());
+            System.err.println("pagemark bench: " + e.getMessage());
             System.exit(2);
         } catch (RunnerException | IOException | RuntimeException e) {
-            System.err.println("bench: " + e);
+            System.err.println("pagemark bench: " + e);
             e.printStackTrace();
             System.exit(1);
         }
-    }
-
-    private static String value(String[] args, int i, String option) {
-        if (i >= args.length) throw new IllegalArgumentException(option + " needs a value");
-        return args[i];
     }
 
     /**
