@@ -9,8 +9,8 @@
  * Everything else (opening the userfaultfd, arming, collecting, mapping memory) is Java (FFM).
  *
  * The exported functions are called through FFM by io.pagemark.nativelib.FaultPaths; the
- * constants below are mirrored there (each is exercised by the tests), the ring's layout is
- * exported by pm_ring_layout and checked at load.
+ * constants below are mirrored there and checked when the library loads (pm_constant), as is the
+ * ring's layout (pm_ring_layout).
  */
 #ifndef PAGEMARK_H
 #define PAGEMARK_H
@@ -20,7 +20,7 @@
 #define PM_EXPORT __attribute__((visibility("default")))
 
 /* Bumped whenever an exported signature or constant changes; the Java loader refuses a mismatch. */
-#define PM_ABI_VERSION 4
+#define PM_ABI_VERSION 5
 
 /* Indexes for pm_counter. */
 #define PM_COUNTER_FAULTS 0            /* faults resolved (one per unprotected block) */
@@ -63,11 +63,22 @@
 #define PM_MAX_HANDLERS 16
 #define PM_MAX_SIGNAL_RANGES 64
 
+/* Indexes for pm_constant: the constants above that the Java side mirrors, checked when it loads the library. */
+#define PM_CONSTANT_COUNTER_COUNT 0
+#define PM_CONSTANT_PAGE_UNCOPIED 1
+#define PM_CONSTANT_PAGE_COPYING 2
+#define PM_CONSTANT_PAGE_COPIED_BY_FAULT 3
+#define PM_CONSTANT_PAGE_TAKEN_BY_CALLER 4
+#define PM_CONSTANT_MAX_HANDLERS 5
+#define PM_CONSTANT_MAX_SIGNAL_RANGES 6
+
 struct tracker;
 
 PM_EXPORT int pm_abi_version(void);
 /* The ring layout's field (PM_RING_*), or -1 for an unknown one. */
 PM_EXPORT int32_t pm_ring_layout(int field);
+/* The constant PM_CONSTANT_* names, or -1 for an unknown one. */
+PM_EXPORT int32_t pm_constant(int which);
 
 /*
  * A tracker for the `pages` pages at `start`, whose faults the backend named `backend` resolves

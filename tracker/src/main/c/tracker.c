@@ -44,6 +44,19 @@ int32_t pm_ring_layout(int field) {
 extern const struct backend *__start_pm_backends[] __attribute__((visibility("hidden")));
 extern const struct backend *__stop_pm_backends[] __attribute__((visibility("hidden")));
 
+int32_t pm_constant(int which) {
+    switch (which) {
+    case PM_CONSTANT_COUNTER_COUNT: return PM_COUNTER_COUNT;
+    case PM_CONSTANT_PAGE_UNCOPIED: return PM_PAGE_UNCOPIED;
+    case PM_CONSTANT_PAGE_COPYING: return PM_PAGE_COPYING;
+    case PM_CONSTANT_PAGE_COPIED_BY_FAULT: return PM_PAGE_COPIED_BY_FAULT;
+    case PM_CONSTANT_PAGE_TAKEN_BY_CALLER: return PM_PAGE_TAKEN_BY_CALLER;
+    case PM_CONSTANT_MAX_HANDLERS: return PM_MAX_HANDLERS;
+    case PM_CONSTANT_MAX_SIGNAL_RANGES: return PM_MAX_SIGNAL_RANGES;
+    default: return -1;
+    }
+}
+
 /* The one place a backend is picked: by its name, among those registered. */
 static const struct backend *backend_named(const char *name) {
     for (const struct backend **backend = __start_pm_backends; backend < __stop_pm_backends; backend++) {

@@ -20,15 +20,15 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * FFM bindings to the native fault paths ({@code tracker/src/main/c/pagemark.h}): one native
  * tracker per tracked region, the signal ranges (the ranges the SIGSEGV/SIGBUS handlers handle, for
  * mprotect and uffd-sigbus) and the uffd-sync handler threads. The constants mirror pagemark.h;
- * {@link NativeLibrary} refuses a library built for another {@link #ABI_VERSION} or with another ring
- * layout ({@link RingLayout}).
+ * {@link NativeLibrary} refuses a library built for another {@link #ABI_VERSION}, whose constants
+ * differ ({@link #checkConstants}) or whose ring layout does ({@link RingLayout}).
  * <p>
  * Calls that may wait (joining handler threads, waiting for signal handlers to leave a range) are
  * ordinary downcalls: the calling Java thread is "in native" meanwhile and does not hold up safepoints.
  */
 public final class FaultPaths {
     /** PM_ABI_VERSION of the library this class was written against. */
-    public static final int ABI_VERSION = 4;
+    public static final int ABI_VERSION = 5;
 
     /** Counters a native tracker keeps (PM_COUNTER_*, by explicit code). */
     public enum Counter {
@@ -109,6 +109,30 @@ public final class FaultPaths {
     }
 
     private FaultPaths() {}
+
+    /** Refuses a library whose constants (pm_constant) differ from those mirrored here. */
+    static void checkConstants(SymbolLookup lookup) {
+        MethodHandle constant = Linker.nativeLinker().downcallHandle(
+                lookup.find("pm_constant").orElseThrow(() -> new IllegalStateException("the native library lacks pm_constant")),
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        // In PM_CONSTANT_* order.
+        int[] mirrored = {Counter.values().length, PAGE_UNCOPIED, PAGE_COPYING, PAGE_COPIED_BY_FAULT, PAGE_TAKEN_BY_CALLER,
+                MAX_HANDLER_THREADS, MAX_SIGNAL_RANGES};
+        String[] names = {"PM_COUNTER_COUNT", "PM_PAGE_UNCOPIED", "PM_PAGE_COPYING", "PM_PAGE_COPIED_BY_FAULT",
+                "PM_PAGE_TAKEN_BY_CALLER", "PM_MAX_HANDLERS", "PM_MAX_SIGNAL_RANGES"};
+        for (int i = 0; i < mirrored.length; i++) {
+            int found;
+            try {
+                found = (int) constant.invokeExact(i);
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+            if (found != mirrored[i]) {
+                throw new IllegalStateException("the native library's " + names[i] + " is " + found + ", this code mirrors "
+                        + mirrored[i] + " (pagemark.h and io.pagemark.nativelib.FaultPaths disagree)");
+            }
+        }
+    }
 
     /** Refuses a library whose PM_ABI_VERSION differs from {@link #ABI_VERSION}. */
     static void checkAbi(SymbolLookup lookup) {

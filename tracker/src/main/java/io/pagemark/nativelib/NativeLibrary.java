@@ -109,6 +109,7 @@ public final class NativeLibrary {
             String detail = "loaded from " + source + " (extracted to a private directory " + directory
                     + ", verified owner uid " + Libc.geteuid() + " and mode 0700, removed after loading)";
             FaultPaths.checkAbi(lookup);
+            FaultPaths.checkConstants(lookup);
             RingLayout.check(lookup);
             return new Loaded(lookup, detail);
         } finally {

@@ -52,6 +52,32 @@ class NativeLibraryTest {
         assertTrue(message.contains("TAIL_OFFSET 136 (expected 128)"), message);
     }
 
+    /** The constants FaultPaths mirrors are checked too: one more counter in the C than in Java is refused. */
+    @Test
+    void aLibraryWithOtherConstantsIsRefused() throws ReflectiveOperationException {
+        assertDoesNotThrow(() -> FaultPaths.checkConstants(NativeLibrary.lookup()));
+        MethodHandle moreCounters = MethodHandles.lookup().findStatic(NativeLibraryTest.class, "oneMoreCounter",
+                MethodType.methodType(int.class, int.class));
+        MemorySegment constant = Linker.nativeLinker().upcallStub(moreCounters, FunctionDescriptor.of(JAVA_INT, JAVA_INT), Arena.ofAuto());
+        SymbolLookup wrong = name -> name.equals("pm_constant") ? Optional.of(constant) : Optional.empty();
+        String message = assertThrows(IllegalStateException.class, () -> FaultPaths.checkConstants(wrong)).getMessage();
+        assertTrue(message.startsWith("the native library's PM_COUNTER_COUNT is " + (FaultPaths.Counter.values().length + 1)), message);
+    }
+
+    private static final MethodHandle REAL_CONSTANT = Linker.nativeLinker().downcallHandle(
+            NativeLibrary.lookup().find("pm_constant").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+
+    /** pm_constant with one more counter (field 0: PM_CONSTANT_COUNTER_COUNT). */
+    private static int oneMoreCounter(int which) {
+        int real;
+        try {
+            real = (int) REAL_CONSTANT.invokeExact(which);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        return which == 0 ? real + 1 : real;
+    }
+
     private static final MethodHandle REAL_LAYOUT = Linker.nativeLinker().downcallHandle(
             NativeLibrary.lookup().find("pm_ring_layout").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
 
