@@ -24,7 +24,8 @@ public enum Profile {
             "CheckpointBenchmark", Map.of("arenaBytes", List.of(Long.toString(8L << 20)), "dirtyPercent", List.of("1")),
             "FullCopy", Map.of("arenaBytes", List.of(Long.toString(8L << 20))),
             "SnapshotBenchmark", Map.of("arenaBytes", List.of(Long.toString(8L << 20))),
-            "EndToEndBenchmark", Map.of("workload", List.of("hot-rewire"), "runSeconds", List.of("0.3")))),
+            "EndToEndBenchmark", Map.of("workload", List.of("hot-rewire"), "runSeconds", List.of("0.3")),
+            "ReplicationBenchmark", Map.of("media", List.of("ipc"), "dirtyMBps", List.of("10")))),
 
     /**
      * The reduced matrix behind the README's table, every benchmark on every usable backend: one arena size for collect,

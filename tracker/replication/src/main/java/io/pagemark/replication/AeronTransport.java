@@ -107,7 +107,8 @@ public final class AeronTransport implements AutoCloseable {
         }
     }
 
-    Aeron aeron() {
+    /** The Aeron client, for streams of your own on the same driver (closed with the transport). */
+    public Aeron aeron() {
         return aeron;
     }
 
