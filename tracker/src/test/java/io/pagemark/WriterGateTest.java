@@ -118,4 +118,45 @@ class WriterGateTest {
             throw new AssertionError(e);
         }
     }
+
+    /** A writer that is always busy, throttled to half its time: it waits in enter() about half of the run; unthrottled, hardly at all. */
+    @Test
+    void aThrottledWriterWaitsOutItsShareOfEachPeriodOutsideTheGate() {
+        WriterGate gate = new WriterGate();
+        assertEquals(0, gate.throttle());
+        long unthrottled = waitedInEnter(gate, 300);
+        gate.throttle(0.5);
+        assertEquals(0.5, gate.throttle());
+        long throttled = waitedInEnter(gate, 300);
+        assertTrue(throttled >= TimeUnit.MILLISECONDS.toNanos(110), "throttled at 0.5, the writer waited only " + throttled / 1_000_000 + " ms of 300");
+        assertTrue(unthrottled < TimeUnit.MILLISECONDS.toNanos(60), "unthrottled, the writer waited " + unthrottled / 1_000_000 + " ms of 300");
+        // A throttled writer waits outside: a stop right after its entry (it is not inside) never waits for a period.
+        gate.throttle(0.99);
+        long start = System.nanoTime();
+        gate.stopWriters();
+        gate.resumeWriters();
+        assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(1));
+        gate.throttle(0);
+        assertEquals(0, waitedInEnter(gate, 50) / TimeUnit.MILLISECONDS.toNanos(30), "the throttle was lifted");
+        assertThrows(IllegalArgumentException.class, () -> gate.throttle(1.0));
+        assertThrows(IllegalArgumentException.class, () -> gate.throttle(-0.1));
+        assertThrows(IllegalArgumentException.class, () -> gate.throttle(Double.NaN));
+    }
+
+    /** Nanoseconds one thread spent in enter() while entering, spinning 20 µs inside, and leaving, for {@code millis} ms. */
+    private static long waitedInEnter(WriterGate gate, long millis) {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis), waited = 0;
+        while (System.nanoTime() < end) {
+            long before = System.nanoTime();
+            gate.enter();
+            long inside = System.nanoTime();
+            waited += inside - before;
+            try {
+                while (System.nanoTime() - inside < 20_000) Thread.onSpinWait();
+            } finally {
+                gate.exit();
+            }
+        }
+        return waited;
+    }
 }
