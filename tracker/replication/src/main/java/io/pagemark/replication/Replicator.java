@@ -5,7 +5,6 @@ import io.aeron.CommonContext;
 import io.aeron.ExclusivePublication;
 import io.aeron.Publication;
 import io.aeron.Subscription;
-import io.aeron.logbuffer.BufferClaim;
 import io.aeron.logbuffer.FragmentHandler;
 import io.pagemark.PagemarkException;
 import io.pagemark.TrackedArena;
@@ -13,7 +12,6 @@ import io.pagemark.WriterPause;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
-import org.agrona.concurrent.UnsafeBuffer;
 
 import javax.management.ObjectName;
 import java.lang.foreign.MemorySegment;
@@ -90,11 +88,7 @@ public final class Replicator implements AutoCloseable {
     private final java.util.function.Consumer<Published> published;
 
     private ExclusivePublication publication;
-    private boolean claimable;
-    private final BufferClaim claim = new BufferClaim();
-    private final UnsafeBuffer small = new UnsafeBuffer(new byte[Records.EPOCH_START_BYTES]);
-    private final UnsafeBuffer pageBuffer;
-    private final MemorySegment pageScratch;
+    private final RecordPublisher out;
 
     // ---- replicator thread state ----
     private final long[] lastWritten;          // per page: the last epoch whose cut held it
@@ -140,8 +134,7 @@ public final class Replicator implements AutoCloseable {
         this.lastWritten = new long[Math.toIntExact(pageCount)];
         this.digests = Records.PageDigests.zero(pageCount, pageSize);
         java.util.Arrays.fill(historyEpoch, Records.NO_EPOCH);
-        this.pageScratch = java.lang.foreign.Arena.ofAuto().allocate(Records.pageRecordBytes(pageSize), 64);
-        this.pageBuffer = new UnsafeBuffer(pageScratch.address(), (int) pageScratch.byteSize());
+        this.out = new RecordPublisher(identity, pageSize, this::handleRefusal);
         this.control = transport.aeron().addSubscription(b.controlChannel, streamId + 1);
         try {
             openPublication();
@@ -162,7 +155,7 @@ public final class Replicator implements AutoCloseable {
 
     private void openPublication() {
         publication = transport.aeron().addExclusivePublication(channel, streamId);
-        claimable = publication.maxPayloadLength() >= Records.pageRecordBytes(pageSize);
+        out.publication(publication);
     }
 
     // ---- the replicator thread ----
@@ -239,12 +232,8 @@ public final class Replicator implements AutoCloseable {
         EpochSource.Cut cut = given;
         try {
             if (cut != null) markWritten(cut, e);
-            small.putLong(Records.BASE_AT, base, Records.ORDER);
-            small.putLong(Records.JOIN_ID_AT, joinId, Records.ORDER);
-            small.putLong(Records.ARENA_BYTES_AT, pageCount * pageSize, Records.ORDER);
-            small.putInt(Records.PAGE_SIZE_AT, (int) pageSize, Records.ORDER);
-            small.putInt(Records.PAGE_SIZE_AT + 4, 0, Records.ORDER);
-            offerSmall(Records.EPOCH_START, e, Records.EPOCH_START_BYTES);
+            out.epochStart(e, base, joinId, pageCount * pageSize);
+            bytesPublished += Records.EPOCH_START_BYTES;
             MemorySegment memory = source.live();
             if (full) {
                 for (long p = 0; p < pageCount; p++) offerPage(e, p, memory.asSlice(p * pageSize, pageSize));
@@ -257,11 +246,8 @@ public final class Replicator implements AutoCloseable {
             }
             for (int i = 0; i < cut.pageCount(); i++) offerPage(e, cut.page(i), cut.contents(i));
             published.accept(new Published(identity, e, base, pageRecords, digests.state(), cut.wallNanos()));
-            small.putLong(Records.RECORDS_AT, pageRecords, Records.ORDER);
-            small.putLong(Records.RECORDS_DIGEST_AT, recordsDigest, Records.ORDER);
-            small.putLong(Records.STATE_DIGEST_AT, digests.state(), Records.ORDER);
-            small.putLong(Records.CUT_TIME_AT, cut.wallNanos(), Records.ORDER);
-            offerSmall(Records.EPOCH_END, e, Records.EPOCH_END_BYTES);
+            out.epochEnd(e, pageRecords, recordsDigest, digests.state(), cut.wallNanos());
+            bytesPublished += Records.EPOCH_END_BYTES;
         } finally {
             if (cut != null && cut != given) cut.close();
         }
@@ -293,49 +279,15 @@ public final class Replicator implements AutoCloseable {
         for (int i = 0; i < cut.pageCount(); i++) lastWritten[(int) cut.page(i)] = e;
     }
 
-    /**
-     * One page record. Its check is computed over the bytes actually sent: copied into the claimed
-     * frame (or the scratch record when a record spans frames) first, since a live page may change
-     * under the copy; a later cut carries such a page again.
-     */
+    /** One page record (its check is over the bytes sent: a live page may change under the copy; a later cut carries it again). */
     private void offerPage(long e, long page, MemorySegment contents) {
-        int length = Records.pageRecordBytes(pageSize);
-        if (claimable) {
-            long r;
-            while ((r = publication.tryClaim(length, claim)) < 0) handleRefusal(r);
-            var buffer = claim.buffer();
-            int at = claim.offset();
-            long contentsAddress = buffer.addressOffset() + at + Records.CONTENTS_AT;
-            MemorySegment.copy(contents, 0, Records.at(contentsAddress, pageSize), 0, pageSize);
-            int crc = Records.crc(contentsAddress, pageSize);
-            Records.putHeader(buffer, at, Records.PAGE, identity, e);
-            buffer.putLong(at + Records.PAGE_INDEX_AT, page, Records.ORDER);
-            buffer.putLong(at + Records.CHECK_AT, Records.check(identity, e, page, crc), Records.ORDER);
-            claim.commit();
-            recorded(page, crc, length);
-        } else {
-            MemorySegment.copy(contents, 0, pageScratch, Records.CONTENTS_AT, pageSize);
-            int crc = Records.crc(pageScratch.asSlice(Records.CONTENTS_AT, pageSize));
-            Records.putHeader(pageBuffer, 0, Records.PAGE, identity, e);
-            pageBuffer.putLong(Records.PAGE_INDEX_AT, page, Records.ORDER);
-            pageBuffer.putLong(Records.CHECK_AT, Records.check(identity, e, page, crc), Records.ORDER);
-            long r;
-            while ((r = publication.offer(pageBuffer, 0, length)) < 0) handleRefusal(r);
-            recorded(page, crc, length);
-        }
+        recorded(page, out.page(e, page, contents), Records.pageRecordBytes(pageSize));
     }
 
     private void recorded(long page, int crc, int length) {
         recordsDigest = Records.foldRecord(recordsDigest, page, crc);
         pageRecords++;
         digests.set(page, crc);
-        bytesPublished += length;
-    }
-
-    private void offerSmall(int type, long e, int length) {
-        Records.putHeader(small, 0, type, identity, e);
-        long r;
-        while ((r = publication.offer(small, 0, length)) < 0) handleRefusal(r);
         bytesPublished += length;
     }
 

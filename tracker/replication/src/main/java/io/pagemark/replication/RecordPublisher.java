@@ -1,0 +1,113 @@
+package io.pagemark.replication;
+
+import io.aeron.ExclusivePublication;
+import io.aeron.logbuffer.BufferClaim;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Writes records to one Aeron publication for the sending side of a stream (the {@link Replicator},
+ * the {@link Migration}): page records, claimed in place when a record fits one frame and otherwise
+ * copied into a scratch record that Aeron fragments, and small records. A refused offer or claim goes
+ * to the owner's {@link Refusals}, which returns to have it retried or throws to abandon it.
+ */
+final class RecordPublisher {
+    /** What to do with a refused offer or claim (Aeron's negative result): return to retry, throw to give up. */
+    interface Refusals {
+        void refused(long result);
+    }
+
+    /** The largest small record: an epoch start or end. */
+    private static final int SMALL_BYTES = Math.max(Records.EPOCH_START_BYTES, Records.EPOCH_END_BYTES);
+
+    private final long identity;
+    private final long pageSize;
+    private final Refusals refusals;
+    private final BufferClaim claim = new BufferClaim();
+    private final UnsafeBuffer small = new UnsafeBuffer(new byte[SMALL_BYTES]);
+    private final MemorySegment pageScratch;
+    private final UnsafeBuffer pageBuffer;
+    private ExclusivePublication publication;
+    private boolean claimable;
+
+    RecordPublisher(long identity, long pageSize, Refusals refusals) {
+        this.identity = identity;
+        this.pageSize = pageSize;
+        this.refusals = refusals;
+        this.pageScratch = java.lang.foreign.Arena.ofAuto().allocate(Records.pageRecordBytes(pageSize), 64);
+        this.pageBuffer = new UnsafeBuffer(pageScratch.address(), (int) pageScratch.byteSize());
+    }
+
+    /** The publication records go to from now on (a new session's, after the old one was closed). */
+    void publication(ExclusivePublication p) {
+        publication = p;
+        claimable = p.maxPayloadLength() >= Records.pageRecordBytes(pageSize);
+    }
+
+    ExclusivePublication publication() {
+        return publication;
+    }
+
+    /**
+     * Sends page {@code page}'s record of epoch {@code epoch}; returns the CRC32C of the contents sent.
+     * The CRC and the check are computed over the bytes actually sent: copied into the claimed frame
+     * (or the scratch record) first, since a page read while writers run may change under the copy.
+     */
+    int page(long epoch, long page, MemorySegment contents) {
+        int length = Records.pageRecordBytes(pageSize);
+        if (claimable) {
+            long r;
+            while ((r = publication.tryClaim(length, claim)) < 0) refusals.refused(r);
+            var buffer = claim.buffer();
+            int at = claim.offset();
+            long contentsAddress = buffer.addressOffset() + at + Records.CONTENTS_AT;
+            MemorySegment.copy(contents, 0, Records.at(contentsAddress, pageSize), 0, pageSize);
+            int crc = Records.crc(contentsAddress, pageSize);
+            Records.putHeader(buffer, at, Records.PAGE, identity, epoch);
+            buffer.putLong(at + Records.PAGE_INDEX_AT, page, Records.ORDER);
+            buffer.putLong(at + Records.CHECK_AT, Records.check(identity, epoch, page, crc), Records.ORDER);
+            claim.commit();
+            return crc;
+        }
+        MemorySegment.copy(contents, 0, pageScratch, Records.CONTENTS_AT, pageSize);
+        int crc = Records.crc(pageScratch.asSlice(Records.CONTENTS_AT, pageSize));
+        Records.putHeader(pageBuffer, 0, Records.PAGE, identity, epoch);
+        pageBuffer.putLong(Records.PAGE_INDEX_AT, page, Records.ORDER);
+        pageBuffer.putLong(Records.CHECK_AT, Records.check(identity, epoch, page, crc), Records.ORDER);
+        long r;
+        while ((r = publication.offer(pageBuffer, 0, length)) < 0) refusals.refused(r);
+        return crc;
+    }
+
+    /** The buffer of the next small record: fill the fields after its header, then {@link #small(int, long, int)}. */
+    UnsafeBuffer small() {
+        return small;
+    }
+
+    /** Sends the small record in {@link #small()}, of {@code length} bytes, with its header. */
+    void small(int type, long epoch, int length) {
+        Records.putHeader(small, 0, type, identity, epoch);
+        long r;
+        while ((r = publication.offer(small, 0, length)) < 0) refusals.refused(r);
+    }
+
+    /** An epoch start: epoch {@code epoch} applies on {@code base} (NO_EPOCH: on anything), answering join {@code joinId} (0: none). */
+    void epochStart(long epoch, long base, long joinId, long arenaBytes) {
+        small.putLong(Records.BASE_AT, base, Records.ORDER);
+        small.putLong(Records.JOIN_ID_AT, joinId, Records.ORDER);
+        small.putLong(Records.ARENA_BYTES_AT, arenaBytes, Records.ORDER);
+        small.putInt(Records.PAGE_SIZE_AT, (int) pageSize, Records.ORDER);
+        small.putInt(Records.PAGE_SIZE_AT + 4, 0, Records.ORDER);
+        small(Records.EPOCH_START, epoch, Records.EPOCH_START_BYTES);
+    }
+
+    /** An epoch end: its page records, their digest, the state digest the epoch leads to, its cut's instant. */
+    void epochEnd(long epoch, long pageRecords, long recordsDigest, long stateDigest, long cutWallNanos) {
+        small.putLong(Records.RECORDS_AT, pageRecords, Records.ORDER);
+        small.putLong(Records.RECORDS_DIGEST_AT, recordsDigest, Records.ORDER);
+        small.putLong(Records.STATE_DIGEST_AT, stateDigest, Records.ORDER);
+        small.putLong(Records.CUT_TIME_AT, cutWallNanos, Records.ORDER);
+        small(Records.EPOCH_END, epoch, Records.EPOCH_END_BYTES);
+    }
+}
