@@ -578,7 +578,8 @@ public final class TrackedArena implements AutoCloseable {
          * Maps the memory and opens the backend.
          *
          * @throws IllegalStateException if no size was set, or the backend needs a {@link #writerPause} and none was given
-         * @throws PagemarkException if the backend is not usable here (with the probe's reason)
+         * @throws PagemarkException if the backend is not usable here (with the probe's reason), or the JVM
+         *                           was started without a run flag it needs ({@link RunFlags}: one line naming it)
          */
         public TrackedArena open() {
             if (size < 0) throw new IllegalStateException("size(bytes) is required");
@@ -588,9 +589,12 @@ public final class TrackedArena implements AutoCloseable {
                         + " would be lost, so it only collects while the arena's writers are stopped. Pass a WriterPause"
                         + " built on your runtime's stop-the-world pause, or a WriterGate your writers enter and exit");
             }
+            // The JVM's grants first: before the probe's FFM calls, and before anything is mapped.
+            RunFlags.checkBeforeProbe(backend);
             long pageSize = Libc.pageSize();
             long rounded = (size + pageSize - 1) & -pageSize;
             Capabilities.Choice choice = backend == Backend.AUTO ? Capabilities.autoChoice() : requested(backend);
+            RunFlags.check(choice.backend());
             checkApplies(handlerThreads, Backend.Option.HANDLER_THREADS, choice.backend());
             checkApplies(pinHandlerThreads, Backend.Option.PIN_HANDLER_THREADS, choice.backend());
             checkApplies(handlerSpinMicros, Backend.Option.HANDLER_SPIN_MICROS, choice.backend());
