@@ -10,11 +10,15 @@ import java.io.PrintStream;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The agent jar's command line ({@code java -jar pagemark-agent.jar ...}, which {@code ./pagemark attach} runs):
  * <pre>
- * attach &lt;pid&gt; &lt;options&gt;   load the agent into a running JVM; prints its outcome, exit 0 when it tracks
+ * attach &lt;pid&gt; &lt;options&gt;   load the agent into a running JVM; prints its outcome and its heaps, exit 0 when it
+ *                           started and a heap is tracked (or none is known yet), 1 when it did not start or every
+ *                           heap it met was allocated before the attach
  * backends                  the hardware backends usable here, best first, one per line
  * </pre>
  */
@@ -38,7 +42,9 @@ public final class AgentCommand {
     /**
      * Loads {@code agentJar} into the JVM {@code pid} with {@code options}. The options are checked
      * here first (all but the class path, which only the target can check). Returns the exit code:
-     * 0 when the agent tracks, 1 when it does not (the one-line reason is printed), 2 for bad input.
+     * 0 when the agent tracks, 1 when it does not (the reason is printed: the agent's problems, or
+     * "0 tracked, N untracked heaps" when every heap a card scan met was allocated before the attach),
+     * 2 for bad input.
      */
     static int attach(String pid, String options, Path agentJar, PrintStream out, PrintStream err) {
         if (!pid.matches("\\d+")) {
@@ -48,7 +54,8 @@ public final class AgentCommand {
         try {
             AgentOptions.parse(options);
         } catch (BadOptionException e) {
-            err.println("pagemark agent: " + e.getMessage());
+            for (String line : e.problems()) err.println("pagemark agent: " + line);
+            if (!e.options().isEmpty()) err.println("pagemark agent: the options line to start from: " + AgentOptions.template(options, e));
             return 2;
         }
         VirtualMachine vm;
@@ -65,10 +72,21 @@ public final class AgentCommand {
             } catch (AgentLoadException | AgentInitializationException e) {
                 err.println("pagemark attach: the agent did not start in " + pid + ": " + e.getMessage());
             }
-            String status = vm.getSystemProperties().getProperty(PagemarkAgent.STATUS_PROPERTY, "error: no status from the agent");
-            boolean ok = status.startsWith("ok: ");
-            (ok ? out : err).println("pagemark agent in " + pid + ": " + status);
-            return ok ? 0 : 1;
+            String outcome = vm.getSystemProperties().getProperty(PagemarkAgent.ATTACH_PROPERTY, "error: no outcome from the agent");
+            if (!outcome.startsWith("ok: ")) {
+                err.println("pagemark agent in " + pid + ": " + outcome);
+                return 1;
+            }
+            Heaps heaps = heaps(vm);
+            if (heaps.tracked() == 0 && heaps.untracked() > 0) {
+                err.println("pagemark agent in " + pid + ": " + outcome + "; 0 tracked, " + heaps.untracked() + " untracked heaps: allocated"
+                        + " before the attach, they stay untracked (their collectors rescan every card, the barrier calls being gone)"
+                        + " until they are gone; a heap allocated from now on is tracked");
+                return 1;
+            }
+            out.println("pagemark agent in " + pid + ": " + outcome + "; " + heaps.tracked() + " tracked, " + heaps.untracked()
+                    + " untracked heaps" + (heaps.scans() == 0 ? " (no card scan within " + HEAPS_WAIT_MILLIS + " ms)" : ""));
+            return 0;
         } catch (IOException e) {
             err.println("pagemark attach: the connection to " + pid + " closed before the agent reported (did that JVM exit?): "
                     + e.getMessage());
@@ -81,6 +99,32 @@ public final class AgentCommand {
             }
         }
     }
+
+    /** How long the attach waits for the target's first card scan, which tells a tracked heap from one allocated before. */
+    static final long HEAPS_WAIT_MILLIS = 3000;
+
+    /** The target's heaps, as {@link PagemarkAgent#HEAPS_PROPERTY} says them. */
+    private record Heaps(long tracked, long untracked, long scans) {}
+
+    /** The target's heaps once a card scan ran there, or as they are after {@link #HEAPS_WAIT_MILLIS}. */
+    private static Heaps heaps(VirtualMachine vm) throws IOException {
+        long deadline = System.nanoTime() + HEAPS_WAIT_MILLIS * 1_000_000;
+        while (true) {
+            String status = vm.getSystemProperties().getProperty(PagemarkAgent.HEAPS_PROPERTY, "0 tracked, 0 untracked heaps, 0 card scans");
+            Matcher m = HEAPS.matcher(status);
+            if (!m.matches()) throw new IOException("unexpected heaps status from the agent: " + status);
+            Heaps heaps = new Heaps(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), Long.parseLong(m.group(3)));
+            if (heaps.scans() > 0 || System.nanoTime() > deadline) return heaps;
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return heaps;
+            }
+        }
+    }
+
+    private static final Pattern HEAPS = Pattern.compile("(\\d+) tracked, (\\d+) untracked heaps, (\\d+) card scans");
 
     /** The jar this class was loaded from: the agent jar to load into the target. */
     private static Path ownJar() {

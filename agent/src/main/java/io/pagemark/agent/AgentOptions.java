@@ -14,6 +14,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -28,12 +29,13 @@ import java.util.stream.Collectors;
  * @param barrierAnnotation the barrier's annotation class, or null when given as a method
  * @param barrierScope      package prefixes whose classes get the barrier calls removed
  * @param cardClear         null when not given
+ * @param drainingScan      the card scan clears the cards it reads ({@code scan-style=drain})
  * @param cards             field names from the card-scan receiver to the card table
  * @param covers            field names from the card-scan receiver to the covered heap segment
  * @param reportInterval    zero when periodic reports are off
  */
 record AgentOptions(Backend backend, MethodRef barrierMethod, String barrierAnnotation, List<String> barrierScope,
-                    MethodRef heap, MethodRef cardScan, MethodRef cardClear, List<String> cards, List<String> covers,
+                    MethodRef heap, MethodRef cardScan, MethodRef cardClear, boolean drainingScan, List<String> cards, List<String> covers,
                     int cardShift, byte dirtyCard, Duration reportInterval, boolean jfr, boolean continueOnError) {
 
     private static final String MEMORY_SEGMENT = "java.lang.foreign.MemorySegment";
@@ -57,54 +59,99 @@ record AgentOptions(Backend backend, MethodRef barrierMethod, String barrierAnno
     /**
      * Parses and checks every option on its own (syntax, ranges, names).
      *
-     * @throws BadOptionException for the first bad option
+     * @throws BadOptionException naming every bad and every missing option
      */
     static AgentOptions parse(String argument) {
-        Map<Option, String> given = new EnumMap<>(Option.class);
-        if (argument != null && !argument.isBlank()) {
-            for (String item : argument.split(",")) {
-                if (item.isBlank()) continue;   // a stray comma
-                int eq = item.indexOf('=');
-                String key = (eq < 0 ? item : item.substring(0, eq)).trim();
-                String value = eq < 0 ? null : item.substring(eq + 1).trim();
-                Option option = Option.byKey(key);
-                if (option == null) throw BadOptionException.unknown(key, value);
-                if (value == null || value.isEmpty()) throw BadOptionException.invalid(option, "", "no value given");
-                if (given.putIfAbsent(option, value) != null) {
-                    throw new BadOptionException("option " + option.key + " is given twice (" + given.get(option) + " and " + value
-                            + "); accepted: one " + option.key + "=..., " + option.accepted);
-                }
-            }
-        }
-        String onError = given.getOrDefault(Option.ON_ERROR, Option.ON_ERROR.defaultValue);
-        if (!onError.equals("fail") && !onError.equals("continue")) throw BadOptionException.invalid(Option.ON_ERROR, onError, "unknown policy");
-
-        Backend backend = backend(given.getOrDefault(Option.BACKEND, Option.BACKEND.defaultValue));
-        String barrier = required(given, Option.BARRIER);
+        List<BadOptionException> problems = new ArrayList<>();
+        Map<Option, String> given = given(argument, problems);
+        String onError = attempt(problems, () -> {
+            String value = given.getOrDefault(Option.ON_ERROR, Option.ON_ERROR.defaultValue);
+            if (!value.equals("fail") && !value.equals("continue")) throw BadOptionException.invalid(Option.ON_ERROR, value, "unknown policy");
+            return value;
+        });
+        Backend backend = attempt(problems, () -> backend(given.getOrDefault(Option.BACKEND, Option.BACKEND.defaultValue)));
+        String barrier = attempt(problems, () -> required(given, Option.BARRIER));
         MethodRef barrierMethod = null;
         String barrierAnnotation = null;
-        if (barrier.startsWith("@")) {
-            barrierAnnotation = barrier.substring(1);
-            if (!MethodRef.isQualifiedName(barrierAnnotation)) {
-                throw BadOptionException.invalid(Option.BARRIER, barrier, "'" + barrierAnnotation + "' is not a class name");
-            }
-        } else {
-            barrierMethod = MethodRef.parse(Option.BARRIER, barrier);
+        if (barrier != null && barrier.startsWith("@")) {
+            barrierAnnotation = attempt(problems, () -> {
+                String name = barrier.substring(1);
+                if (!MethodRef.isQualifiedName(name)) throw BadOptionException.invalid(Option.BARRIER, barrier, "'" + name + "' is not a class name");
+                return name;
+            });
+        } else if (barrier != null) {
+            barrierMethod = attempt(problems, () -> MethodRef.parse(Option.BARRIER, barrier));
         }
-        List<String> scope = given.containsKey(Option.BARRIER_SCOPE)
-                ? scope(given.get(Option.BARRIER_SCOPE))
-                : List.of(barrierMethod != null ? barrierMethod.packageName() : packageOf(barrierAnnotation));
-        MethodRef heap = MethodRef.parse(Option.HEAP, required(given, Option.HEAP));
-        MethodRef cardScan = MethodRef.parse(Option.CARD_SCAN, required(given, Option.CARD_SCAN));
-        MethodRef cardClear = given.containsKey(Option.CARD_CLEAR) ? MethodRef.parse(Option.CARD_CLEAR, given.get(Option.CARD_CLEAR)) : null;
-        List<String> cards = fieldPath(Option.CARDS, required(given, Option.CARDS));
-        List<String> covers = fieldPath(Option.COVERS, required(given, Option.COVERS));
-        int cardShift = integer(Option.CARD_SHIFT, given.getOrDefault(Option.CARD_SHIFT, Option.CARD_SHIFT.defaultValue), 0, 30);
-        int dirtyCard = integer(Option.DIRTY_CARD, given.getOrDefault(Option.DIRTY_CARD, Option.DIRTY_CARD.defaultValue), 0, 255);
-        Duration interval = duration(given.getOrDefault(Option.REPORT_INTERVAL, Option.REPORT_INTERVAL.defaultValue));
-        boolean jfr = onOff(Option.JFR, given.getOrDefault(Option.JFR, Option.JFR.defaultValue));
-        return new AgentOptions(backend, barrierMethod, barrierAnnotation, scope, heap, cardScan, cardClear, cards, covers,
-                cardShift, (byte) dirtyCard, interval, jfr, onError.equals("continue"));
+        String barrierPackage = barrierMethod != null ? barrierMethod.packageName() : barrierAnnotation != null ? packageOf(barrierAnnotation) : null;
+        List<String> scope = given.containsKey(Option.BARRIER_SCOPE) ? attempt(problems, () -> scope(given.get(Option.BARRIER_SCOPE)))
+                : barrierPackage == null ? null : List.of(barrierPackage);
+        MethodRef heap = attempt(problems, () -> MethodRef.parse(Option.HEAP, required(given, Option.HEAP)));
+        MethodRef cardScan = attempt(problems, () -> MethodRef.parse(Option.CARD_SCAN, required(given, Option.CARD_SCAN)));
+        MethodRef cardClear = given.containsKey(Option.CARD_CLEAR)
+                ? attempt(problems, () -> MethodRef.parse(Option.CARD_CLEAR, given.get(Option.CARD_CLEAR))) : null;
+        String scanStyle = attempt(problems, () -> {
+            String value = given.getOrDefault(Option.SCAN_STYLE, Option.SCAN_STYLE.defaultValue);
+            if (!value.equals("read") && !value.equals("drain")) throw BadOptionException.invalid(Option.SCAN_STYLE, value, "unknown style");
+            return value;
+        });
+        List<String> cards = attempt(problems, () -> fieldPath(Option.CARDS, required(given, Option.CARDS)));
+        List<String> covers = attempt(problems, () -> fieldPath(Option.COVERS, required(given, Option.COVERS)));
+        Integer cardShift = attempt(problems, () -> integer(Option.CARD_SHIFT, given.getOrDefault(Option.CARD_SHIFT, Option.CARD_SHIFT.defaultValue), 0, 30));
+        Integer dirtyCard = attempt(problems, () -> integer(Option.DIRTY_CARD, given.getOrDefault(Option.DIRTY_CARD, Option.DIRTY_CARD.defaultValue), 0, 255));
+        Duration interval = attempt(problems, () -> duration(given.getOrDefault(Option.REPORT_INTERVAL, Option.REPORT_INTERVAL.defaultValue)));
+        Boolean jfr = attempt(problems, () -> onOff(Option.JFR, given.getOrDefault(Option.JFR, Option.JFR.defaultValue)));
+        BadOptionException bad = BadOptionException.of(problems);
+        if (bad != null) throw bad;
+        return new AgentOptions(backend, barrierMethod, barrierAnnotation, scope, heap, cardScan, cardClear, scanStyle.equals("drain"),
+                cards, covers, cardShift, (byte) (int) dirtyCard, interval, jfr, onError.equals("continue"));
+    }
+
+    /** The options given, by option (an unknown, empty or repeated one is a problem, and is left out). */
+    private static Map<Option, String> given(String argument, List<BadOptionException> problems) {
+        Map<Option, String> given = new EnumMap<>(Option.class);
+        if (argument == null || argument.isBlank()) return given;
+        for (String item : argument.split(",")) {
+            if (item.isBlank()) continue;   // a stray comma
+            int eq = item.indexOf('=');
+            String key = (eq < 0 ? item : item.substring(0, eq)).trim();
+            String value = eq < 0 ? null : item.substring(eq + 1).trim();
+            Option option = Option.byKey(key);
+            if (option == null) {
+                problems.add(BadOptionException.unknown(key, value));
+            } else if (value == null || value.isEmpty()) {
+                problems.add(BadOptionException.invalid(option, "", "no value given"));
+            } else if (given.putIfAbsent(option, value) != null) {
+                problems.add(new BadOptionException(option, "option " + option.key + " is given twice (" + given.get(option) + " and " + value
+                        + "); accepted: one " + option.key + "=..., " + option.accepted));
+            }
+        }
+        return given;
+    }
+
+    /** {@code parse}'s value, or null with its problem added to {@code problems}. */
+    private static <T> T attempt(List<BadOptionException> problems, Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (BadOptionException e) {
+            problems.add(e);
+            return null;
+        }
+    }
+
+    /**
+     * The options line to start from, after {@code argument} had the problems {@code bad} names: every
+     * required option and every one given, in the documented order, each with its value when that was
+     * good and its placeholder otherwise.
+     */
+    static String template(String argument, BadOptionException bad) {
+        Map<Option, String> given = given(argument, new ArrayList<>());
+        StringBuilder line = new StringBuilder();
+        for (Option option : Option.values()) {
+            if (!option.required() && !given.containsKey(option)) continue;
+            String value = given.containsKey(option) && !bad.options().contains(option) ? given.get(option) : option.placeholder;
+            line.append(line.isEmpty() ? "" : ",").append(option.key).append('=').append(value);
+        }
+        return line.toString();
     }
 
     private static String required(Map<Option, String> given, Option option) {
@@ -186,27 +233,44 @@ record AgentOptions(Backend backend, MethodRef barrierMethod, String barrierAnno
      * Checks that the classes, methods and fields the options name exist with the right shapes, by
      * reading class files from {@code pool} (nothing is loaded or initialized).
      *
-     * @throws BadOptionException for the first one that does not
+     * @throws BadOptionException naming every one that does not
      */
     void checkClassPath(TypePool pool) {
-        if (barrierMethod != null) {
-            method(pool, Option.BARRIER, barrierMethod);
-        } else {
-            TypeDescription annotation = type(pool, Option.BARRIER, "@" + barrierAnnotation, barrierAnnotation);
-            if (!annotation.isAnnotation()) throw BadOptionException.invalid(Option.BARRIER, "@" + barrierAnnotation, barrierAnnotation + " is not an annotation");
+        List<BadOptionException> problems = new ArrayList<>();
+        attempt(problems, () -> {
+            if (barrierMethod != null) {
+                method(pool, Option.BARRIER, barrierMethod);
+            } else {
+                TypeDescription annotation = type(pool, Option.BARRIER, "@" + barrierAnnotation, barrierAnnotation);
+                if (!annotation.isAnnotation()) throw BadOptionException.invalid(Option.BARRIER, "@" + barrierAnnotation, barrierAnnotation + " is not an annotation");
+            }
+            return null;
+        });
+        attempt(problems, () -> {
+            if (method(pool, Option.HEAP, heap).stream().noneMatch(AgentOptions::isHeapAllocation)) {
+                throw BadOptionException.invalid(Option.HEAP, heap.toString(),
+                        "no " + heap.methodName() + " in " + heap.className() + " returns MemorySegment and takes exactly one long");
+            }
+            return null;
+        });
+        TypeDescription scanner = attempt(problems, () -> instanceMethodOwner(pool, Option.CARD_SCAN, cardScan));
+        if (scanner != null) {
+            attempt(problems, () -> {
+                TypeDescription table = fieldPathType(Option.CARDS, scanner, cards);
+                if (!(table.isArray() && table.getComponentType().represents(byte.class)) && !table.getName().equals(MEMORY_SEGMENT)) {
+                    throw BadOptionException.invalid(Option.CARDS, String.join(".", cards), "it leads to a " + table.getActualName()
+                            + ", not a byte[] or a MemorySegment");
+                }
+                return null;
+            });
+            attempt(problems, () -> checkCovers(scanner));
         }
-        if (method(pool, Option.HEAP, heap).stream().noneMatch(AgentOptions::isHeapAllocation)) {
-            throw BadOptionException.invalid(Option.HEAP, heap.toString(),
-                    "no " + heap.methodName() + " in " + heap.className() + " returns MemorySegment and takes exactly one long");
+        if (cardClear != null) {
+            TypeDescription clearer = attempt(problems, () -> instanceMethodOwner(pool, Option.CARD_CLEAR, cardClear));
+            if (clearer != null) attempt(problems, () -> checkCovers(clearer));
         }
-        TypeDescription scanner = instanceMethodOwner(pool, Option.CARD_SCAN, cardScan);
-        TypeDescription table = fieldPathType(Option.CARDS, scanner, cards);
-        if (!(table.isArray() && table.getComponentType().represents(byte.class)) && !table.getName().equals(MEMORY_SEGMENT)) {
-            throw BadOptionException.invalid(Option.CARDS, String.join(".", cards), "it leads to a " + table.getActualName()
-                    + ", not a byte[] or a MemorySegment");
-        }
-        checkCovers(scanner);
-        if (cardClear != null) checkCovers(instanceMethodOwner(pool, Option.CARD_CLEAR, cardClear));
+        BadOptionException bad = BadOptionException.of(problems);
+        if (bad != null) throw bad;
     }
 
     /** True for a method returning MemorySegment with exactly one long parameter (and otherwise at most Arena parameters). */
@@ -220,12 +284,13 @@ record AgentOptions(Backend backend, MethodRef barrierMethod, String barrierAnno
         return longs == 1;
     }
 
-    private void checkCovers(TypeDescription receiver) {
+    private Void checkCovers(TypeDescription receiver) {
         TypeDescription covered = fieldPathType(Option.COVERS, receiver, covers);
         if (!covered.getName().equals(MEMORY_SEGMENT)) {
             throw BadOptionException.invalid(Option.COVERS, String.join(".", covers), "it leads to a " + covered.getActualName()
                     + ", not a MemorySegment");
         }
+        return null;
     }
 
     private static TypeDescription type(TypePool pool, Option option, String value, String className) {

@@ -8,12 +8,15 @@ import io.pagemark.agent.events.AgentEvents;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * What the woven hooks do, in the running application:
@@ -52,6 +55,9 @@ final class CardMarkingReplacement {
     private final boolean pauseBetweenCycles;
     private final MethodRef cardScanMethod;
     private final List<TrackedHeap> heaps = new CopyOnWriteArrayList<>();
+    /** The covered segments of the untracked heaps card scans have met (allocated before a late attach, or not openable). */
+    private final Set<Long> untrackedSeen = ConcurrentHashMap.newKeySet();
+    private final AtomicLong cardScans = new AtomicLong();
     /** How long after a card scan its heap is disarmed: past the collector's pause, in the sample runtime. */
     static final long PAUSE_DELAY_MILLIS = 20;
     /** Disarms heaps after their card scans, off the collector's pause. Created at the first one. */
@@ -87,12 +93,26 @@ final class CardMarkingReplacement {
         this.cards = new FieldPath(Option.CARDS, options.cards());
         this.covers = new FieldPath(Option.COVERS, options.covers());
         this.marks = new CardMarks(options.cardShift(), options.dirtyCard());
-        this.pauseBetweenCycles = options.cardClear() != null;
+        // A draining scan may run several times a cycle: what is written after one is read by the next.
+        this.pauseBetweenCycles = options.cardClear() != null && !options.drainingScan();
         this.cardScanMethod = options.cardScan();
     }
 
     int trackedHeaps() {
         return heaps.size();
+    }
+
+    /**
+     * {@code T tracked, U untracked heaps, S card scans}: the heaps tracked now, the untracked heaps
+     * card scans have met, the card scans seen. Published in {@link PagemarkAgent#HEAPS_PROPERTY}
+     * when one of the first two changes and at the first scan, for the attach command.
+     */
+    String heapsStatus() {
+        return heaps.size() + " tracked, " + untrackedSeen.size() + " untracked heaps, " + cardScans.get() + " card scans";
+    }
+
+    private void publishHeaps() {
+        System.setProperty(PagemarkAgent.HEAPS_PROPERTY, heapsStatus());
     }
 
     /**
@@ -123,6 +143,7 @@ final class CardMarkingReplacement {
         heaps.add(heap);
         statistics.trackedHeaps.incrementAndGet();
         statistics.bytesTracked.addAndGet(size);
+        publishHeaps();
         MemorySegment memory = arena.segment().asSlice(0, size);
         return owner == null ? memory : memory.reinterpret(owner, unused -> release(heap));
     }
@@ -134,6 +155,7 @@ final class CardMarkingReplacement {
         statistics.trackedHeaps.decrementAndGet();
         statistics.bytesTracked.addAndGet(-heap.size);
         heap.arena.close();
+        publishHeaps();
     }
 
     /** The card-scan hook: mark the cards of every page written since the previous collect. */
@@ -141,6 +163,8 @@ final class CardMarkingReplacement {
         MemorySegment covered = (MemorySegment) covers.read(receiver);
         Object table = cards.read(receiver);
         TrackedHeap heap = find(covered);
+        boolean first = cardScans.getAndIncrement() == 0;
+        if ((heap == null && untrackedSeen.add(covered.address())) || first) publishHeaps();
         if (heap == null) {
             statistics.untrackedCardScans.incrementAndGet();
             statistics.cardsMarked.addAndGet(marks.markAll(table));

@@ -18,19 +18,26 @@ import java.util.stream.Collectors;
  * The java agent: {@code -javaagent:pagemark-agent.jar=<options>} at JVM start ({@link #premain})
  * or {@code pagemark attach <pid> <options>} into a running JVM ({@link #agentmain}).
  *
- * <p>Options are checked first, all of them, against the class path too; then the backend is
- * chosen; only then is anything installed. On a bad option or an unusable backend the agent prints
- * one line naming the option, the bad value and the accepted values, and then, by
- * {@code on-error}: {@code fail} ends the JVM start with exit code 1; {@code continue} lets the JVM
- * run untracked (nothing is woven, the runtime keeps its own barrier). A late attach never stops
- * the running JVM: it stays untracked either way, and {@link AgentCommand} reports the line.
+ * <p>Everything is checked first and every problem reported at once: the options on their own, the
+ * run flags the tracker needs (the agent grants them itself: {@link RunFlagGrants}), the options
+ * against the class path, the backend. Only then is anything installed. On problems the agent
+ * prints one line per problem and a template of the options line, and then, by {@code on-error}:
+ * {@code fail} ends the JVM start with exit code 1; {@code continue} lets the JVM run untracked
+ * (nothing is woven, the runtime keeps its own barrier). A late attach never stops the running
+ * JVM: it stays untracked either way, and {@link AgentCommand} reports the lines.
  *
- * <p>The outcome is left in the system property {@value #STATUS_PROPERTY}: {@code ok: ...},
- * {@code untracked: ...} or {@code error: ...}, which the attach command reads back.
+ * <p>The running agent's outcome is in the system property {@value #STATUS_PROPERTY}: {@code ok: ...},
+ * {@code untracked: ...} or {@code error: ...}; the outcome of the latest start (a second attach
+ * included, which never changes the running agent's status) in {@value #ATTACH_PROPERTY}; the heaps
+ * in {@value #HEAPS_PROPERTY} ({@link CardMarkingReplacement#heapsStatus}). The attach command reads them back.
  */
 public final class PagemarkAgent {
-    /** Where the agent leaves its outcome for the attach command. */
+    /** The running agent's outcome, for the attach command. */
     public static final String STATUS_PROPERTY = "pagemark.agent.status";
+    /** The outcome of the latest start of the agent in this JVM (a refused second attach included). */
+    public static final String ATTACH_PROPERTY = "pagemark.agent.attach";
+    /** The heaps the running agent knows: {@code T tracked, U untracked heaps, S card scans}. */
+    public static final String HEAPS_PROPERTY = "pagemark.agent.heaps";
     static final String MBEAN_NAME = "io.pagemark:type=Agent";
     private static boolean started;
 
@@ -45,33 +52,85 @@ public final class PagemarkAgent {
     }
 
     private static synchronized void start(String argument, Instrumentation instrumentation, boolean jvmStart) {
+        if (started) {
+            // The running agent's status stays as it is: only this attach's outcome is reported.
+            System.setProperty(ATTACH_PROPERTY, "error: the pagemark agent is already running in this JVM ("
+                    + System.getProperty(STATUS_PROPERTY) + "); accepted: one agent per JVM");
+            System.err.println("pagemark agent: a second agent start refused: the pagemark agent is already running in this JVM");
+            return;
+        }
         boolean continueOnError = AgentOptions.continueOnError(argument);
         System.setProperty(STATUS_PROPERTY, "starting");
+        List<String> lines;
         try {
-            if (started) throw new BadOptionException("the pagemark agent is already running in this JVM; accepted: one agent per JVM");
-            AgentOptions options = AgentOptions.parse(argument);
-            options.checkClassPath(TypePool.Default.of(ClassFileLocator.ForClassLoader.ofSystemLoader()));
-            Capabilities.Choice choice = chooseBackend(options.backend());
+            Checked checked = check(argument, instrumentation);
+            AgentOptions options = checked.options();
+            Capabilities.Choice choice = checked.choice();
             install(options, choice, instrumentation);
             started = true;
             String summary = "card marking of " + (options.barrierMethod() != null ? options.barrierMethod() : "@" + options.barrierAnnotation())
                     + " replaced by " + choice.backend() + " (" + choice.why() + ")";
             System.setProperty(STATUS_PROPERTY, "ok: " + summary);
+            System.setProperty(ATTACH_PROPERTY, "ok: " + summary);
             System.err.println("pagemark agent: " + summary);
+            return;
+        } catch (BadOptionException e) {
+            lines = new ArrayList<>(e.problems());
+            if (!e.options().isEmpty()) lines.add("the options line to start from: " + AgentOptions.template(argument, e));
+        } catch (PagemarkException e) {
+            lines = List.of(e.getMessage());
         } catch (RuntimeException e) {
-            String reason = e instanceof BadOptionException || e instanceof PagemarkException ? e.getMessage() : "could not start: " + e;
-            String line = "pagemark agent: " + reason;
-            if (continueOnError || !jvmStart) {
-                System.setProperty(STATUS_PROPERTY, (continueOnError ? "untracked: " : "error: ") + reason);
-                System.err.println(line + (continueOnError ? " (on-error=continue: running untracked)" : ""));
-                return;
-            }
-            System.setProperty(STATUS_PROPERTY, "error: " + reason);
-            System.err.println(line);
-            System.err.flush();
-            // The JVM has not started the application yet: stop it without the stack trace a thrown exception would print.
-            Runtime.getRuntime().halt(1);
+            lines = List.of("could not start: " + e);
         }
+        String outcome = (continueOnError ? "untracked: " : "error: ") + String.join("\n", lines);
+        System.setProperty(STATUS_PROPERTY, outcome);
+        System.setProperty(ATTACH_PROPERTY, outcome);
+        for (int i = 0; i < lines.size(); i++) {
+            System.err.println("pagemark agent: " + lines.get(i) + (continueOnError && i == lines.size() - 1 ? " (on-error=continue: running untracked)" : ""));
+        }
+        if (continueOnError || !jvmStart) return;
+        System.err.flush();
+        // The JVM has not started the application yet: stop it without the stack trace a thrown exception would print.
+        Runtime.getRuntime().halt(1);
+    }
+
+    /** Options that passed every check, and the backend they chose. */
+    private record Checked(AgentOptions options, Capabilities.Choice choice) {}
+
+    /**
+     * The options checked on their own, the run flags granted (the backend probe needs them), the
+     * options checked against the class path, the backend chosen.
+     *
+     * @throws BadOptionException with every problem found
+     */
+    private static Checked check(String argument, Instrumentation instrumentation) {
+        List<BadOptionException> problems = new ArrayList<>();
+        AgentOptions options = null;
+        Capabilities.Choice choice = null;
+        try {
+            options = AgentOptions.parse(argument);
+        } catch (BadOptionException e) {
+            problems.add(e);
+        }
+        List<String> flags = RunFlagGrants.grant(instrumentation);
+        for (String flag : flags) problems.add(new BadOptionException(null, flag));
+        if (options != null) {
+            try {
+                options.checkClassPath(TypePool.Default.of(ClassFileLocator.ForClassLoader.ofSystemLoader()));
+            } catch (BadOptionException e) {
+                problems.add(e);
+            }
+            if (flags.isEmpty()) {
+                try {
+                    choice = chooseBackend(options.backend());
+                } catch (BadOptionException e) {
+                    problems.add(e);
+                }
+            }
+        }
+        BadOptionException bad = BadOptionException.of(problems);
+        if (bad != null) throw bad;
+        return new Checked(options, choice);
     }
 
     /**
@@ -117,6 +176,7 @@ public final class PagemarkAgent {
         AgentStatistics statistics = new AgentStatistics(choice.backend().id(), choice.why());
         CardMarkingReplacement replacement = new CardMarkingReplacement(options, choice.backend(), statistics);
         Hooks.activate(replacement);
+        System.setProperty(HEAPS_PROPERTY, replacement.heapsStatus());
         try {
             ManagementFactory.getPlatformMBeanServer().registerMBean(statistics, new ObjectName(MBEAN_NAME));
         } catch (javax.management.JMException e) {

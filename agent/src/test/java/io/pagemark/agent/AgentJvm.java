@@ -42,10 +42,20 @@ final class AgentJvm {
 
     /** Starts {@code main} with {@code args}; {@code agentOptions} null means no agent. */
     static AgentJvm start(String agentOptions, List<String> jvmFlags, Class<?> main, String... args) throws IOException {
+        return start(true, agentOptions, jvmFlags, main, args);
+    }
+
+    /** As {@link #start}, but the JVM started without pagemark's run flags: what a user who adds only -javaagent runs. */
+    static AgentJvm startWithoutRunFlags(String agentOptions, List<String> jvmFlags, Class<?> main, String... args) throws IOException {
+        return start(false, agentOptions, jvmFlags, main, args);
+    }
+
+    private static AgentJvm start(boolean runFlags, String agentOptions, List<String> jvmFlags, Class<?> main, String... args)
+            throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String flag : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (flag.startsWith("--enable-native-access") || flag.startsWith("--add-exports")) command.add(flag);
+            if (runFlags && (flag.startsWith("--enable-native-access") || flag.startsWith("--add-exports"))) command.add(flag);
         }
         command.addAll(jvmFlags);
         if (agentOptions != null) command.add("-javaagent:" + agentJar() + "=" + agentOptions);

@@ -73,7 +73,7 @@ class AgentOptionsTest {
             report-interval=1h     | bad option report-interval=1h: not a duration; accepted: 0 (off) or a duration of whole ms, s or m, e.g. 500ms, 1s, 2m
             jfr=yes                | bad option jfr=yes: neither on nor off; accepted: on or off
             on-error=ignore        | bad option on-error=ignore: unknown policy; accepted: fail (a bad option or an unusable backend stops the JVM start) or continue (the JVM runs untracked)
-            colour=blue            | unknown option colour=blue; accepted options: backend, barrier, barrier-scope, heap, card-scan, card-clear, cards, covers, card-shift, dirty-card, report-interval, jfr, on-error
+            colour=blue            | unknown option colour=blue; accepted options: backend, barrier, barrier-scope, heap, card-scan, card-clear, scan-style, cards, covers, card-shift, dirty-card, report-interval, jfr, on-error
             jfr                    | bad option jfr=: no value given; accepted: on or off
             """)
     void aBadOptionGetsOneLineNamingItTheValueAndTheAcceptedValues(String option, String line) {
@@ -114,6 +114,38 @@ class AgentOptionsTest {
     void classesMethodsAndFieldsAreCheckedAgainstTheClassPath(String option, String line) {
         AgentOptions parsed = AgentOptions.parse(with(option));
         assertEquals(line, assertThrows(BadOptionException.class, () -> parsed.checkClassPath(CLASS_PATH)).getMessage());
+    }
+
+    @Test
+    void everyBadAndMissingOptionIsReportedAtOnceWithATemplateOfTheOptionsLine() {
+        String argument = "barrier=io.pagemark.samples.runtime.CardTable#mark,card-shift=99,jfr=maybe,colour=blue,cards=cards";
+        BadOptionException e = assertThrows(BadOptionException.class, () -> AgentOptions.parse(argument));
+        assertEquals(List.of(
+                "unknown option colour=blue; accepted options: " + Option.keys(),
+                "option heap is missing; accepted: " + Option.HEAP.accepted,
+                "option card-scan is missing; accepted: " + Option.CARD_SCAN.accepted,
+                "option covers is missing; accepted: " + Option.COVERS.accepted,
+                "bad option card-shift=99: out of range; accepted: " + Option.CARD_SHIFT.accepted,
+                "bad option jfr=maybe: neither on nor off; accepted: on or off"), e.problems());
+        assertEquals("barrier=io.pagemark.samples.runtime.CardTable#mark,heap=<class>#<method>,card-scan=<class>#<method>,cards=cards"
+                + ",covers=<field path>,card-shift=9,jfr=on", AgentOptions.template(argument, e));
+    }
+
+    @Test
+    void everyClassPathProblemIsReportedAtOnce() {
+        AgentOptions parsed = AgentOptions.parse(VALID.replace("Heap#reserveMemory", "Heap#capacity").replace("cards=cards", "cards=table"));
+        BadOptionException e = assertThrows(BadOptionException.class, () -> parsed.checkClassPath(CLASS_PATH));
+        assertEquals(2, e.problems().size(), e::getMessage);
+        assertTrue(e.problems().get(0).startsWith("bad option heap=io.pagemark.samples.runtime.Heap#capacity: no capacity in"), e::getMessage);
+        assertTrue(e.problems().get(1).startsWith("bad option cards=table: io.pagemark.samples.runtime.CardTable has no field table"), e::getMessage);
+    }
+
+    @Test
+    void theScanStyleIsReadOrDrain() {
+        assertFalse(AgentOptions.parse(VALID).drainingScan());
+        assertTrue(AgentOptions.parse(VALID + ",scan-style=drain").drainingScan());
+        assertEquals("bad option scan-style=sweep: unknown style; accepted: " + Option.SCAN_STYLE.accepted,
+                assertThrows(BadOptionException.class, () -> AgentOptions.parse(VALID + ",scan-style=sweep")).getMessage());
     }
 
     @Test

@@ -62,6 +62,7 @@ public final class AgentTestTarget {
             }
         }
         printAgentMBean();
+        System.out.println("status=" + System.getProperty(PagemarkAgent.STATUS_PROPERTY));
         System.exit(0);
     }
 

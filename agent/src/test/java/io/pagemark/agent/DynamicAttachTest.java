@@ -1,6 +1,7 @@
 package io.pagemark.agent;
 
 import io.pagemark.Backend;
+import io.pagemark.samples.demo.Demo;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -43,9 +44,18 @@ class DynamicAttachTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         int exit = AgentCommand.attach(String.valueOf(child.pid()), AgentRuns.options(backend), AgentJvm.agentJar(),
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        assertEquals(0, exit, err::toString);
-        assertEquals("pagemark agent in " + child.pid() + ": ok: card marking of io.pagemark.samples.runtime.CardTable#mark replaced by "
-                + backend.id() + " (requested)", out.toString(StandardCharsets.UTF_8).strip());
+        String ok = "ok: card marking of io.pagemark.samples.runtime.CardTable#mark replaced by " + backend.id() + " (requested)";
+        assertEquals(1, exit, "the one heap was allocated before the attach: not ok; " + out + err);
+        assertEquals("pagemark agent in " + child.pid() + ": " + ok + "; 0 tracked, 1 untracked heaps: allocated before the attach,"
+                + " they stay untracked (their collectors rescan every card, the barrier calls being gone) until they are gone;"
+                + " a heap allocated from now on is tracked", err.toString(StandardCharsets.UTF_8).strip());
+
+        // A second attach is refused and leaves the running agent's status alone.
+        ByteArrayOutputStream again = new ByteArrayOutputStream();
+        assertEquals(1, AgentCommand.attach(String.valueOf(child.pid()), AgentRuns.options(backend) + ",jfr=off", AgentJvm.agentJar(),
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), new PrintStream(again, true, StandardCharsets.UTF_8)));
+        assertTrue(again.toString(StandardCharsets.UTF_8).contains(": error: the pagemark agent is already running in this JVM (" + ok
+                + "); accepted: one agent per JVM"), again::toString);
         child.writeLine("go");
 
         AgentJvm.Result r = child.await(60);
@@ -59,6 +69,7 @@ class DynamicAttachTest {
         assertTrue(Long.parseLong(r.value("mbean.Collects")) >= 4, "the heap allocated after the attach is tracked: " + r);
         assertTrue(Long.parseLong(r.value("mbean.RewrittenClasses")) > 0, r::toString);
         assertEquals("0", r.value("mbean.TrackedHeaps"), r::toString);
+        assertEquals(ok, r.value("status"), "the second attach did not overwrite the running agent's status");
     }
 
     @Test
@@ -68,7 +79,9 @@ class DynamicAttachTest {
                 AgentJvm.agentJar(),
                 new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         assertEquals(2, exit);
-        assertEquals("pagemark agent: bad option jfr=maybe: neither on nor off; accepted: on or off", err.toString(StandardCharsets.UTF_8).strip());
+        assertEquals("pagemark agent: bad option jfr=maybe: neither on nor off; accepted: on or off\n"
+                + "pagemark agent: the options line to start from: backend=auto," + Demo.AGENT_OPTIONS + ",report-interval=200ms,jfr=on",
+                err.toString(StandardCharsets.UTF_8).strip());
     }
 
     @Test
@@ -86,8 +99,10 @@ class DynamicAttachTest {
         assertEquals(1, exit);
         String line = "bad option heap=io.pagemark.samples.runtime.Heap#allocate: io.pagemark.samples.runtime.Heap declares no method allocate;"
                 + " accepted: " + Option.HEAP.accepted;
-        assertEquals("pagemark agent in " + child.pid() + ": error: " + line, err.toString(StandardCharsets.UTF_8).strip());
-        assertEquals(List.of("pagemark agent: " + line), r.agentLines(), "the target prints the same one line");
+        String template = "the options line to start from: backend=" + AgentRuns.usableBackends().getFirst().id() + ","
+                + Demo.AGENT_OPTIONS.replace("io.pagemark.samples.runtime.Heap#reserveMemory", "<class>#<method>") + ",report-interval=200ms";
+        assertEquals("pagemark agent in " + child.pid() + ": error: " + line + "\n" + template, err.toString(StandardCharsets.UTF_8).strip());
+        assertEquals(List.of("pagemark agent: " + line, "pagemark agent: " + template), r.agentLines(), "the target prints the same lines");
         assertEquals("true", r.value("before.ok"), "the target runs on untracked, with its own barrier: " + r);
         assertEquals("absent", r.value("mbean"));
     }

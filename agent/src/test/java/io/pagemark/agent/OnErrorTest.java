@@ -2,6 +2,7 @@ package io.pagemark.agent;
 
 import io.pagemark.Backend;
 import io.pagemark.Capabilities;
+import io.pagemark.samples.demo.Demo;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,7 +29,8 @@ class OnErrorTest {
                 AgentTestTarget.class, dir.resolve("unused.jfr").toString(), "1").await(60);
         assertEquals(1, r.exitCode(), r::toString);
         assertEquals(List.of("pagemark agent: bad option backend=bogus: unknown backend; accepted: auto, "
-                + AgentOptions.hardwareBackendNames()), r.stderr(), "exactly one line, no stack trace");
+                + AgentOptions.hardwareBackendNames(), "pagemark agent: the options line to start from: backend=auto,"
+                + Demo.AGENT_OPTIONS + ",report-interval=200ms"), r.stderr(), "the problem and the template, no stack trace");
         assertEquals(List.of(), r.stdout(), "the application never started");
     }
 
@@ -38,8 +40,9 @@ class OnErrorTest {
         AgentJvm.Result r = AgentJvm.start(AgentRuns.options(Backend.AUTO) + ",card-shift=99,on-error=continue", List.of(),
                 AgentTestTarget.class, recording.toString(), "1.5").await(60);
         assertEquals(0, r.exitCode(), r::toString);
-        assertEquals(List.of("pagemark agent: bad option card-shift=99: out of range; accepted: " + Option.CARD_SHIFT.accepted
-                + " (on-error=continue: running untracked)"), r.agentLines());
+        assertEquals(List.of("pagemark agent: bad option card-shift=99: out of range; accepted: " + Option.CARD_SHIFT.accepted,
+                "pagemark agent: the options line to start from: backend=auto," + Demo.AGENT_OPTIONS
+                        + ",card-shift=9,report-interval=200ms,on-error=continue (on-error=continue: running untracked)"), r.agentLines());
         assertEquals("true", r.value("runtime.ok"), r::toString);
         assertTrue(AgentRuns.barrierInvocations(recording) > 0, "untracked: the runtime's own barrier still runs");
         assertEquals("absent", r.value("mbean"));
@@ -57,6 +60,7 @@ class OnErrorTest {
         StringBuilder usable = new StringBuilder("auto");
         PagemarkAgent.usableHardwareBackends().forEach(b -> usable.append(", ").append(b.id()));
         assertEquals(List.of("pagemark agent: bad option backend=" + backend.id() + ": not usable here: " + unusable.getValue().reason()
-                + "; accepted: " + usable), r.stderr());
+                + "; accepted: " + usable, "pagemark agent: the options line to start from: backend=auto," + Demo.AGENT_OPTIONS
+                + ",report-interval=200ms"), r.stderr());
     }
 }

@@ -22,6 +22,20 @@ class PauseBetweenCyclesTest {
         return AgentRuns.usableBackends();
     }
 
+    /** scan-style=drain: the runtime's scan clears what it reads, so a second scan in a cycle is normal. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aDrainingScanGetsWhatWasWrittenSinceThePreviousScanAndNoWarning(Backend backend) throws Exception {
+        AgentJvm.Result r = AgentJvm.start(OPTIONS + ",scan-style=drain,backend=" + backend.id(), List.of(), PrecleaningRuntime.class).await(60);
+        assertEquals(0, r.exitCode(), r::toString);
+        int cardsPerPage = 4096 / 512;
+        for (String scan : List.of("scan1", "scan2", "scan3", "scan4")) {
+            assertEquals(String.valueOf(cardsPerPage), r.value(scan), "only the page written since the previous scan: " + scan + "; " + r);
+        }
+        assertEquals(List.of("pagemark agent: card marking of " + RUNTIME + "#mark replaced by " + backend.id() + " (requested)"),
+                r.agentLines(), "no warning, no card marked beyond the written page's");
+    }
+
     @ParameterizedTest
     @MethodSource("backends")
     void aSecondScanWithoutAClearGetsEveryCardAndTrackingStopsPausing(Backend backend) throws Exception {

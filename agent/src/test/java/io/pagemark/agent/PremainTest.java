@@ -55,6 +55,24 @@ class PremainTest {
         assertTrue(Long.parseLong(r.value("mbean.CardsMarked")) > 0, r::toString);
     }
 
+    /** A JVM given -javaagent and nothing else: the agent grants the tracker the run flags itself. */
+    @Test
+    void theJavaagentAloneIsEnough() throws Exception {
+        List<Backend> backends = AgentRuns.usableBackends();
+        // A ring backend if there is one: the export Agrona needs is what a JVM without the flags lacks first.
+        Backend backend = backends.stream().filter(b -> b.has(Backend.Trait.NATIVE_FAULT_PATH)).findFirst().orElse(backends.getFirst());
+        Path recording = dir.resolve("alone.jfr");
+        AgentJvm.Result r = AgentJvm.startWithoutRunFlags(AgentRuns.options(backend), List.of(), AgentTestTarget.class,
+                recording.toString(), SECONDS).await(60);
+        assertEquals(0, r.exitCode(), r::toString);
+        assertEquals(List.of("pagemark agent: card marking of io.pagemark.samples.runtime.CardTable#mark replaced by "
+                + backend.id() + " (requested)"), r.agentLines());
+        assertEquals(List.of(), r.stderr().stream().filter(l -> !l.startsWith("pagemark agent:")).toList(),
+                "no JVM warning (restricted methods), no IllegalAccessError: " + r);
+        assertEquals("true", r.value("runtime.ok"), r::toString);
+        assertTrue(Long.parseLong(r.value("mbean.Collects")) >= 4, r::toString);
+    }
+
     private void runUnderAgent(Backend backend) throws Exception {
         Path recording = dir.resolve(backend.id() + ".jfr");
         AgentJvm.Result r = AgentJvm.start(AgentRuns.options(backend), List.of(), AgentTestTarget.class, recording.toString(), SECONDS)
