@@ -24,13 +24,20 @@
  * and its unprotect, and none starts one until the phase changes.
  */
 int copy_enter(struct tracker *t) {
+    return copy_enter_serving(t, NULL, NULL);
+}
+
+int copy_enter_serving(struct tracker *t, void (*serve)(void *arg), void *arg) {
     for (;;) {
         add_seq_cst(&t->copy.in_fault, 1);
         int phase = load_seq_cst(&t->copy.phase);
         if (phase != COPY_PAUSED) return phase;
         sub_release(&t->copy.in_fault, 1);
         /* Acquire: a LIVE seen here was stored after the states and the image (see pm_copy_before_write_start). */
-        while (load_acquire(&t->copy.phase) == COPY_PAUSED) sched_yield();
+        while (load_acquire(&t->copy.phase) == COPY_PAUSED) {
+            if (serve != NULL) serve(arg);
+            sched_yield();
+        }
     }
 }
 

@@ -34,6 +34,12 @@ struct copy_before_write {
 
 /* Enters a fault path: returns the phase it runs in, COPY_OFF or COPY_LIVE (waits out COPY_PAUSED). */
 int copy_enter(struct tracker *t);
+/*
+ * As copy_enter, calling serve(arg) while it waits out COPY_PAUSED: a uffd-sync handler keeps reading
+ * its userfaultfd meanwhile, because the protect that start or stop runs while paused retries EAGAIN
+ * until someone reads the non-cooperative event (UFFD_EVENT_REMOVE) in flight (uffd_sync.c).
+ */
+int copy_enter_serving(struct tracker *t, void (*serve)(void *arg), void *arg);
 /* Phase LIVE: copies every UNCOPIED page of [first, first + count) into the image, and waits out pages being copied. */
 void copy_block(struct tracker *t, uint64_t first, uint64_t count);
 /* Leaves a fault path, after its unprotect. */

@@ -20,7 +20,7 @@
 #define PM_EXPORT __attribute__((visibility("default")))
 
 /* Bumped whenever an exported signature or constant changes; the Java loader refuses a mismatch. */
-#define PM_ABI_VERSION 5
+#define PM_ABI_VERSION 6
 
 /* Indexes for pm_counter. */
 #define PM_COUNTER_FAULTS 0            /* faults resolved (one per unprotected block) */
@@ -103,6 +103,11 @@ PM_EXPORT void pm_tracker_free(struct tracker *t);
 PM_EXPORT int pm_signal_range_add(struct tracker *t);
 /* Stops handling the slot's faults: afterwards handlers only return (the store is retried) and none touches its tracker. */
 PM_EXPORT void pm_signal_range_stop(int slot);
+/*
+ * 1 if no signal handler is inside the slot's fault path at this instant: every fault path that
+ * unprotected a page of it before this call has recorded that page (uffd-sigbus, docs/discards.md).
+ */
+PM_EXPORT int pm_signal_range_idle(int slot);
 /* Forgets the slot's range once its memory is unmapped and no thread can still be on its way into a handler for it. */
 PM_EXPORT void pm_signal_range_remove(int slot);
 /* Signal ranges now (live or stopped): for tests. */
@@ -129,15 +134,20 @@ PM_EXPORT void pm_copy_before_write_stop(struct tracker *t);
 PM_EXPORT int pm_unprotect(struct tracker *t, uint64_t first, uint64_t count);
 
 /*
- * uffd-sync: starts `count` handler threads; spin_ns > 0: poll the uffd that long before blocking;
- * pin_to_cpus: handler i runs only on the i-th CPU this process may run on (modulo their number). 0 or -errno.
+ * uffd-sync and uffd-sigbus: starts `count` handler threads reading the tracker's userfaultfd. They
+ * resolve its page faults (uffd-sync; under uffd-sigbus none arrive as messages) and read its
+ * UFFD_EVENT_REMOVE events, setting the removed pages' bits in `discards` (one bit per page, the
+ * caller's zeroed memory, outliving the threads): a madvise that empties registered memory waits
+ * until such an event is read, so a descriptor with EVENT_REMOVE needs a reader. spin_ns > 0: poll
+ * the uffd that long before blocking; pin_to_cpus: handler i runs only on the i-th CPU this process
+ * may run on (modulo their number). 0 or -errno.
  */
-PM_EXPORT int pm_handlers_start(struct tracker *t, int count, int64_t spin_ns, int pin_to_cpus);
-/* uffd-sync: stops and joins the handler threads. */
+PM_EXPORT int pm_handlers_start(struct tracker *t, int count, int64_t spin_ns, int pin_to_cpus, uint64_t *discards);
+/* Stops and joins the handler threads. */
 PM_EXPORT void pm_handlers_stop(struct tracker *t);
-/* uffd-sync: copies each handler's progress counter (odd while it is between unprotect and record) into snapshot. */
+/* Copies each handler's progress counter (odd from a read until what it read is recorded) into snapshot. */
 PM_EXPORT void pm_handlers_snapshot(struct tracker *t, uint64_t *snapshot);
-/* uffd-sync: 1 when every handler that was mid-fault at the snapshot has recorded that fault since. */
+/* 1 when every handler that was mid-batch at the snapshot has recorded that batch since. */
 PM_EXPORT int pm_handlers_passed(struct tracker *t, const uint64_t *snapshot);
 
 #endif

@@ -159,6 +159,15 @@ void pm_signal_range_stop(int slot) {
     store_relaxed(&range->tracker, NULL);
 }
 
+int pm_signal_range_idle(int slot) {
+    if (slot < 0 || slot >= PM_MAX_SIGNAL_RANGES) return 1;
+    /*
+     * Acquire pairs with the handlers' release decrement: every handler that entered before this
+     * load saw 0 has left, its unprotect and its ring commit visible to the caller's drain after this.
+     */
+    return load_acquire(&ranges[slot].users) == 0;
+}
+
 void pm_signal_range_remove(int slot) {
     if (slot < 0 || slot >= PM_MAX_SIGNAL_RANGES) return;
     struct signal_range *range = &ranges[slot];

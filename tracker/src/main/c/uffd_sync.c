@@ -2,7 +2,8 @@
  * The uffd-sync backend: a write to a write-protected page blocks the writer in the kernel and queues
  * a uffd_msg; native handler threads read the messages, unprotect (which wakes the writer) and record.
  * Each handler keeps a progress count that is odd between the two, which collect() waits on, so that a
- * write that completed before a collect is in that collect (tracker/README.md).
+ * write that completed before a collect is in that collect (tracker/README.md). The same threads read
+ * the descriptor's UFFD_EVENT_REMOVE events (docs/discards.md); under uffd-sigbus, they are all they read.
  */
 #define _GNU_SOURCE
 #include "tracker.h"
@@ -22,37 +23,101 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-static const struct backend uffd_sync_backend;
-
 struct handler_start {
     struct tracker *t;
     int index;
 };
 
-/* Resolves a batch of faults: every one unprotected (waking its thread) before the one record of them all. */
-static void resolve(struct tracker *t, struct handler_progress *progress, const struct uffd_msg *msgs, int n) {
-    uint64_t entries[RING_MAX_ENTRIES];
-    int recorded = 0;
-    /*
-     * Odd from before the first unprotect until after the commit. Sequentially consistent, and the
-     * ioctl below is a full barrier anyway: a writer can only resume (and tell a collector it wrote)
-     * after this store is visible, so a collector that started later sees us mid-batch and waits.
-     */
-    add_seq_cst(&progress->seq, 1);
-    int block_log2 = load_relaxed(&t->current_block_log2);
-    const int copy = copy_enter(t) == COPY_LIVE;
-    for (int i = 0; i < n; i++) {
-        if (msgs[i].event != UFFD_EVENT_PAGEFAULT) continue;
-        uint64_t first, count;
-        entries[recorded++] = tracker_block(t, (uintptr_t)msgs[i].arg.pagefault.address, block_log2, &first, &count);
-        if (copy) copy_block(t, first, count);
-        add_relaxed(&t->faults, 1); /* before the wake, so a writer that resumed sees itself counted */
-        uffd_unprotect_in_fault(t, first, count, 0);
+/*
+ * The messages a handler holds: the batch it read (RING_MAX_ENTRIES at most), then what it reads while
+ * it cannot go on (serve, below). Every writer blocked in a fault has one message, so this bounds the
+ * writers that may be queued ahead of an event while a single handler waits for that event.
+ */
+#define HELD_MESSAGES (16 * RING_MAX_ENTRIES)
+
+struct held {
+    struct tracker *t;
+    int count;
+    int gone; /* a read failed with an error other than EAGAIN or EINTR: the uffd is closed */
+    struct uffd_msg msgs[HELD_MESSAGES];
+};
+
+/*
+ * UFFD_EVENT_REMOVE: MADV_DONTNEED, MADV_FREE or MADV_REMOVE on [start, end) of the range, about to
+ * empty it (the kernel zaps the pages after this message is read). Its pages are set in the
+ * discard bitmap; the collector reports them until it sees them emptied (UffdFaultTracker), since the
+ * emptying itself comes after this, and a write to an emptied page raises no write-protect fault.
+ * Relaxed: the handler's progress count, incremented with release after this, publishes the bits.
+ */
+static void mark_discarded(struct tracker *t, uint64_t start, uint64_t end) {
+    _Atomic uint64_t *bitmap = t->handlers.discards;
+    const uint64_t range_end = t->start + (t->pages << t->page_shift);
+    if (bitmap == NULL || end <= t->start || start >= range_end) return;
+    if (start < t->start) start = t->start;
+    if (end > range_end) end = range_end;
+    const uint64_t page_mask = (1ULL << t->page_shift) - 1;
+    uint64_t page = (start - t->start) >> t->page_shift;
+    const uint64_t stop = (end - t->start + page_mask) >> t->page_shift;
+    while (page < stop) {
+        uint64_t bits = stop - page < 64 - (page & 63) ? stop - page : 64 - (page & 63);
+        uint64_t mask = (bits == 64 ? ~0ULL : ((1ULL << bits) - 1)) << (page & 63);
+        or_relaxed(&bitmap[page >> 6], mask);
+        page += bits;
     }
-    copy_leave(t);
-    if (recorded > 0) ring_record(&t->ring, entries, recorded); /* after the unprotects: see tracker.c */
-    /* Release: the commit above happens before a collector sees the even count (acquire). */
-    add_release(&progress->seq, 1);
+}
+
+/* Reads what the descriptor holds, as far as there is room: events are handled at once, page faults kept. */
+static void read_more(struct held *h, int room) {
+    if (room > HELD_MESSAGES - h->count) room = HELD_MESSAGES - h->count;
+    if (room <= 0) return;
+    ssize_t got = read(h->t->uffd, h->msgs + h->count, (size_t)room * sizeof h->msgs[0]);
+    if (got <= 0) {
+        if (got < 0 && errno != EAGAIN && errno != EINTR) h->gone = 1;
+        return;
+    }
+    int n = (int)(got / (ssize_t)sizeof h->msgs[0]);
+    for (int i = h->count; i < h->count + n; i++) {
+        if (h->msgs[i].event == UFFD_EVENT_REMOVE) mark_discarded(h->t, h->msgs[i].arg.remove.start, h->msgs[i].arg.remove.end);
+    }
+    h->count += n;
+}
+
+/*
+ * Called while this handler cannot go on: its unprotect gets EAGAIN (an event is posted and unread),
+ * or copy-before-write is paused by a start whose protect gets EAGAIN for the same reason. The event
+ * waits for a reader, and this handler may be the only one: so it reads, or nobody moves (the
+ * madvise caller, the protect, and the writers behind them). Page faults read here are resolved
+ * after the ones in hand, in the same batch.
+ */
+static void serve(void *arg) {
+    read_more(arg, HELD_MESSAGES);
+}
+
+/*
+ * Resolves the page faults held, RING_MAX_ENTRIES at a time: every one of a chunk unprotected
+ * (waking its thread) before the one record of them all. Messages that serve reads meanwhile join the batch.
+ */
+static void resolve(struct held *h) {
+    struct tracker *t = h->t;
+    uint64_t entries[RING_MAX_ENTRIES];
+    int next = 0;
+    for (;;) {
+        while (next < h->count && h->msgs[next].event != UFFD_EVENT_PAGEFAULT) next++;
+        if (next == h->count) return;
+        int block_log2 = load_relaxed(&t->current_block_log2);
+        const int copy = copy_enter_serving(t, serve, h) == COPY_LIVE;
+        int recorded = 0;
+        for (; next < h->count && recorded < RING_MAX_ENTRIES; next++) {
+            if (h->msgs[next].event != UFFD_EVENT_PAGEFAULT) continue;
+            uint64_t first, count;
+            entries[recorded++] = tracker_block(t, (uintptr_t)h->msgs[next].arg.pagefault.address, block_log2, &first, &count);
+            if (copy) copy_block(t, first, count);
+            add_relaxed(&t->faults, 1); /* before the wake, so a writer that resumed sees itself counted */
+            uffd_unprotect_in_fault_serving(t, first, count, serve, h);
+        }
+        copy_leave(t);
+        if (recorded > 0) ring_record(&t->ring, entries, recorded); /* after the unprotects: see tracker.c */
+    }
 }
 
 static void *handler_main(void *arg) {
@@ -61,18 +126,29 @@ static void *handler_main(void *arg) {
     struct tracker *t = start.t;
     struct handler_threads *handlers = &t->handlers;
     struct handler_progress *progress = &handlers->progress[start.index];
-    struct uffd_msg msgs[RING_MAX_ENTRIES];
+    struct held held = {.t = t};
+    struct held *h = &held;
     struct pollfd fds[2] = {{.fd = t->uffd, .events = POLLIN}, {.fd = handlers->stop_fd, .events = POLLIN}};
     int64_t idle_since = -1;
     while (!load_acquire(&handlers->stopping)) {
-        /* The uffd is non-blocking: several handlers may race for the same message, losers get EAGAIN. */
-        ssize_t got = read(t->uffd, msgs, sizeof msgs);
+        /*
+         * Odd from before the read until every fault read is recorded and every event marked.
+         * Sequentially consistent, before the read: a writer resumes (and may tell a collector it
+         * wrote) only after our unprotect, and a madvise caller returns only after our read took its
+         * event, so a collect that starts after either sees this handler mid-batch and waits for it.
+         */
+        add_seq_cst(&progress->seq, 1);
+        h->count = 0;
+        read_more(h, RING_MAX_ENTRIES); /* the uffd is non-blocking: handlers race for messages, losers get EAGAIN */
+        int got = h->count;
+        if (got > 0) resolve(h);
+        /* Release: the ring commits and discard bits above happen before a collector sees the even count (acquire). */
+        add_release(&progress->seq, 1);
         if (got > 0) {
-            resolve(t, progress, msgs, (int)(got / (ssize_t)sizeof msgs[0]));
             idle_since = -1;
             continue;
         }
-        if (got < 0 && errno != EAGAIN && errno != EINTR) break; /* the uffd is gone: nothing left to serve */
+        if (h->gone) break; /* nothing left to serve */
         if (handlers->spin_ns > 0) {
             /* Spin a while before sleeping: a fault arriving meanwhile costs no wake-up. */
             int64_t now = monotonic_ns();
@@ -85,9 +161,10 @@ static void *handler_main(void *arg) {
     return NULL;
 }
 
-int pm_handlers_start(struct tracker *t, int count, int64_t spin_ns, int pin_to_cpus) {
+int pm_handlers_start(struct tracker *t, int count, int64_t spin_ns, int pin_to_cpus, uint64_t *discards) {
     struct handler_threads *handlers = &t->handlers;
-    if (t->backend != &uffd_sync_backend || count < 1 || count > PM_MAX_HANDLERS || handlers->count != 0) return -EINVAL;
+    if (t->uffd < 0 || count < 1 || count > PM_MAX_HANDLERS || handlers->count != 0) return -EINVAL;
+    handlers->discards = (_Atomic uint64_t *)discards;
     handlers->stop_fd = eventfd(0, EFD_CLOEXEC);
     if (handlers->stop_fd < 0) return -errno;
     handlers->spin_ns = spin_ns;

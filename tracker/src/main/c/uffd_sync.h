@@ -18,6 +18,7 @@ struct handler_threads {
     int stop_fd;
     int64_t spin_ns;
     _Atomic int stopping;
+    _Atomic uint64_t *discards; /* one bit per page, set by UFFD_EVENT_REMOVE (the Java caller's memory), or NULL */
     pthread_t threads[PM_MAX_HANDLERS];
     struct handler_progress progress[PM_MAX_HANDLERS];
 };

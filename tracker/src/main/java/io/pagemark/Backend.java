@@ -40,15 +40,16 @@ public enum Backend {
     AUTO("auto", null, null, null, Set.of(), Set.of()),
     /** userfaultfd write-protect, faults resolved by the kernel (WP_ASYNC), collected with PAGEMAP_SCAN. Linux 6.7+. */
     UFFD_ASYNC("uffd-async", UffdAsyncTracker.class, UffdAsyncTracker::unusableReason, UffdAsyncTracker::open,
-            Set.of(Trait.HARDWARE, Trait.USERFAULTFD), Set.of()),
+            Set.of(Trait.HARDWARE, Trait.USERFAULTFD, Trait.SEES_DISCARDS), Set.of()),
     /** userfaultfd write-protect, faults resolved by a native handler thread. */
     UFFD_SYNC("uffd-sync", UffdSyncTracker.class, UffdSyncTracker::unusableReason, UffdSyncTracker::open,
-            Set.of(Trait.HARDWARE, Trait.USERFAULTFD),
+            Set.of(Trait.HARDWARE, Trait.USERFAULTFD, Trait.SEES_DISCARDS),
             Set.of(Option.HANDLER_THREADS, Option.PIN_HANDLER_THREADS, Option.HANDLER_SPIN_MICROS, Option.BULK_PAGES,
                     Option.RING_CAPACITY)),
     /** userfaultfd write-protect with SIGBUS delivery, resolved on the faulting thread by a native signal handler. */
     UFFD_SIGBUS("uffd-sigbus", UffdSigbusTracker.class, UffdSigbusTracker::unusableReason, UffdSigbusTracker::open,
-            Set.of(Trait.HARDWARE, Trait.USERFAULTFD, Trait.SIGNAL_HANDLER), Set.of(Option.BULK_PAGES, Option.RING_CAPACITY)),
+            Set.of(Trait.HARDWARE, Trait.USERFAULTFD, Trait.SIGNAL_HANDLER, Trait.SEES_DISCARDS),
+            Set.of(Option.BULK_PAGES, Option.RING_CAPACITY)),
     /** PROT_READ plus a native SIGSEGV handler. */
     MPROTECT("mprotect", MprotectTracker.class, MprotectTracker::unusableReason, MprotectTracker::open,
             Set.of(Trait.HARDWARE, Trait.SIGNAL_HANDLER), Set.of(Option.BULK_PAGES, Option.RING_CAPACITY)),
@@ -87,7 +88,14 @@ public enum Backend {
          */
         SIGNAL_HANDLER,
         /** Its collect is only correct while the arena's writers are stopped: the arena needs a {@link WriterPause}. */
-        NEEDS_WRITER_PAUSE
+        NEEDS_WRITER_PAUSE,
+        /**
+         * It sees memory the kernel empties by itself: a page emptied by a plain madvise
+         * (MADV_DONTNEED, MADV_FREE once the kernel reclaims the page) is reported, and so is every
+         * later write to it. The others see the later writes (card-table: through the write API) but
+         * not the emptying: discard through {@link TrackedArena#discard} there (docs/discards.md).
+         */
+        SEES_DISCARDS
     }
 
     /** The builder options that apply to some backends only, by their builder method's name. */
@@ -153,6 +161,14 @@ public enum Backend {
     /** {@link Trait#COPY_BEFORE_WRITE}: {@link TrackedArena#copyBeforeWrite} and live snapshots work on it. */
     public boolean canCopyBeforeWrite() {
         return has(Trait.COPY_BEFORE_WRITE);
+    }
+
+    /** {@link Trait#SEES_DISCARDS}, in words: how a discard of this backend's arena is reported (describe(), the probe). */
+    public String discards() {
+        if (this == AUTO) throw new IllegalArgumentException("auto is resolved to a backend first");
+        return has(Trait.SEES_DISCARDS)
+                ? "discards seen (MADV_DONTNEED, a reclaimed MADV_FREE page: reported with every later write)"
+                : "discards reported through discard() only (a plain MADV_DONTNEED or MADV_FREE is not seen; later writes are)";
     }
 
     /** The backends (never {@link #AUTO}) that have every trait given, in this table's order. */

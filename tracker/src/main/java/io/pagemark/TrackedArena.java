@@ -129,9 +129,9 @@ public final class TrackedArena implements AutoCloseable {
         return backendReason;
     }
 
-    /** How the backend was set up (features used, fallbacks taken). */
+    /** How the backend was set up (features used, fallbacks taken), and how it sees discards ({@link Backend#discards()}). */
     public String describe() {
-        return tracker.describe();
+        return tracker.describe() + "; " + backend.discards();
     }
 
     /**
@@ -307,6 +307,47 @@ public final class TrackedArena implements AutoCloseable {
             lock.unlock();
         }
     }
+
+    /**
+     * Discards {@code length} bytes at {@code offset}: MADV_DONTNEED, after which the pages read as
+     * zeros and hold no memory until written again, and, if the arena is armed, reports them: the
+     * next collect includes every discarded page, and later writes are tracked as any others. Works
+     * on every backend; on those without {@link Backend.Trait#SEES_DISCARDS} (mprotect, soft-dirty,
+     * card-table) it is the only discard that is reported, since their kernel mechanism cannot see a
+     * plain madvise empty a page (docs/discards.md).
+     *
+     * @throws IllegalArgumentException if offset or length is negative, not a multiple of the page
+     *                                  size, zero (length), or reaches past the arena's end
+     * @throws IllegalStateException    if the arena is closed, or a copy-before-write is running (the
+     *                                  copy would take the discarded pages as zeros)
+     */
+    public void discard(long offset, long length) {
+        long page = region.pageSize();
+        if (offset < 0 || length <= 0 || offset % page != 0 || length % page != 0) {
+            throw new IllegalArgumentException("discard(" + offset + ", " + length + "): offset and length must be whole pages"
+                    + " (multiples of " + page + "), offset >= 0 and length > 0");
+        }
+        if (length > region.size() - offset) {
+            throw new IllegalArgumentException("discard(" + offset + ", " + length + ") reaches past the arena's end ("
+                    + region.size() + " bytes)");
+        }
+        lock.lock();
+        try {
+            ensureOpen();
+            if (copying != null) {
+                throw new IllegalStateException("discard() while a copy-before-write (live snapshot) is running: its image"
+                        + " would take the discarded pages as zeros; discard after the copy ends");
+            }
+            Libc.madvise(region.address() + offset, length, Libc.MADV_DONTNEED, "madvise(MADV_DONTNEED)", Libc.NO_HINT);
+            // Under the lock: the next collect reports these pages and reads them emptied.
+            if (armed && !dropDiscardReports) pending.addRange(offset / page, length / page);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Test hook: discard() forgets to report (the discard tests' teeth). */
+    boolean dropDiscardReports;
 
     /** Counters since the arena opened. */
     public Stats stats() {

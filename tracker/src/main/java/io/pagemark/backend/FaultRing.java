@@ -9,8 +9,6 @@ import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
 import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
 /**
@@ -46,7 +44,6 @@ public final class FaultRing implements AutoCloseable {
     /** The largest ring (Agrona indexes it with an int). */
     public static final int MAX_CAPACITY = 1 << 30;
 
-    private static final VarHandle SPILL_WORD = ValueLayout.JAVA_LONG.varHandle();
 
     private final long pageCount;
     private final int capacity;
@@ -144,22 +141,9 @@ public final class FaultRing implements AutoCloseable {
         if (spilledEntriesNow != spilledEntriesHarvested) {
             entries += spilledEntriesNow - spilledEntriesHarvested;
             spilledEntriesHarvested = spilledEntriesNow;
-            harvestSpill(pages);
+            pages.takeAll(spill); // racing producers' atomic ORs
         }
         return entries;
-    }
-
-    /** Moves every spilled page into {@code pages}: an atomic exchange per non-zero word, racing producers' atomic ORs. */
-    private void harvestSpill(PageSet pages) {
-        for (long offset = 0; offset < spillBytes; offset += Long.BYTES) {
-            if (spill.get(ValueLayout.JAVA_LONG, offset) == 0) continue; // a bit set after this read is harvested next time
-            long bits = (long) SPILL_WORD.getAndSet(spill, offset, 0L);
-            long base = (offset / Long.BYTES) << 6;
-            while (bits != 0) {
-                pages.add(base + Long.numberOfTrailingZeros(bits));
-                bits &= bits - 1;
-            }
-        }
     }
 
     /** Unmaps the ring and the bitmap; the producers must be gone (handler threads joined, range no longer handled). */

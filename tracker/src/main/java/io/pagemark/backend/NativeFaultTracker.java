@@ -97,7 +97,7 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
         beforeProtectingAll();
         // Forget what was recorded before: drain first, then protect. Draining after the protect
         // could discard the record of a write made after it: that page would stay writable, unrecorded.
-        drain(drained);
+        drainChanges(drained, true);
         drained.clear();
         protectAll();
     }
@@ -111,7 +111,7 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
     @Override
     public void collect(PageSet out) {
         ensureOpen();
-        drain(drained);
+        drainChanges(drained, false);
         long[] runs = drained.runs();
         for (int i = 0; i < runs.length; i += 2) protect(runs[i], runs[i + 1]);
         // Only now, re-protected, are the pages reported: the caller reads their contents after this.
@@ -126,6 +126,31 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
     protected void drain(PageSet into) {
         // Acquire (pm_counter): the spilled bits counted are visible to the harvest that follows.
         ring.drainInto(into, FaultPaths.counter(tracker, FaultPaths.Counter.SPILLED_ENTRIES));
+    }
+
+    /**
+     * Drains the records ({@link #drain}) and adds the pages that changed without one, to be
+     * re-protected and reported with them: the uffd backends' pages a discard emptied
+     * (docs/discards.md). Default: the records alone.
+     *
+     * @param arming called by {@link #arm()}, whose protect-all follows, rather than by a collect
+     */
+    protected void drainChanges(PageSet into, boolean arming) {
+        drain(into);
+    }
+
+    /**
+     * True if every fault path that unprotected a page before this call has recorded it by the time
+     * this returns, as far as a bounded wait can tell (false: it could not tell). A signal handler
+     * backend checks that its signal range is idle; uffd-sync's {@link #drain} waits for its handlers itself.
+     */
+    protected final boolean faultPathsRecorded() {
+        if (signalRangeSlot < 0) return true;
+        for (int attempt = 0; attempt < 1000; attempt++) {
+            if (FaultPaths.signalRangeIdle(signalRangeSlot)) return true;
+            Thread.yield(); // a handler preempted mid-fault needs the CPU to leave
+        }
+        return false;
     }
 
     /**

@@ -1,5 +1,8 @@
 package io.pagemark.backend;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 
 /**
@@ -8,6 +11,7 @@ import java.util.Arrays;
  * restarts, a page faulted by two threads). Not thread-safe: the collecting thread owns it.
  */
 public final class PageSet {
+    private static final VarHandle SHARED_WORD = ValueLayout.JAVA_LONG.varHandle();
     private final long base;
     private final int pageShift;
     private final long pageCount;
@@ -66,6 +70,29 @@ public final class PageSet {
     /** Adds the page holding absolute address {@code address}. */
     public void addAddress(long address) {
         add((address - base) >>> pageShift);
+    }
+
+    /** Removes page {@code page}. */
+    public void remove(long page) {
+        checkIndex(page);
+        words[(int) (page >>> 6)] &= ~(1L << page);
+    }
+
+    /**
+     * Moves every page set in {@code bitmap} (one bit per page of the region, shared with native
+     * producers that set bits with atomic ORs) into this set: an atomic exchange per non-zero word, so
+     * a bit is taken once; a bit set after its word was read is taken next time.
+     */
+    public void takeAll(MemorySegment bitmap) {
+        for (long offset = 0; offset < bitmap.byteSize(); offset += Long.BYTES) {
+            if (bitmap.get(ValueLayout.JAVA_LONG, offset) == 0) continue;
+            long bits = (long) SHARED_WORD.getAndSet(bitmap, offset, 0L);
+            long base = (offset / Long.BYTES) << 6;
+            while (bits != 0) {
+                add(base + Long.numberOfTrailingZeros(bits));
+                bits &= bits - 1;
+            }
+        }
     }
 
     public boolean contains(long page) {

@@ -22,20 +22,26 @@ public final class Populate {
      * shared zero page where nothing was written), else a read of one byte per page.
      */
     public static Method beforeArm(MappedRegion region) {
+        return pages(region, 0, region.pageCount());
+    }
+
+    /** As {@link #beforeArm} for pages [first, first + count) of the region only (pages a discard emptied). */
+    public static Method pages(MappedRegion region, long first, long count) {
         try {
-            Libc.madvise(region.address(), region.size(), Libc.MADV_POPULATE_READ, "madvise(MADV_POPULATE_READ)", Libc.NO_HINT);
+            Libc.madvise(region.address() + first * region.pageSize(), count * region.pageSize(), Libc.MADV_POPULATE_READ,
+                    "madvise(MADV_POPULATE_READ)", Libc.NO_HINT);
             return Method.MADV_POPULATE_READ;
         } catch (LinuxException e) {
             if (e.errno() != Errno.EINVAL) throw e;   // EINVAL: kernel older than 5.14
         }
-        touch(region);
+        touch(region, first, count);
         return Method.TOUCH;
     }
 
     /** Reads one byte of every page: the fallback for kernels without MADV_POPULATE_READ. */
-    public static void touch(MappedRegion region) {
+    private static void touch(MappedRegion region, long first, long count) {
         long sum = 0;
-        for (long off = 0; off < region.size(); off += region.pageSize()) {
+        for (long off = first * region.pageSize(); off < (first + count) * region.pageSize(); off += region.pageSize()) {
             sum += region.memory().get(JAVA_BYTE, off);
         }
         // Keep the loads: a consumed result stops the JIT from eliding them.

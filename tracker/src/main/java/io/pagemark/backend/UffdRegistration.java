@@ -19,6 +19,8 @@ final class UffdRegistration implements AutoCloseable {
     private final int fd;
     private final Uffd.OpenMode openedWith;
     private final boolean unpopulatedMarkers;
+    /** Whether discards are posted to the descriptor (UFFD_FEATURE_EVENT_REMOVE): then it must have a reader. */
+    private final boolean removeEvents;
     /** The argument struct of the collector's UFFDIO_WRITEPROTECT calls, reused (one collector at a time). */
     private final Arena arena = Arena.ofShared();
     private final MemorySegment writeProtectArg = arena.allocate(Uffd.WRITEPROTECT);
@@ -29,12 +31,14 @@ final class UffdRegistration implements AutoCloseable {
     /**
      * Opens and registers.
      *
-     * @param features      the features the backend needs (WP_ASYNC, SIGBUS, or none for handler threads)
+     * @param features      the features the backend needs (WP_ASYNC, SIGBUS, EVENT_REMOVE: the last only with a
+     *                      reader of the descriptor, or a madvise that empties the region waits forever)
      * @param forcePopulate populate before each arm even where WP_UNPOPULATED is offered
      */
     UffdRegistration(MappedRegion region, long features, boolean forcePopulate) {
         this.region = region;
         this.unpopulatedMarkers = !forcePopulate && (Kernel.userfaultfdFeatures() & Uffd.FEATURE_WP_UNPOPULATED) != 0;
+        this.removeEvents = (features & Uffd.FEATURE_EVENT_REMOVE) != 0;
         Uffd.Opened opened = Uffd.open();
         this.fd = opened.fd();
         this.openedWith = opened.mode();
@@ -57,6 +61,11 @@ final class UffdRegistration implements AutoCloseable {
         return openedWith;
     }
 
+    /** True when write-protecting an empty PTE leaves a marker (WP_UNPOPULATED), false when only a populated page can be protected. */
+    boolean unpopulatedMarkers() {
+        return unpopulatedMarkers;
+    }
+
     /** Call before write-protecting the whole region: populates it when the kernel lacks (or may not use) WP_UNPOPULATED. */
     void beforeProtectingAll() {
         if (!unpopulatedMarkers) populated = Populate.beforeArm(region);
@@ -72,11 +81,12 @@ final class UffdRegistration implements AutoCloseable {
         Uffd.writeProtect(fd, writeProtectArg, start, length, false, false);
     }
 
-    /** "userfaultfd via syscall, WP_UNPOPULATED" or "..., populate before arm by MADV_POPULATE_READ". */
+    /** "userfaultfd via syscall, WP_UNPOPULATED, EVENT_REMOVE" or "..., populate before arm by MADV_POPULATE_READ". */
     String describe() {
         return "userfaultfd via " + openedWith.label()
                 + (openedWith.limitation() == null ? "" : " (kernel-mode writes fail with EFAULT)") + ", "
-                + (unpopulatedMarkers ? "WP_UNPOPULATED" : "populate before arm" + (populated == null ? "" : " by " + populated));
+                + (unpopulatedMarkers ? "WP_UNPOPULATED" : "populate before arm" + (populated == null ? "" : " by " + populated))
+                + (removeEvents ? ", EVENT_REMOVE" : "");
     }
 
     /**

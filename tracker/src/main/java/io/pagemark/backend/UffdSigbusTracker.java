@@ -7,8 +7,9 @@ import io.pagemark.linux.Uffd;
  * uffd-sigbus: userfaultfd write-protect with UFFD_FEATURE_SIGBUS. A write to a protected page
  * raises SIGBUS on the writing thread itself; the chained native handler (C) unprotects the block
  * (UFFDIO_WRITEPROTECT, no wake needed: nobody waits), records it and returns, and the store is
- * retried. No handler thread, so no cross-CPU wake-up per fault. The record is committed before
- * the store completes, so a collect after the write always sees it.
+ * retried. No handler thread on the fault path, so no cross-CPU wake-up per fault. The record is committed before
+ * the store completes, so a collect after the write always sees it. One native handler thread reads
+ * the descriptor's UFFD_EVENT_REMOVE events (see {@link UffdFaultTracker}); no fault arrives there.
  * <p>
  * Kernel-mode writes (read(2) into the arena) cannot raise a signal: they fail with EFAULT.
  */
@@ -20,12 +21,18 @@ public final class UffdSigbusTracker extends UffdFaultTracker {
 
     /** Opens the userfaultfd in SIGBUS mode, registers the region and adds it to the SIGBUS handler's signal ranges. */
     public static UffdSigbusTracker open(MappedRegion region, TrackerOptions options) {
-        UffdRegistration uffd = new UffdRegistration(region, Uffd.FEATURE_SIGBUS, options.forcePopulate());
+        UffdRegistration uffd = new UffdRegistration(region, Uffd.FEATURE_SIGBUS | Uffd.FEATURE_EVENT_REMOVE, options.forcePopulate());
         UffdSigbusTracker tracker;
         try {
             tracker = new UffdSigbusTracker(region, options, uffd);
         } catch (RuntimeException | Error e) {
             uffd.close();
+            throw e;
+        }
+        try {
+            tracker.startHandlers(1, 0, false); // the reader of the descriptor's events: its faults arrive as SIGBUS
+        } catch (RuntimeException e) {
+            tracker.close();
             throw e;
         }
         return handlingFaultsInSignalHandlers(tracker);
@@ -49,10 +56,5 @@ public final class UffdSigbusTracker extends UffdFaultTracker {
     @Override
     public String describe() {
         return "uffd-sigbus (" + uffd.describe() + ", SIGBUS handled on the faulting thread, " + describeCommon() + ")";
-    }
-
-    @Override
-    protected void stopTracking() {
-        uffd.close(); // unregistering clears the protection: a store the SIGBUS handler now only retries succeeds
     }
 }

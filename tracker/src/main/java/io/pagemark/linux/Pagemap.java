@@ -15,6 +15,10 @@ public final class Pagemap {
     public static final int ENTRY_BYTES = 8;
     public static final long SOFT_DIRTY_BIT = 1L << 55;
     public static final long PRESENT_BIT = 1L << 63;
+    /** Swapped out, or a PTE marker (what write-protecting an empty PTE leaves with UFFD_FEATURE_WP_UNPOPULATED). */
+    public static final long SWAP_BIT = 1L << 62;
+    /** Userfaultfd write-protected (present, swapped or a marker). */
+    public static final long UFFD_WP_BIT = 1L << 57;
 
     private Pagemap() {}
 

@@ -270,8 +270,17 @@ public final class Uffd {
         wp.set(JAVA_LONG, 0, start);
         wp.set(JAVA_LONG, 8, len);
         wp.set(JAVA_LONG, 16, (protect ? WRITEPROTECT_MODE_WP : 0) | (dontWake ? WRITEPROTECT_MODE_DONTWAKE : 0));
-        Libc.ioctl(fd, UFFDIO_WRITEPROTECT, wp, "ioctl(UFFDIO_WRITEPROTECT)", e -> e == Errno.ENOENT
-                ? "the range is not registered, or unmapped" : null);
+        while (true) {
+            try {
+                Libc.ioctl(fd, UFFDIO_WRITEPROTECT, wp, "ioctl(UFFDIO_WRITEPROTECT)", e -> e == Errno.ENOENT
+                        ? "the range is not registered, or unmapped" : null);
+                return;
+            } catch (LinuxException e) {
+                // EAGAIN: a non-cooperative event (UFFD_EVENT_REMOVE) is posted and not yet read; a handler thread reads it.
+                if (e.errno() != Errno.EAGAIN) throw e;
+                Thread.yield();
+            }
+        }
     }
 
     /** Feature bits by name, e.g. "PAGEFAULT_FLAG_WP|WP_ASYNC"; unknown bits as hex. */

@@ -28,7 +28,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class FaultPaths {
     /** PM_ABI_VERSION of the library this class was written against. */
-    public static final int ABI_VERSION = 5;
+    public static final int ABI_VERSION = 6;
 
     /** Counters a native tracker keeps (PM_COUNTER_*, by explicit code). */
     public enum Counter {
@@ -83,6 +83,7 @@ public final class FaultPaths {
         static final MethodHandle TRACKER_FREE = bind("pm_tracker_free", FunctionDescriptor.ofVoid(ADDRESS), false);
         static final MethodHandle SIGNAL_RANGE_ADD = bind("pm_signal_range_add", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
         static final MethodHandle SIGNAL_RANGE_STOP = bind("pm_signal_range_stop", FunctionDescriptor.ofVoid(JAVA_INT), false);
+        static final MethodHandle SIGNAL_RANGE_IDLE = bind("pm_signal_range_idle", FunctionDescriptor.of(JAVA_INT, JAVA_INT), false);
         static final MethodHandle SIGNAL_RANGE_REMOVE = bind("pm_signal_range_remove", FunctionDescriptor.ofVoid(JAVA_INT), false);
         static final MethodHandle SIGNAL_RANGES = bind("pm_signal_ranges", FunctionDescriptor.of(JAVA_INT), false);
         static final MethodHandle SET_VMA_BUDGET = bind("pm_set_vma_budget", FunctionDescriptor.ofVoid(JAVA_LONG), false);
@@ -94,7 +95,7 @@ public final class FaultPaths {
         static final MethodHandle COPY_STOP = bind("pm_copy_before_write_stop", FunctionDescriptor.ofVoid(ADDRESS), false);
         static final MethodHandle UNPROTECT = bind("pm_unprotect", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), false);
         static final MethodHandle HANDLERS_START = bind("pm_handlers_start",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT), false);
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, ADDRESS), false);
         static final MethodHandle HANDLERS_STOP = bind("pm_handlers_stop", FunctionDescriptor.ofVoid(ADDRESS), false);
         static final MethodHandle HANDLERS_SNAPSHOT = bind("pm_handlers_snapshot", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS), false);
         static final MethodHandle HANDLERS_PASSED = bind("pm_handlers_passed", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), false);
@@ -230,6 +231,18 @@ public final class FaultPaths {
     }
 
     /**
+     * True if no signal handler is inside the slot's fault path at this instant: every fault path
+     * that unprotected a page of the range before this call has recorded it.
+     */
+    public static boolean signalRangeIdle(int slot) {
+        try {
+            return (int) Handles.SIGNAL_RANGE_IDLE.invokeExact(slot) != 0;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
      * Forgets the slot's range. Until then a fault in it is retried rather than passed to the JVM,
      * so call it only once the memory is unmapped and no thread can still be on its way into a
      * handler for a fault that raced close (for Java threads: after the arena's close handshake).
@@ -323,22 +336,25 @@ public final class FaultPaths {
     }
 
     /**
-     * uffd-sync: starts {@code count} native handler threads on the tracker's userfaultfd.
+     * uffd-sync and uffd-sigbus: starts {@code count} native handler threads on the tracker's
+     * userfaultfd. They resolve its page faults (uffd-sync) and read its UFFD_EVENT_REMOVE events,
+     * setting the removed pages' bits in {@code discards}.
      *
      * @param spinNanos   how long a handler polls the idle userfaultfd before it blocks (0: block at once)
      * @param pinToCpus   pin handler i to the i-th CPU this process may run on (modulo their number)
+     * @param discards    one bit per page of the range, zeroed, outliving the handlers
      */
-    public static void startHandlers(MemorySegment tracker, int count, long spinNanos, boolean pinToCpus) {
+    public static void startHandlers(MemorySegment tracker, int count, long spinNanos, boolean pinToCpus, MemorySegment discards) {
         int result;
         try {
-            result = (int) Handles.HANDLERS_START.invokeExact(tracker, count, spinNanos, pinToCpus ? 1 : 0);
+            result = (int) Handles.HANDLERS_START.invokeExact(tracker, count, spinNanos, pinToCpus ? 1 : 0, discards);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
         if (result < 0) throw new LinuxException("pm_handlers_start(" + count + " threads)", -result, null);
     }
 
-    /** uffd-sync: stops and joins the handler threads. */
+    /** Stops and joins the handler threads. */
     public static void stopHandlers(MemorySegment tracker) {
         try {
             Handles.HANDLERS_STOP.invokeExact(tracker);

@@ -6,6 +6,15 @@ import java.lang.foreign.MemorySegment;
 public final class TestTrackers {
     private TestTrackers() {}
 
+    /**
+     * Makes a uffd-sync or uffd-sigbus tracker forget every discard its handler threads report, as one
+     * registered without UFFD_FEATURE_EVENT_REMOVE would: the discard tests' teeth.
+     */
+    public static PageTracker droppingDiscardReports(PageTracker tracker) {
+        ((UffdFaultTracker) tracker).dropDiscardReports = true;
+        return tracker;
+    }
+
     /** uffd-sync with no handler thread: a write to a protected page blocks in the kernel until close() unregisters. */
     public static PageTracker uffdSyncWithoutHandlers(MappedRegion region) {
         UffdRegistration uffd = new UffdRegistration(region, 0, false);

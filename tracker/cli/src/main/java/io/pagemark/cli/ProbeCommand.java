@@ -65,6 +65,7 @@ final class ProbeCommand implements Callable<Integer> {
             Map<String, Object> b = new LinkedHashMap<>();
             b.put("usable", support.usable());
             b.put("reason", support.reason());
+            b.put("discards", backend.discards());
             backends.put(backend.id(), b);
         });
         json.put("backends", backends);
@@ -86,7 +87,7 @@ final class ProbeCommand implements Callable<Integer> {
         row(out, "native library", (caps.nativeLibrary() ? "loaded: " : "not loaded: ") + caps.nativeLibraryDetail());
         out.println("backends:");
         caps.backends().forEach((Backend backend, Capabilities.Support s) ->
-                out.printf("  %-12s %s%n", backend.id(), s.usable() ? "usable" : "not usable: " + s.reason()));
+                out.printf("  %-12s %s%n", backend.id(), s.usable() ? "usable; " + backend.discards() : "not usable: " + s.reason()));
         row(out, "auto", auto == null ? "no hardware backend is usable here" : auto);
     }
 
