@@ -18,8 +18,8 @@ final class RecordPublisher {
         void refused(long result);
     }
 
-    /** The largest small record: an epoch start or end. */
-    private static final int SMALL_BYTES = Math.max(Records.EPOCH_START_BYTES, Records.EPOCH_END_BYTES);
+    /** The largest small record: an abort with its reason. */
+    private static final int SMALL_BYTES = Records.REASON_AT + Records.REASON_MAX_BYTES;
 
     private final long identity;
     private final long pageSize;

@@ -20,6 +20,17 @@ import java.util.zip.CRC32C;
  * JOIN          (replica to primary; identity and epoch: what the replica holds, 0 and NO_EPOCH for nothing)
  *               24 state digest u64 | 32 join id u64                                          = 40
  * ACK           (replica to primary; epoch: the epoch it applied) 24 applied at (ns since 1970) u64 = 32
+ *
+ * live migration (docs/migration.md): its rounds are epochs (EPOCH_START, PAGE, EPOCH_END; epoch = the round,
+ * base = the round before, NO_EPOCH for round 0; the join id = the destination's HELLO, a JOIN of identity 0);
+ * the destination ACKs each round; the switch is one handshake of signals:
+ * PREPARE       (source to destination; epoch: the last round) 24 its state digest u64        = 32
+ * READY         (destination to source; epoch: that round) 24 the state digest it holds u64  = 32
+ * COMMIT        (source to destination; epoch: that round) 24 zero u64                       = 32
+ * SERVING       (destination to source; epoch: that round) 24 serving since (ns since 1970) u64 = 32
+ * HEARTBEAT     (both ways; epoch: NO_EPOCH, or a ping's number to echo) 24 zero u64         = 32
+ * ABORT         (source to destination), REFUSED (destination to source): epoch: the round
+ *               24 reason length u32 | 28 the reason, UTF-8 (at most 512 bytes)             = 28 + length
  * </pre>
  *
  * <p>A page's <em>check</em> binds its contents (CRC32C) to the stream, the epoch and the page index,
@@ -36,6 +47,7 @@ final class Records {
     static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
 
     static final int EPOCH_START = 1, PAGE = 2, EPOCH_END = 3, JOIN = 16, ACK = 17;
+    static final int PREPARE = 4, COMMIT = 5, ABORT = 6, HEARTBEAT = 7, READY = 18, SERVING = 19, REFUSED = 20;
 
     /** The epoch of "no state": a replica that holds nothing, the base of a full epoch. */
     static final long NO_EPOCH = -1;
@@ -47,6 +59,8 @@ final class Records {
     static final int RECORDS_AT = 24, RECORDS_DIGEST_AT = 32, STATE_DIGEST_AT = 40, CUT_TIME_AT = 48, EPOCH_END_BYTES = 56;
     static final int JOIN_DIGEST_AT = 24, JOIN_JOIN_ID_AT = 32, JOIN_BYTES = 40;
     static final int ACK_TIME_AT = 24, ACK_BYTES = 32;
+    static final int SIGNAL_ARGUMENT_AT = 24, SIGNAL_BYTES = 32;
+    static final int REASON_LENGTH_AT = 24, REASON_AT = 28, REASON_MAX_BYTES = 512;
 
     private Records() {}
 
@@ -76,6 +90,24 @@ final class Records {
             return String.format("a message without the replication magic number (0x%08x, expected 0x%08x)", b.getInt(at + MAGIC_AT, ORDER), MAGIC);
         }
         return "a record of format version " + (b.getShort(at + VERSION_AT, ORDER) & 0xffff) + " (this build reads version " + VERSION + ")";
+    }
+
+    /** Writes {@code reason} (cut to {@link #REASON_MAX_BYTES} bytes) after the header; returns the record's length. */
+    static int putReason(MutableDirectBuffer b, String reason) {
+        byte[] bytes = reason.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int length = Math.min(bytes.length, REASON_MAX_BYTES);
+        b.putInt(REASON_LENGTH_AT, length, ORDER);
+        b.putBytes(REASON_AT, bytes, 0, length);
+        return REASON_AT + length;
+    }
+
+    /** The reason an ABORT or REFUSED record carries. */
+    static String reason(DirectBuffer b, int at, int length) {
+        if (length < REASON_AT) return "(no reason given)";
+        int n = Math.max(0, Math.min(b.getInt(at + REASON_LENGTH_AT, ORDER), Math.min(length - REASON_AT, REASON_MAX_BYTES)));
+        byte[] bytes = new byte[n];
+        b.getBytes(at + REASON_AT, bytes);
+        return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     static long identity(DirectBuffer b, int at) {
