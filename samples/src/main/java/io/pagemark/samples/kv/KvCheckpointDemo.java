@@ -66,10 +66,20 @@ public final class KvCheckpointDemo {
      * in 1024 to any key, the skew of a cache or a session store. Keys are hashed over the whole
      * store, so the hot set alone dirties a few percent of its pages between two checkpoints.
      */
-    record Workload(long seed, int keys) {
+    record Workload(long seed, int keys, boolean uniform) {
+        Workload(long seed, int keys) {
+            this(seed, keys, false);
+        }
+
+        /** After the first {@code keys} puts, every key alike: each put most likely dirties a page of its own (the migration sample's rate). */
+        static Workload uniform(long seed, int keys) {
+            return new Workload(seed, keys, true);
+        }
+
         long keyOf(long put) {
             if (put < keys) return put + 1;
             long r = mix(seed ^ (put * 0x9E3779B97F4A7C15L));
+            if (uniform) return 1 + Math.floorMod(r, (long) keys);
             int range = (r & 1023) == 0 ? keys : Math.max(1, keys / 200);
             return 1 + Math.floorMod(r >>> 10, range);
         }

@@ -270,12 +270,18 @@ public final class KvReplicationDemo {
     }
 
     static Process start(String mode, Options o) throws IOException {
+        List<String> command = new ArrayList<>(javaCommand(KvReplicationDemo.class, mode));
+        command.addAll(o.arguments());
+        return new ProcessBuilder(command).redirectErrorStream(true).start();
+    }
+
+    /** This JVM's java, its flags and class path, running {@code main}'s class with {@code mode}: a child process of the same build. */
+    static List<String> javaCommand(Class<?> main, String mode) {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), KvReplicationDemo.class.getName(), mode));
-        command.addAll(o.arguments());
-        return new ProcessBuilder(command).redirectErrorStream(true).start();
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName(), mode));
+        return command;
     }
 
     private static Thread echo(InputStream stream, java.util.function.Consumer<String> watch) {

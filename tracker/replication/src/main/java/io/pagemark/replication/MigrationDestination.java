@@ -213,7 +213,7 @@ public final class MigrationDestination implements AutoCloseable {
             case Records.EPOCH_END -> endRound(b, at, length, e);
             case Records.PREPARE -> prepare(b, at, e);
             case Records.COMMIT -> commit(e);
-            case Records.ABORT -> discard(Records.reason(b, at, length));
+            case Records.ABORT -> discard(Records.reason(b, at, length), System.Logger.Level.INFO);
             default -> failCheck("a record of type " + type + " on the migration stream");
         }
     }
@@ -343,15 +343,19 @@ public final class MigrationDestination implements AutoCloseable {
         discard(reason);
     }
 
-    /** Drops the migration in progress (never one that serves) and says hello for the next one. */
     private void discard(String reason) {
+        discard(reason, System.Logger.Level.WARNING);
+    }
+
+    /** Drops the migration in progress (never one that serves) and says hello for the next one. */
+    private void discard(String reason, System.Logger.Level level) {
         if (state == State.SERVING) return;
         if (identity != 0) {
             migrationsDiscarded++;
             discardedIdentity = identity;
             discardReason = reason;
             lastDiscard = reason;
-            LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(identity) + " discarded: " + reason);
+            LOG.log(level, "migration " + Long.toHexString(identity) + " discarded: " + reason);
         }
         if (arena != null) {
             arena.close();

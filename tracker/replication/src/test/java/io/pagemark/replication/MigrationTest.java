@@ -151,7 +151,8 @@ class MigrationTest {
             Writer writer = new Writer(arena, gate, 0, 13);
             Migration.Result r = Migration.builder().arena(arena).writerGate(gate)
                     .transport(transport).channel(ch[0]).controlChannel(ch[1]).downtimeLimit(Duration.ofMillis(5))
-                    .timeLimit(Duration.ofSeconds(20)).migrate();
+                    .timeLimit(Duration.ofSeconds(20)).onRound(x -> System.out.println(x + " batches " + writer.batches.get() + " " + writer.done)).migrate();
+            System.out.println(r);
             try {
                 if (r.outcome() == Migration.Outcome.SWITCHED) {
                     assertTrue(r.maxThrottle() >= 0.2, "it converged without a throttle; the writers did not outrun the link: " + r);
