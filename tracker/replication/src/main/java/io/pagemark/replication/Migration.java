@@ -449,7 +449,12 @@ public final class Migration {
         long deadline = startNanos + Math.min(timeLimitNanos, TimeUnit.SECONDS.toNanos(30));
         while (helloId == 0 || !out.publication().isConnected()) {
             int work = control.poll(controlHandler, 16);
-            if (System.nanoTime() > deadline) {
+            long now = System.nanoTime();
+            if (helloId != 0 && now - lastHeardNanos > peerTimeoutNanos) {
+                throw new Abort("the destination said hello, then was silent for " + TimeUnit.NANOSECONDS.toMillis(now - lastHeardNanos)
+                        + " ms (peer timeout " + TimeUnit.NANOSECONDS.toMillis(peerTimeoutNanos) + " ms)");
+            }
+            if (now > deadline) {
                 throw new Abort("no destination answered on " + channel + " / " + controlChannel + " stream " + streamId + " within "
                         + TimeUnit.NANOSECONDS.toMillis(deadline - startNanos) + " ms");
             }

@@ -213,7 +213,7 @@ public final class MigrationDestination implements AutoCloseable {
             case Records.EPOCH_END -> endRound(b, at, length, e);
             case Records.PREPARE -> prepare(b, at, e);
             case Records.COMMIT -> commit(e);
-            case Records.ABORT -> discard(Records.reason(b, at, length), System.Logger.Level.INFO);
+            case Records.ABORT -> discard(Records.reason(b, at, length), System.Logger.Level.DEBUG);
             default -> failCheck("a record of type " + type + " on the migration stream");
         }
     }
