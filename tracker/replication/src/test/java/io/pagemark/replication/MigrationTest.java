@@ -151,7 +151,7 @@ class MigrationTest {
             Writer writer = new Writer(arena, gate, 0, 13);
             Migration.Result r = Migration.builder().arena(arena).writerGate(gate)
                     .transport(transport).channel(ch[0]).controlChannel(ch[1]).downtimeLimit(Duration.ofMillis(5))
-                    .timeLimit(Duration.ofSeconds(20)).onRound(x -> System.out.println(x + " batches " + writer.batches.get() + " " + writer.done)).migrate();
+                    .timeLimit(Duration.ofSeconds(20)).onRound(System.out::println).migrate();
             System.out.println(r);
             try {
                 if (r.outcome() == Migration.Outcome.SWITCHED) {
