@@ -119,16 +119,22 @@ class WriterGateTest {
         }
     }
 
-    /** A writer that is always busy, throttled to half its time: it waits in enter() about half of the run; unthrottled, hardly at all. */
+    /**
+     * A writer that is always busy, throttled to half its time, runs (uses the CPU) at most about half
+     * of the run, waiting in enter(); unthrottled it waits hardly at all. (On a loaded machine the
+     * writer is also descheduled: its CPU time is then lower still, and it waits less, having run less.)
+     */
     @Test
     void aThrottledWriterWaitsOutItsShareOfEachPeriodOutsideTheGate() {
         WriterGate gate = new WriterGate();
         assertEquals(0, gate.throttle());
-        long unthrottled = waitedInEnter(gate, 300);
+        long unthrottled = waitedInEnter(gate, 300)[0];
         gate.throttle(0.5);
         assertEquals(0.5, gate.throttle());
-        long throttled = waitedInEnter(gate, 300);
-        assertTrue(throttled >= TimeUnit.MILLISECONDS.toNanos(110), "throttled at 0.5, the writer waited only " + throttled / 1_000_000 + " ms of 300");
+        long[] throttled = waitedInEnter(gate, 300);
+        assertTrue(throttled[1] <= TimeUnit.MILLISECONDS.toNanos(300) * 0.65,
+                "throttled at 0.5, the writer ran " + throttled[1] / 1_000_000 + " ms of CPU in 300 ms");
+        assertTrue(throttled[0] >= TimeUnit.MILLISECONDS.toNanos(20), "throttled at 0.5, the writer waited only " + throttled[0] / 1_000_000 + " ms of 300");
         assertTrue(unthrottled < TimeUnit.MILLISECONDS.toNanos(60), "unthrottled, the writer waited " + unthrottled / 1_000_000 + " ms of 300");
         // A throttled writer waits outside: a stop right after its entry (it is not inside) never waits for a period.
         gate.throttle(0.99);
@@ -137,14 +143,16 @@ class WriterGateTest {
         gate.resumeWriters();
         assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(1));
         gate.throttle(0);
-        assertEquals(0, waitedInEnter(gate, 50) / TimeUnit.MILLISECONDS.toNanos(30), "the throttle was lifted");
+        assertEquals(0, waitedInEnter(gate, 50)[0] / TimeUnit.MILLISECONDS.toNanos(30), "the throttle was lifted");
         assertThrows(IllegalArgumentException.class, () -> gate.throttle(1.0));
         assertThrows(IllegalArgumentException.class, () -> gate.throttle(-0.1));
         assertThrows(IllegalArgumentException.class, () -> gate.throttle(Double.NaN));
     }
 
-    /** Nanoseconds one thread spent in enter() while entering, spinning 20 µs inside, and leaving, for {@code millis} ms. */
-    private static long waitedInEnter(WriterGate gate, long millis) {
+    /** Nanoseconds this thread spent in enter(), and its CPU time, while entering, spinning 20 µs inside, and leaving, for {@code millis} ms. */
+    private static long[] waitedInEnter(WriterGate gate, long millis) {
+        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        long cpuBefore = threads.getCurrentThreadCpuTime();
         long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis), waited = 0;
         while (System.nanoTime() < end) {
             long before = System.nanoTime();
@@ -157,6 +165,6 @@ class WriterGateTest {
                 gate.exit();
             }
         }
-        return waited;
+        return new long[] {waited, threads.getCurrentThreadCpuTime() - cpuBefore};
     }
 }
