@@ -1,16 +1,10 @@
 package io.pagemark;
 
-import io.pagemark.linux.Libc;
 import io.pagemark.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 
-import java.io.File;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -28,18 +22,16 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * into the armed arena then fails with EFAULT while user-mode writes are caught.
  */
 class PrivilegesTest {
-    private static final String NOBODY = "65534";
-
     @Test
     void unprivilegedProbeFallsBackToUserModeOnly() throws Exception {
-        assumeTrue(Libc.geteuid() == 0, "needs root to start a child as another user");
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs setpriv (util-linux)");
+        String unavailable = ChildJvm.unprivilegedUnavailable();
+        assumeTrue(unavailable == null, unavailable);
         String sysctl = Files.readString(Path.of("/proc/sys/vm/unprivileged_userfaultfd")).trim();
         assumeTrue(sysctl.equals("0"), "vm.unprivileged_userfaultfd is " + sysctl + " here: unprivileged users may use the syscall");
         Path dir = Files.createTempDirectory("pagemark-privileges-");
         try {
-            String classPath = copyClassPathReadableByAll(dir);
-            List<String> cmd = ChildJvm.command(List.of("/usr/bin/setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups"),
+            String classPath = ChildJvm.classPathReadableByAll(dir);
+            List<String> cmd = ChildJvm.command(ChildJvm.AS_NOBODY,
                     List.of("-XX:-UsePerfData", "-Djava.io.tmpdir=/tmp"), classPath, PrivilegeProbeChild.class);
             ChildJvm.Outcome outcome = ChildJvm.runWatched(cmd, line -> true, 60, 120);
             assertEquals(0, outcome.exitCode(), outcome.output());
@@ -50,7 +42,7 @@ class PrivilegesTest {
                 if (eq > 0) said.put(line.substring(0, eq), line.substring(eq + 1));
             }
             String all = outcome.output();
-            assertEquals(NOBODY, said.get("uid"), all);
+            assertEquals(String.valueOf(ChildJvm.NOBODY), said.get("uid"), all);
             assertTrue(said.get("attempts").contains("syscall: EPERM"), "the plain syscall is refused: " + all);
             assertTrue(said.get("attempts").contains("/dev/userfaultfd: EACCES"), "the device is root's: " + all);
             assertEquals("syscall+user-mode-only", said.get("userfaultfd"), all);
@@ -65,27 +57,5 @@ class PrivilegesTest {
                 for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
             }
         }
-    }
-
-    /** Copies this JVM's class path (directories and jars) into {@code dir}, readable by everyone; returns the new class path. */
-    private static String copyClassPathReadableByAll(Path dir) throws IOException {
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        List<String> entries = new ArrayList<>();
-        int i = 0;
-        for (String entry : ChildJvm.classPath().split(File.pathSeparator)) {
-            Path source = Path.of(entry);
-            if (!Files.exists(source)) continue;
-            Path target = dir.resolve(i++ + "-" + source.getFileName());
-            try (Stream<Path> files = Files.walk(source)) {
-                for (Path p : files.toList()) {
-                    Path copy = target.resolve(source.relativize(p).toString());
-                    if (Files.isDirectory(p)) Files.createDirectories(copy);
-                    else Files.copy(p, copy, StandardCopyOption.REPLACE_EXISTING);
-                    Files.setPosixFilePermissions(copy, PosixFilePermissions.fromString(Files.isDirectory(p) ? "rwxr-xr-x" : "rw-r--r--"));
-                }
-            }
-            entries.add(target.toString());
-        }
-        return String.join(File.pathSeparator, entries);
     }
 }

@@ -1,12 +1,17 @@
 package io.pagemark.testing;
 
+import io.pagemark.linux.Libc;
+
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -27,7 +32,45 @@ public final class ChildJvm {
     public static final List<String> RUN_FLAGS = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
             .filter(flag -> flag.startsWith("--enable-native-access") || flag.startsWith("--add-exports")).toList();
 
+    /** nobody's uid (and nogroup's gid): the unprivileged user children run as. */
+    public static final int NOBODY = 65534;
+
+    /** The command prefix that runs a child as {@link #NOBODY} (see {@link #unprivilegedUnavailable()}). */
+    public static final List<String> AS_NOBODY = List.of("/usr/bin/setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups");
+
     private ChildJvm() {}
+
+    /** Why a child cannot be run as {@link #NOBODY} here (for a skip message), or null if it can. */
+    public static String unprivilegedUnavailable() {
+        if (Libc.geteuid() != 0) return "needs root to start a child as another user (running as uid " + Libc.geteuid() + ")";
+        if (!Files.isExecutable(Path.of(AS_NOBODY.getFirst()))) return "needs " + AS_NOBODY.getFirst() + " (util-linux) to start a child as nobody";
+        return null;
+    }
+
+    /**
+     * Copies this JVM's class path (directories and jars) into {@code dir}, readable by everyone, for a
+     * child run as another user (the originals may sit in a directory only root can read); returns the new class path.
+     */
+    public static String classPathReadableByAll(Path dir) throws IOException {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        List<String> entries = new ArrayList<>();
+        int i = 0;
+        for (String entry : classPath().split(File.pathSeparator)) {
+            Path source = Path.of(entry);
+            if (!Files.exists(source)) continue;
+            Path target = dir.resolve(i++ + "-" + source.getFileName());
+            try (Stream<Path> files = Files.walk(source)) {
+                for (Path p : files.toList()) {
+                    Path copy = target.resolve(source.relativize(p).toString());
+                    if (Files.isDirectory(p)) Files.createDirectories(copy);
+                    else Files.copy(p, copy, StandardCopyOption.REPLACE_EXISTING);
+                    Files.setPosixFilePermissions(copy, PosixFilePermissions.fromString(Files.isDirectory(p) ? "rwxr-xr-x" : "rw-r--r--"));
+                }
+            }
+            entries.add(target.toString());
+        }
+        return String.join(File.pathSeparator, entries);
+    }
 
     /** The command: {@code prefix... java RUN_FLAGS jvmOptions... -cp classPath main args...}. */
     public static List<String> command(List<String> prefix, List<String> jvmOptions, String classPath, Class<?> main, String... args) {
