@@ -502,6 +502,30 @@ public final class TrackedArena implements AutoCloseable {
         private Builder() {}
 
         /**
+         * A new builder with every setting of this one, to change without changing this one (what a
+         * library given a caller's builder does before it sets a size of its own).
+         *
+         * <pre>{@code
+         * TrackedArena.Builder options = TrackedArena.builder().backend("uffd-async");
+         * TrackedArena small = options.copy().size(1 << 20).open(), large = options.copy().size(1L << 30).open();
+         * }</pre>
+         */
+        public Builder copy() {
+            Builder copy = new Builder();
+            copy.size = size;
+            copy.backend = backend;
+            copy.hugePages = hugePages;
+            copy.forcePopulate = forcePopulate;
+            copy.handlerThreads = handlerThreads;
+            copy.pinHandlerThreads = pinHandlerThreads;
+            copy.handlerSpinMicros = handlerSpinMicros;
+            copy.bulkPages = bulkPages;
+            copy.ringCapacity = ringCapacity;
+            copy.writerPause = writerPause;
+            return copy;
+        }
+
+        /**
          * The arena's size in bytes, rounded up to whole pages.
          *
          * @throws IllegalArgumentException if not positive or larger than the address space allows
