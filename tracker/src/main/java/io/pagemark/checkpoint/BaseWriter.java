@@ -23,7 +23,7 @@ import java.util.Objects;
  * Holds the directory's lock from open to close; closing unpublished publishes nothing and leaves no file.
  */
 public final class BaseWriter implements AutoCloseable {
-    private final Path directory;
+    private final ChainDirectory directory;
     private final FileLock lock;
     private final Staging staging;
     private final Format.Header header;
@@ -32,7 +32,7 @@ public final class BaseWriter implements AutoCloseable {
     private boolean published;
     private boolean closed;
 
-    private BaseWriter(Path directory, FileLock lock, Staging staging, Format.Header header, CheckpointFileWriter writer) {
+    private BaseWriter(ChainDirectory directory, FileLock lock, Staging staging, Format.Header header, CheckpointFileWriter writer) {
         this.directory = directory;
         this.lock = lock;
         this.staging = staging;
@@ -43,8 +43,10 @@ public final class BaseWriter implements AutoCloseable {
 
     /**
      * Starts a base of an arena of {@code arenaSize} bytes in pages of {@code pageSize} in
-     * {@code directory} (created, mode 0700, if absent; locked against other processes).
+     * {@code directory} (created, mode 0700, if absent; locked against other processes). The directory
+     * is checked as {@link Checkpointer#open(io.pagemark.TrackedArena, Path)} checks it.
      *
+     * @throws IOException if the directory is not one to trust or not writable (saying why), or is in use
      * @throws IllegalArgumentException if the page size is not a power of two or the size not whole pages
      */
     public static BaseWriter open(Path directory, long arenaSize, long pageSize) throws IOException {
@@ -53,21 +55,24 @@ public final class BaseWriter implements AutoCloseable {
             throw new IllegalArgumentException("a base needs a power-of-two page size and a positive whole number of pages; got "
                     + arenaSize + " bytes in pages of " + pageSize);
         }
-        Path dir = directory.toAbsolutePath();
-        ChainDirectory.create(dir);
-        FileLock lock = ChainDirectory.lock(dir);
+        ChainDirectory dir = ChainDirectory.open(directory, true);
+        FileLock lock = null;
         Staging staging = null;
         try {
-            ChainDirectory.deleteTemporaryFiles(dir);
-            Manifest found = ChainDirectory.readManifest(dir);
-            long sequence = Math.max(ChainDirectory.highestSequence(dir), found == null ? 0 : found.head().sequence()) + 1;
+            lock = dir.lock();
+            Manifest found = dir.readManifest();
+            long sequence = Math.max(dir.highestSequence(), found == null ? 0 : found.head().sequence()) + 1;
             Format.Header header = new Format.Header(Checkpoint.Kind.BASE, arenaSize, (int) pageSize, sequence,
                     Checkpointer.newStateId(), -1, 0);
             staging = new Staging((int) pageSize);
             return new BaseWriter(dir, lock, staging, header, new CheckpointFileWriter(dir, header, staging));
         } catch (IOException | RuntimeException e) {
             if (staging != null) staging.close();
-            ChainDirectory.unlock(lock);
+            try {
+                if (lock != null) ChainDirectory.unlock(lock);
+            } finally {
+                dir.close();
+            }
             throw e;
         }
     }
@@ -84,11 +89,11 @@ public final class BaseWriter implements AutoCloseable {
         ensureWriting();
         Manifest.Entry entry = writer.publish();
         Manifest chain = new Manifest(header.arenaSize(), header.pageSize(), List.of(entry));
-        ChainDirectory.writeManifest(directory, chain);
+        directory.writeManifest(chain);
         published = true;
-        ChainDirectory.deleteUnlisted(directory, chain);
+        directory.deleteUnlisted(chain);
         return new Checkpoint(header.sequence(), Checkpoint.Kind.BASE, writer.records(), entry.bytes(),
-                ChainDirectory.fileOf(directory, header.sequence(), Checkpoint.Kind.BASE));
+                directory.fileOf(header.sequence(), Checkpoint.Kind.BASE));
     }
 
     /** Releases the directory; unpublished, its temporary file is deleted and nothing changes. Idempotent. */
@@ -96,11 +101,13 @@ public final class BaseWriter implements AutoCloseable {
     public void close() throws IOException {
         if (closed) return;
         closed = true;
-        try {
-            writer.close();
-        } finally {
-            staging.close();
-            ChainDirectory.unlock(lock);
+        try (directory) {
+            try {
+                writer.close();
+            } finally {
+                staging.close();
+                ChainDirectory.unlock(lock);
+            }
         }
     }
 

@@ -4,8 +4,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * A checkpoint chain failed its checks: a file is missing, truncated, out of place or has a damaged
- * byte. Thrown instead of restoring anything wrong; {@link #file()} and {@link #offset()} say where.
+ * A checkpoint chain failed its checks: a file is missing, truncated, out of place, a symbolic link
+ * or has a damaged byte, or (checked against a {@link SequencePin}) the chain is older than one
+ * already seen. Thrown instead of restoring anything wrong; {@link #file()} and {@link #offset()} say where.
  *
  * <pre>{@code
  * try {

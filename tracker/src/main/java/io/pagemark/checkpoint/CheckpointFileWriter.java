@@ -6,9 +6,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.zip.CRC32C;
 
 /**
@@ -21,9 +18,9 @@ final class CheckpointFileWriter implements AutoCloseable {
     private static final ValueLayout.OfLong INDEX = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt CRC = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final Path dir;
+    private final ChainDirectory dir;
     private final Format.Header header;
-    private final Path temp;
+    private final String temp;
     private final FileChannel channel;
     private final Staging staging;
     private final ByteBuffer stagingBytes;
@@ -37,27 +34,26 @@ final class CheckpointFileWriter implements AutoCloseable {
     private boolean published;
 
     /** Starts a file with {@code header}; a base leaves out zero pages (a restore zero-fills what a base lacks). */
-    CheckpointFileWriter(Path dir, Format.Header header, Staging staging) throws IOException {
+    CheckpointFileWriter(ChainDirectory dir, Format.Header header, Staging staging) throws IOException {
         this.dir = dir;
         this.header = header;
         this.staging = staging;
         this.stagingBytes = staging.buffer().asByteBuffer();
         this.pageSize = header.pageSize();
         this.recordBytes = Format.recordBytes(pageSize);
-        this.temp = ChainDirectory.createTemp(dir);
-        FileChannel opened = null;
+        ChainDirectory.TempFile created = dir.createTemp();
+        this.temp = created.name();
+        this.channel = created.channel();
         try {
-            opened = FileChannel.open(temp, StandardOpenOption.WRITE);
             ByteBuffer headerBytes = header.encode();
             fileCrc.update(headerBytes.duplicate());
-            ChainDirectory.writeFully(opened, headerBytes);
+            ChainDirectory.writeFully(channel, headerBytes);
             written = Format.HEADER_BYTES;
         } catch (IOException | RuntimeException e) {
-            if (opened != null) opened.close();
-            Files.deleteIfExists(temp);
+            channel.close();
+            dir.delete(temp);
             throw e;
         }
-        this.channel = opened;
     }
 
     /** Appends page {@code page}, whose bytes are {@code pageSize} bytes of {@code source} at {@code offset}. */
@@ -97,7 +93,7 @@ final class CheckpointFileWriter implements AutoCloseable {
         written += Format.TRAILER_BYTES;
         channel.force(true);
         channel.close();
-        ChainDirectory.publish(temp, ChainDirectory.fileOf(dir, header.sequence(), header.kind()));
+        dir.publish(temp, ChainDirectory.nameOf(header.sequence(), header.kind()));
         published = true;
         return new Manifest.Entry(header.sequence(), header.stateId(), header.kind(), written, (int) fileCrc.getValue());
     }
@@ -112,7 +108,7 @@ final class CheckpointFileWriter implements AutoCloseable {
         try {
             channel.close();
         } finally {
-            Files.deleteIfExists(temp);
+            dir.delete(temp);
         }
     }
 }

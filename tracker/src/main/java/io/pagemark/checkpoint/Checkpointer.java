@@ -48,14 +48,23 @@ import java.util.concurrent.locks.ReentrantLock;
  * fails (an {@link IOException}, a full disk), the pages it collected are kept and go into the next
  * checkpoint: a failed checkpoint never loses a write. Restore checks every byte (checksums on the
  * header, each page record, the trailer, the manifest) and refuses a damaged chain with a
- * {@link CheckpointCorruptException} naming the file and the offset.
+ * {@link CheckpointCorruptException} naming the file and the offset, before it changes its target
+ * (see {@link #restore(Path, MemorySegment)} for the cost). With a {@link SequencePin}, a chain
+ * older than one already seen (an older manifest put back) is refused too.
+ *
+ * <p><b>The directory.</b> Every entry point checks it as ssh checks its key directories: owned by
+ * this process's user (or root), writable by no one else; otherwise it fails with what is wrong
+ * and the fix ({@link #tightenPermissions(Path)} is one). Every file in it is opened relative to the
+ * directory and never through a symbolic link; the directory's own path may be a link, resolved
+ * once. Writers ({@link #open(TrackedArena, Path)}, {@link #compact(Path)}, {@link BaseWriter}) check up front that they can create, write,
+ * fsync and rename files there, and fail at once, in one line, if not.
  *
  * <p><b>Ownership.</b> The checkpointer is the arena's only collector: it calls {@link TrackedArena#arm()}
  * for each base and {@link TrackedArena#collect()} once per delta; pages collected by anyone else
  * would be missing from the chain. On soft-dirty, whose collect is only correct while writers are
  * stopped, the arena's {@link io.pagemark.WriterPause} stops them for that collect alone: the copy
  * and the file writing that follow run with the writers going again. The directory belongs to the checkpointer
- * (an fcntl lock keeps other processes out); files are created mode 0600. Opening on a directory
+ * (an fcntl lock keeps other processes out); files are created mode 0600, directories 0700. Opening on a directory
  * that already holds a chain continues it: the first checkpoint is a new base that replaces it.
  *
  * <p><b>Threads.</b> {@link #checkpoint()} and {@link #compact()} may be called from any thread,
@@ -65,8 +74,10 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class Checkpointer implements AutoCloseable {
     private final TrackedArena arena;
-    private final Path directory;
+    private final ChainDirectory directory;
     private final FileLock lock;
+    /** Advanced after every publish; null without one. */
+    private final SequencePin pin;
     private final Staging staging;
     private final long pageSize;
     private final long pageCount;
@@ -80,10 +91,11 @@ public final class Checkpointer implements AutoCloseable {
     private long nextSequence;
     private boolean closed;
 
-    private Checkpointer(TrackedArena arena, Path directory, FileLock lock, Manifest found, long nextSequence) {
+    private Checkpointer(TrackedArena arena, ChainDirectory directory, FileLock lock, SequencePin pin, Manifest found, long nextSequence) {
         this.arena = arena;
         this.directory = directory;
         this.lock = lock;
+        this.pin = pin;
         this.pageSize = arena.pageSize();
         this.pageCount = arena.pageCount();
         this.staging = new Staging((int) pageSize);
@@ -96,31 +108,58 @@ public final class Checkpointer implements AutoCloseable {
      * A checkpointer of {@code arena} into {@code directory} (created, mode 0700, if absent). Nothing
      * is written until {@link #checkpoint()}. The arena stays the caller's: {@link #close()} does not close it.
      *
-     * @throws IOException if the directory cannot be created or locked, or holds a damaged manifest
+     * @throws IOException if the directory fails its checks (another user's, writable by others, a
+     *                     dangling link: the message says what and how to fix it), cannot be written
+     *                     (checked here: create, write, fsync, rename), is in use, or holds a damaged manifest
      * @throws IllegalArgumentException if the directory holds the chain of an arena of another size
      */
     public static Checkpointer open(TrackedArena arena, Path directory) throws IOException {
+        return openWith(arena, directory, null);
+    }
+
+    /**
+     * A checkpointer as {@link #open(TrackedArena, Path)} makes, that refuses a directory whose chain
+     * is older than {@code pin} has seen (a rollback), and advances {@code pin} after every checkpoint
+     * it publishes.
+     *
+     * <pre>{@code
+     * SequencePin pin = SequencePin.sidecar(Path.of("/var/lib/app/ckpt.pin"));
+     * try (Checkpointer checkpointer = Checkpointer.open(arena, Path.of("/var/lib/app/ckpt"), pin)) { ... }
+     * }</pre>
+     *
+     * @throws CheckpointCorruptException if the directory's chain is older than the pin, or it holds none the pin has seen one
+     */
+    public static Checkpointer open(TrackedArena arena, Path directory, SequencePin pin) throws IOException {
+        return openWith(arena, directory, Objects.requireNonNull(pin, "pin"));
+    }
+
+    private static Checkpointer openWith(TrackedArena arena, Path directory, SequencePin pin) throws IOException {
         Objects.requireNonNull(arena, "arena");
         Objects.requireNonNull(directory, "directory");
         if (arena.pageCount() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("the checkpointer handles arenas of up to " + Integer.MAX_VALUE
                     + " pages; this one has " + arena.pageCount());
         }
-        Path dir = directory.toAbsolutePath();
-        ChainDirectory.create(dir);
-        FileLock lock = ChainDirectory.lock(dir);
+        ChainDirectory dir = ChainDirectory.open(directory, true);
+        FileLock lock = null;
         try {
-            ChainDirectory.deleteTemporaryFiles(dir);
-            Manifest found = ChainDirectory.readManifest(dir);
+            lock = dir.lock();
+            Manifest found = dir.readManifest();
             if (found != null && (found.arenaSize() != arena.size() || found.pageSize() != arena.pageSize())) {
-                throw new IllegalArgumentException(dir + " holds the checkpoints of a " + found.arenaSize() + "-byte arena ("
+                throw new IllegalArgumentException(dir.path() + " holds the checkpoints of a " + found.arenaSize() + "-byte arena ("
                         + found.pageSize() + "-byte pages), not of this " + arena.size() + "-byte one ("
                         + arena.pageSize() + "-byte pages): use another directory, or delete that one");
             }
-            long highest = Math.max(ChainDirectory.highestSequence(dir), found == null ? 0 : found.head().sequence());
-            return new Checkpointer(arena, dir, lock, found, highest + 1);
+            if (pin != null) pin.check(dir, found);
+            // The pin is at most the head here (else check refused), so new sequence numbers are above it too.
+            long highest = Math.max(dir.highestSequence(), found == null ? 0 : found.head().sequence());
+            return new Checkpointer(arena, dir, lock, pin, found, highest + 1);
         } catch (IOException | RuntimeException e) {
-            ChainDirectory.unlock(lock);
+            try {
+                if (lock != null) ChainDirectory.unlock(lock);
+            } finally {
+                dir.close();
+            }
             throw e;
         }
     }
@@ -132,7 +171,10 @@ public final class Checkpointer implements AutoCloseable {
      *
      * @return the checkpoint just published
      * @throws IOException if it could not be written; nothing is published then, and the next
-     *                     checkpoint holds every page this one would have
+     *                     checkpoint holds every page this one would have. (One exception, said in
+     *                     its message: the checkpoint was published but the {@link SequencePin}
+     *                     could not record it; the pin is then behind, which weakens it, never
+     *                     makes it refuse a good chain.)
      */
     public Checkpoint checkpoint() throws IOException {
         mutex.lock();
@@ -169,13 +211,22 @@ public final class Checkpointer implements AutoCloseable {
                 pages = writer.records();
             }
             Manifest next = published == null ? new Manifest(arena.size(), (int) pageSize, List.of(entry)) : published.then(entry);
-            ChainDirectory.writeManifest(directory, next);
+            directory.writeManifest(next);
             // Published: the pages are in the chain now.
             published = next;
             baseOwed = false;
             unpublished.clear();
-            ChainDirectory.deleteUnlisted(directory, next);
-            return new Checkpoint(sequence, header.kind(), pages, entry.bytes(), ChainDirectory.fileOf(directory, sequence, header.kind()));
+            directory.deleteUnlisted(next);
+            // Only after the manifest's rename: a pin ahead of the published chain would refuse it after a crash.
+            if (pin != null) {
+                try {
+                    pin.advance(sequence);
+                } catch (IOException e) {
+                    throw new IOException("checkpoint " + sequence + " is published, but " + pin + " could not record it: "
+                            + e.getMessage(), e);
+                }
+            }
+            return new Checkpoint(sequence, header.kind(), pages, entry.bytes(), directory.fileOf(sequence, header.kind()));
         } finally {
             mutex.unlock();
         }
@@ -192,7 +243,7 @@ public final class Checkpointer implements AutoCloseable {
         mutex.lock();
         try {
             ensureOpen();
-            if (published == null) throw new IOException("nothing to compact: no checkpoint has been published in " + directory);
+            if (published == null) throw new IOException("nothing to compact: no checkpoint has been published in " + directory.path());
             published = Compaction.compact(directory, published);
             return describe(directory, published);
         } finally {
@@ -212,7 +263,7 @@ public final class Checkpointer implements AutoCloseable {
 
     /** The checkpoint directory (absolute). */
     public Path directory() {
-        return directory;
+        return directory.path();
     }
 
     /** Releases the directory (its lock and the staging buffers); the arena stays open. Idempotent. */
@@ -223,7 +274,9 @@ public final class Checkpointer implements AutoCloseable {
             if (closed) return;
             closed = true;
             staging.close();
-            ChainDirectory.unlock(lock);
+            try (directory) {
+                ChainDirectory.unlock(lock);
+            }
         } finally {
             mutex.unlock();
         }
@@ -244,30 +297,67 @@ public final class Checkpointer implements AutoCloseable {
     // ---- reading a chain: no Checkpointer needed ----
 
     /**
-     * Rebuilds into {@code target} the arena state of the chain published in {@code directory}: zero
-     * fill, then the base and every delta in order, each checked byte for byte.
+     * Rebuilds into {@code target} the arena state of the chain published in {@code directory}. The
+     * whole chain is checked first, byte for byte; only then is {@code target} zero-filled and the
+     * base and every delta applied in order. So a damaged chain leaves {@code target} as it was.
+     *
+     * <pre>{@code
+     * MemorySegment memory = ...;                          // of the checkpointed arena's size
+     * Chain chain = Checkpointer.restore(dir, memory);     // chain.sequence(): the checkpoint now in memory
+     * }</pre>
+     *
+     * <p>The cost of that guarantee: the chain is read twice (the second time from the same open
+     * files, usually from the page cache), the checksums computed twice. {@link #restore(Path,
+     * TrackedArena.Builder)} reads it once: its target is a new arena, closed if the chain is damaged.
+     * Only a read error of the disk, or a file rewritten in place between the two passes (by its
+     * owner or root: the library never rewrites a published file), can fail the second pass: still
+     * reported, but {@code target} is partly rebuilt then.
      *
      * @return the chain restored (its {@link Chain#head()} is the state {@code target} now holds)
-     * @throws CheckpointCorruptException if any file is missing, truncated, out of place or damaged;
-     *                                    {@code target}'s contents are then unspecified
+     * @throws CheckpointCorruptException if any file is missing, truncated, out of place or damaged
      * @throws java.nio.file.NoSuchFileException if nothing was ever published there
+     * @throws IOException if the directory fails its checks (see the class comment)
      * @throws IllegalArgumentException if {@code target} is not the size of the checkpointed arena
      */
     public static Chain restore(Path directory, MemorySegment target) throws IOException {
-        Path dir = directory.toAbsolutePath();
-        Manifest manifest = ChainDirectory.requireManifest(dir);
-        if (target.byteSize() != manifest.arenaSize()) {
-            throw new IllegalArgumentException("the target is " + target.byteSize() + " bytes; the chain in " + dir
-                    + " holds an arena of " + manifest.arenaSize() + " bytes");
+        return restoreInto(directory, target, null);
+    }
+
+    /**
+     * {@link #restore(Path, MemorySegment)}, refusing a chain older than {@code pin} has seen before
+     * {@code target} is touched; then {@code pin} is advanced to the chain restored.
+     *
+     * @throws CheckpointCorruptException also if the chain is older than the pin (a rollback)
+     */
+    public static Chain restore(Path directory, MemorySegment target, SequencePin pin) throws IOException {
+        return restoreInto(directory, target, Objects.requireNonNull(pin, "pin"));
+    }
+
+    private static Chain restoreInto(Path directory, MemorySegment target, SequencePin pin) throws IOException {
+        Objects.requireNonNull(target, "target");
+        try (ChainDirectory dir = ChainDirectory.open(directory, false)) {
+            Manifest manifest = dir.requireManifest();
+            if (target.byteSize() != manifest.arenaSize()) {
+                throw new IllegalArgumentException("the target is " + target.byteSize() + " bytes; the chain in " + dir.path()
+                        + " holds an arena of " + manifest.arenaSize() + " bytes");
+            }
+            if (pin != null) pin.check(dir, manifest);
+            long pageSize = manifest.pageSize();
+            try (ChainReader chain = ChainReader.open(dir, manifest)) {
+                chain.read((page, data, file, offset) -> { });     // verify: nothing is written before every byte checked out
+                if (pin != null) pin.advance(manifest.head().sequence());
+                target.fill((byte) 0);
+                chain.read((page, data, file, offset) -> MemorySegment.copy(data, 0, target, page * pageSize, pageSize));
+            }
+            return describe(dir, manifest);
         }
-        target.fill((byte) 0);
-        return apply(dir, manifest, target);
     }
 
     /**
      * Opens a new {@link TrackedArena} from {@code arena} (a builder carrying the backend and the
-     * other options; its size is set here to the checkpointed size) and rebuilds the chain's state in
-     * it. The arena is not armed: open a {@link Checkpointer} on it to continue.
+     * other options; the arena gets the checkpointed size, the builder itself is left as it is) and
+     * rebuilds the chain's state in it, reading the chain once. The arena is not armed: open a
+     * {@link Checkpointer} on it to continue.
      *
      * <pre>{@code
      * TrackedArena restored = Checkpointer.restore(dir, TrackedArena.builder().backend("uffd-async"));
@@ -275,37 +365,64 @@ public final class Checkpointer implements AutoCloseable {
      *
      * @throws CheckpointCorruptException if the chain is damaged (the new arena is closed then)
      * @throws java.nio.file.NoSuchFileException if nothing was ever published there
+     * @throws IOException if the directory fails its checks (see the class comment)
      */
     public static TrackedArena restore(Path directory, TrackedArena.Builder arena) throws IOException {
-        Path dir = directory.toAbsolutePath();
-        Manifest manifest = ChainDirectory.requireManifest(dir);
-        TrackedArena restored = arena.size(manifest.arenaSize()).open();
-        try {
-            if (restored.pageSize() != manifest.pageSize()) {
-                throw new IOException("the chain in " + dir + " has " + manifest.pageSize() + "-byte pages, this machine "
-                        + restored.pageSize() + "-byte pages");
+        return restoreArena(directory, arena, null);
+    }
+
+    /**
+     * {@link #restore(Path, TrackedArena.Builder)}, refusing a chain older than {@code pin} has seen
+     * before an arena is opened; then {@code pin} is advanced to the chain restored.
+     *
+     * <pre>{@code
+     * SequencePin pin = SequencePin.sidecar(Path.of("/var/lib/app/ckpt.pin"));
+     * try (TrackedArena restored = Checkpointer.restore(dir, TrackedArena.builder(), pin)) { ... }
+     * }</pre>
+     *
+     * @throws CheckpointCorruptException also if the chain is older than the pin (a rollback)
+     */
+    public static TrackedArena restore(Path directory, TrackedArena.Builder arena, SequencePin pin) throws IOException {
+        return restoreArena(directory, arena, Objects.requireNonNull(pin, "pin"));
+    }
+
+    private static TrackedArena restoreArena(Path directory, TrackedArena.Builder arena, SequencePin pin) throws IOException {
+        Objects.requireNonNull(arena, "arena");
+        try (ChainDirectory dir = ChainDirectory.open(directory, false)) {
+            Manifest manifest = dir.requireManifest();
+            if (pin != null) pin.check(dir, manifest);
+            TrackedArena restored = arena.copy().size(manifest.arenaSize()).open();
+            try {
+                if (restored.pageSize() != manifest.pageSize()) {
+                    throw new IOException("the chain in " + dir.path() + " has " + manifest.pageSize() + "-byte pages, this machine "
+                            + restored.pageSize() + "-byte pages");
+                }
+                // A new mapping reads as zeros already: only the pages the chain holds are touched.
+                long pageSize = manifest.pageSize();
+                MemorySegment target = restored.segment();
+                ChainReader.read(dir, manifest, (page, data, file, offset) -> MemorySegment.copy(data, 0, target, page * pageSize, pageSize));
+                if (pin != null) pin.advance(manifest.head().sequence());
+                return restored;
+            } catch (IOException | RuntimeException e) {
+                restored.close();
+                throw e;
             }
-            // A new mapping reads as zeros already: only the pages the chain holds are touched.
-            apply(dir, manifest, restored.segment());
-            return restored;
-        } catch (IOException | RuntimeException e) {
-            restored.close();
-            throw e;
         }
     }
 
     /**
      * Compacts the chain published in {@code directory} (see {@link #compact()}) without an arena.
-     * Takes the directory's lock: fails if a Checkpointer has it open.
+     * Takes the directory's lock (fails if a Checkpointer has it open) and checks that it can write
+     * there before it reads the chain.
      */
     public static Chain compact(Path directory) throws IOException {
-        Path dir = directory.toAbsolutePath();
-        FileLock lock = ChainDirectory.lock(dir);
-        try {
-            ChainDirectory.deleteTemporaryFiles(dir);
-            return describe(dir, Compaction.compact(dir, ChainDirectory.requireManifest(dir)));
-        } finally {
-            ChainDirectory.unlock(lock);
+        try (ChainDirectory dir = ChainDirectory.open(directory, false)) {
+            FileLock lock = dir.lock();
+            try {
+                return describe(dir, Compaction.compact(dir, dir.requireManifest()));
+            } finally {
+                ChainDirectory.unlock(lock);
+            }
         }
     }
 
@@ -314,23 +431,34 @@ public final class Checkpointer implements AutoCloseable {
      * {@link #restore} checks them).
      */
     public static Chain chain(Path directory) throws IOException {
-        Path dir = directory.toAbsolutePath();
-        return describe(dir, ChainDirectory.requireManifest(dir));
+        try (ChainDirectory dir = ChainDirectory.open(directory, false)) {
+            return describe(dir, dir.requireManifest());
+        }
     }
 
-    private static Chain apply(Path dir, Manifest manifest, MemorySegment target) throws IOException {
-        long pageSize = manifest.pageSize();
-        ChainReader.read(dir, manifest, (page, data, file, offset) -> MemorySegment.copy(data, 0, target, page * pageSize, pageSize));
-        return describe(dir, manifest);
+    /**
+     * Makes {@code directory} pass the checks every entry point applies, if this process's user owns
+     * it: creates it (mode 0700) if absent, otherwise takes every permission away from group and
+     * others (the owner's stay), as {@code chmod go-rwx} would.
+     *
+     * <pre>{@code
+     * Checkpointer.open(arena, Checkpointer.tightenPermissions(Path.of("/srv/app/ckpt")));   // was 0777
+     * }</pre>
+     *
+     * @return the directory, absolute
+     * @throws IOException if another user owns it (only its owner or root can change it: use a directory of your own)
+     */
+    public static Path tightenPermissions(Path directory) throws IOException {
+        return ChainDirectory.tighten(Objects.requireNonNull(directory, "directory"));
     }
 
-    private static Chain describe(Path dir, Manifest manifest) {
+    private static Chain describe(ChainDirectory dir, Manifest manifest) {
         List<Checkpoint> files = new ArrayList<>(manifest.entries().size());
         long recordBytes = Format.recordBytes(manifest.pageSize());
         for (Manifest.Entry e : manifest.entries()) {
             long pages = (e.bytes() - Format.HEADER_BYTES - Format.TRAILER_BYTES) / recordBytes;
-            files.add(new Checkpoint(e.sequence(), e.kind(), pages, e.bytes(), ChainDirectory.fileOf(dir, e.sequence(), e.kind())));
+            files.add(new Checkpoint(e.sequence(), e.kind(), pages, e.bytes(), dir.fileOf(e.sequence(), e.kind())));
         }
-        return new Chain(dir, manifest.arenaSize(), manifest.pageSize(), files);
+        return new Chain(dir.path(), manifest.arenaSize(), manifest.pageSize(), files);
     }
 }

@@ -1,7 +1,6 @@
 package io.pagemark.checkpoint;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
@@ -19,32 +18,34 @@ final class Compaction {
      * Compacts {@code chain} (the published chain of {@code dir}; the caller holds the directory's
      * lock) and returns the manifest now published. A chain that is only a base is returned as is.
      */
-    static Manifest compact(Path dir, Manifest chain) throws IOException {
+    static Manifest compact(ChainDirectory dir, Manifest chain) throws IOException {
         if (chain.entries().size() == 1) return chain;
         long pages = chain.arenaSize() / chain.pageSize();
         if (pages > Integer.MAX_VALUE) {
             throw new IOException("cannot compact a chain of " + pages + " pages: at most " + Integer.MAX_VALUE + " are supported");
         }
-        // Pass 1 checks the whole chain and finds each page's newest record.
-        long[] newest = new long[(int) pages];
-        Arrays.fill(newest, -1L);
-        ChainReader.read(dir, chain, (page, data, file, offset) -> newest[(int) page] = place(file, offset));
-
-        // Pass 2 reads the chain again (checked again: it is read anew) and writes each newest record into the base.
-        // The base keeps the head's sequence and state id: it is the same state, so deltas written later still link to it.
-        Manifest.Entry head = chain.head();
-        Format.Header header = new Format.Header(Checkpoint.Kind.BASE, chain.arenaSize(), chain.pageSize(),
-                head.sequence(), head.stateId(), -1, 0);
         Manifest compacted;
-        try (Staging staging = new Staging(chain.pageSize());
-             CheckpointFileWriter writer = new CheckpointFileWriter(dir, header, staging)) {
-            ChainReader.read(dir, chain, (page, data, file, offset) -> {
-                if (newest[(int) page] == place(file, offset)) writer.add(page, data, 0);
-            });
-            compacted = chain.then(writer.publish());
+        try (ChainReader files = ChainReader.open(dir, chain)) {
+            // Pass 1 checks the whole chain and finds each page's newest record.
+            long[] newest = new long[(int) pages];
+            Arrays.fill(newest, -1L);
+            files.read((page, data, file, offset) -> newest[(int) page] = place(file, offset));
+
+            // Pass 2 reads the same files again (checked again: they are read anew) and writes each newest record into the base.
+            // The base keeps the head's sequence and state id: it is the same state, so deltas written later still link to it.
+            Manifest.Entry head = chain.head();
+            Format.Header header = new Format.Header(Checkpoint.Kind.BASE, chain.arenaSize(), chain.pageSize(),
+                    head.sequence(), head.stateId(), -1, 0);
+            try (Staging staging = new Staging(chain.pageSize());
+                 CheckpointFileWriter writer = new CheckpointFileWriter(dir, header, staging)) {
+                files.read((page, data, file, offset) -> {
+                    if (newest[(int) page] == place(file, offset)) writer.add(page, data, 0);
+                });
+                compacted = chain.then(writer.publish());
+            }
         }
-        ChainDirectory.writeManifest(dir, compacted);
-        ChainDirectory.deleteUnlisted(dir, compacted);
+        dir.writeManifest(compacted);
+        dir.deleteUnlisted(compacted);
         return compacted;
     }
 

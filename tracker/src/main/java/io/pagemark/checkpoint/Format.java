@@ -29,6 +29,7 @@ final class Format {
     static final long FILE_MAGIC = magic("PGMKCKPT");
     static final long TRAILER_MAGIC = magic("PGMKTAIL");
     static final long MANIFEST_MAGIC = magic("PGMKMNFT");
+    static final long PIN_MAGIC = magic("PGMKSPIN");
 
     static final int HEADER_BYTES = 64;
     private static final int HEADER_CRC_OFFSET = 60;
