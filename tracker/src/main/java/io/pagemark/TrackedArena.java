@@ -8,8 +8,11 @@ import io.pagemark.backend.MarkedByWriteApi;
 import io.pagemark.backend.PageSet;
 import io.pagemark.backend.PageTracker;
 import io.pagemark.backend.TrackerOptions;
+import io.pagemark.events.CollectEvent;
+import io.pagemark.events.CutEvent;
 import io.pagemark.linux.Libc;
 
+import javax.management.ObjectName;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -69,6 +72,11 @@ public final class TrackedArena implements AutoCloseable {
     private volatile boolean closed;
     /** The copy-before-write running now, or null. */
     private CopyBeforeWrite copying;
+    /** The running copy-before-write's JFR event, begun when it started, and the pages copied before write then. */
+    private CutEvent cutEvent;
+    private long cutCopiedAtStart;
+    /** The MBean and the JFR events; set right after construction (it reads the arena). */
+    private ArenaMonitoring monitoring;
     private long collects;
     private long pagesReported;
 
@@ -86,9 +94,20 @@ public final class TrackedArena implements AutoCloseable {
         this.writerPause = backend.needsWriterPause() ? writerPause : null;
     }
 
-    /** Maps {@code size} bytes and opens the tracker {@code opener} makes for them (the builder passes the registry's). */
+    /** Maps {@code size} bytes and opens the tracker {@code opener} makes for them, named arena-N, as requested. */
     static TrackedArena map(Backend backend, String backendReason, long size, boolean hugePages,
                             Function<MappedRegion, PageTracker> opener, WriterPause writerPause) {
+        return map(backend, backendReason, size, hugePages, opener, writerPause, null, backend, null);
+    }
+
+    /**
+     * Maps {@code size} bytes and opens the tracker {@code opener} makes for them (the builder passes
+     * the registry's); registers its MBean as {@code name} (null: arena-N). {@code autoFallback}: why
+     * auto did not get its first choice, or null.
+     */
+    static TrackedArena map(Backend backend, String backendReason, long size, boolean hugePages,
+                            Function<MappedRegion, PageTracker> opener, WriterPause writerPause,
+                            String name, Backend requested, String autoFallback) {
         long address = Libc.mmapAnonymous(size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_NORESERVE);
         // The segment belongs to a shared arena whose close unmaps: accesses after close() throw instead of faulting.
         Arena scope = Arena.ofShared();
@@ -97,7 +116,14 @@ public final class TrackedArena implements AutoCloseable {
             Libc.madvise(address, size, hugePages ? Libc.MADV_HUGEPAGE : Libc.MADV_NOHUGEPAGE,
                     hugePages ? "madvise(MADV_HUGEPAGE)" : "madvise(MADV_NOHUGEPAGE)", Libc.NO_HINT);
             MappedRegion region = new MappedRegion(address, size, Libc.pageSize(), memory);
-            return new TrackedArena(backend, backendReason, region, scope, opener.apply(region), writerPause);
+            TrackedArena arena = new TrackedArena(backend, backendReason, region, scope, opener.apply(region), writerPause);
+            try {
+                arena.monitoring = ArenaMonitoring.open(arena, name, requested, autoFallback);
+            } catch (RuntimeException e) {
+                arena.close();
+                throw e;
+            }
+            return arena;
         } catch (RuntimeException e) {
             scope.close();
             throw e;
@@ -155,6 +181,16 @@ public final class TrackedArena implements AutoCloseable {
 
     public long pageCount() {
         return region.pageCount();
+    }
+
+    /** The arena's MBean's name: {@code io.pagemark:type=Arena,name=...} ({@link ArenaMXBean}), unregistered on close. */
+    public ObjectName objectName() {
+        return monitoring.objectName();
+    }
+
+    /** Times the fault path took a slower or coarser way (the ring found full, mprotect's blocks raised). */
+    long degradations() {
+        return tracker.degradations();
     }
 
     /** True after {@link #arm()}, until {@link #disarm()} or {@link #close()}. */
@@ -222,6 +258,8 @@ public final class TrackedArena implements AutoCloseable {
         try {
             ensureOpen();
             if (!armed) throw new IllegalStateException("collect() while not armed (before arm(), or after disarm()): call arm() to start tracking");
+            CollectEvent event = new CollectEvent();
+            event.begin();
             if (writerPause == null) {
                 tracker.collect(pending);
             } else {
@@ -236,6 +274,7 @@ public final class TrackedArena implements AutoCloseable {
             pending.clear();
             collects++;
             pagesReported += dirty.pageCount();
+            monitoring.collected(event, dirty);
             return dirty;
         } finally {
             lock.unlock();
@@ -272,6 +311,9 @@ public final class TrackedArena implements AutoCloseable {
                 throw e;
             }
             copying = copy;
+            cutEvent = new CutEvent();
+            cutEvent.begin();
+            cutCopiedAtStart = copier.pagesCopiedBeforeWrite();
             return copy;
         } finally {
             lock.unlock();
@@ -301,6 +343,7 @@ public final class TrackedArena implements AutoCloseable {
             if (copying != copy) return; // the arena closed (its tracker stopped copying) or never started this one
             copying = null;
             copier.stopCopyBeforeWrite();
+            monitoring.cutStopped(cutEvent, copier.pagesCopiedBeforeWrite() - cutCopiedAtStart);
             // Unless tracking needs them protected, what copying protected and nobody released is made writable.
             if (!armed) copier.unprotect(0, region.pageCount());
         } finally {
@@ -436,6 +479,7 @@ public final class TrackedArena implements AutoCloseable {
             if (closed) return;
             closed = true;
             armed = false;
+            if (monitoring != null) monitoring.close();
             copying = null; // the tracker's close stops copying first
             // Tracking stops first: pages become writable and no thread stays blocked in a fault; then the mapping goes.
             try {
@@ -498,6 +542,7 @@ public final class TrackedArena implements AutoCloseable {
         private Integer bulkPages;
         private Integer ringCapacity;
         private WriterPause writerPause;
+        private String name;
 
         private Builder() {}
 
@@ -522,7 +567,20 @@ public final class TrackedArena implements AutoCloseable {
             copy.bulkPages = bulkPages;
             copy.ringCapacity = ringCapacity;
             copy.writerPause = writerPause;
+            copy.name = name;
             return copy;
+        }
+
+        /**
+         * The arena's name in its MBean ({@code io.pagemark:type=Arena,name=...}) and its JFR events;
+         * default {@code arena-N}. A name already registered gets a {@code -2}, {@code -3}, ... suffix.
+         *
+         * @throws IllegalArgumentException if blank
+         */
+        public Builder name(String name) {
+            if (name == null || name.isBlank()) throw new IllegalArgumentException("name must not be blank, got '" + name + "'");
+            this.name = name;
+            return this;
         }
 
         /**
@@ -672,8 +730,10 @@ public final class TrackedArena implements AutoCloseable {
                     handlerSpinMicros != null ? handlerSpinMicros : defaults.handlerSpinMicros(),
                     bulkPages != null ? bulkPages : defaults.bulkPages(),
                     ringCapacity != null ? ringCapacity : defaults.ringCapacity());
+            String autoFallback = backend == Backend.AUTO && choice.backend() != Backend.autoPreference().getFirst()
+                    ? "auto took " + choice.backend() + ", not " + Backend.autoPreference().getFirst() + ": " + choice.why() : null;
             return map(choice.backend(), backend == Backend.AUTO ? "auto: " + choice.why() : choice.why(), rounded, hugePages,
-                    region -> choice.backend().open(region, options), writerPause);
+                    region -> choice.backend().open(region, options), writerPause, name, backend, autoFallback);
         }
 
         private static Capabilities.Choice requested(Backend backend) {

@@ -3,7 +3,6 @@ package io.pagemark.agent;
 import io.pagemark.Backend;
 import io.pagemark.DirtyPages;
 import io.pagemark.TrackedArena;
-import io.pagemark.agent.events.AgentEvents;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -46,7 +45,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * cards and the page contents.
  */
 final class CardMarkingReplacement {
+    /** The tracked heaps' name in their MBeans and JFR events (the second is {@code pagemark-agent-heap-2}, ...). */
+    static final String HEAP_NAME = "pagemark-agent-heap";
     private final Backend backend;
+    /** What the options asked for (auto or a backend): the tracker's events say it with the backend chosen. */
+    private final Backend requested;
     private final AgentStatistics statistics;
     private final boolean jfr;
     private final FieldPath cards;
@@ -88,6 +91,7 @@ final class CardMarkingReplacement {
 
     CardMarkingReplacement(AgentOptions options, Backend backend, AgentStatistics statistics) {
         this.backend = backend;
+        this.requested = options.backend();
         this.statistics = statistics;
         this.jfr = options.jfr();
         this.cards = new FieldPath(Option.CARDS, options.cards());
@@ -96,10 +100,6 @@ final class CardMarkingReplacement {
         // A draining scan may run several times a cycle: what is written after one is read by the next.
         this.pauseBetweenCycles = options.cardClear() != null && !options.drainingScan();
         this.cardScanMethod = options.cardScan();
-    }
-
-    int trackedHeaps() {
-        return heaps.size();
     }
 
     /**
@@ -131,7 +131,7 @@ final class CardMarkingReplacement {
         }
         TrackedArena arena;
         try {
-            arena = TrackedArena.builder().size(size).backend(backend).open();
+            arena = TrackedArena.builder().size(size).backend(requested).name(HEAP_NAME).open();
             arena.arm();
         } catch (RuntimeException e) {
             statistics.untrackedHeaps.incrementAndGet();
@@ -170,7 +170,7 @@ final class CardMarkingReplacement {
             statistics.cardsMarked.addAndGet(marks.markAll(table));
             return;
         }
-        AgentEvents.Collect event = jfr ? AgentEvents.beginCollect() : null;
+        CardMarkingEvent event = jfr ? CardMarkingEvent.begun() : null;
         if (heap.pause != null) {
             // A second scan since the last clear: the writes since the first one were not tracked.
             resume(heap);
@@ -193,7 +193,7 @@ final class CardMarkingReplacement {
     void beforeCardClear(Object receiver) {
         TrackedHeap heap = find((MemorySegment) covers.read(receiver));
         if (heap == null) return;
-        AgentEvents.Collect event = jfr ? AgentEvents.beginCollect() : null;
+        CardMarkingEvent event = jfr ? CardMarkingEvent.begun() : null;
         long dropped = 0;
         if (heap.pause != null) resume(heap);
         else dropped = collect(heap).pageCount();

@@ -3,7 +3,6 @@ package io.pagemark.agent;
 import io.pagemark.Backend;
 import io.pagemark.Capabilities;
 import io.pagemark.PagemarkException;
-import io.pagemark.agent.events.AgentEvents;
 import net.bytebuddy.dynamic.ClassFileLocator;
 import net.bytebuddy.pool.TypePool;
 
@@ -182,8 +181,7 @@ public final class PagemarkAgent {
         } catch (javax.management.JMException e) {
             throw new IllegalStateException("cannot register the MBean " + MBEAN_NAME + ": " + e, e);
         }
-        if (options.jfr()) AgentEvents.registerBackend(options.backend().id(), choice.backend().id(), choice.why());
-        Reporter.start(statistics, options.reportInterval(), options.jfr(), replacement::trackedHeaps);
+        Reporter.start(statistics, options.reportInterval());
         Instrumenter.install(instrumentation, options, statistics);
     }
 }

@@ -69,6 +69,9 @@ public final class AgentTestTarget {
     private static Recording recording() {
         return new Recording(Map.of(
                 "io.pagemark.Collect#enabled", "true",
+                "io.pagemark.Collect#threshold", "0 ms",
+                "io.pagemark.agent.CardMarking#enabled", "true",
+                "io.pagemark.agent.CardMarking#threshold", "0 ms",
                 "io.pagemark.FaultRate#enabled", "true",
                 "io.pagemark.Backend#enabled", "true",
                 "jdk.MethodTiming#enabled", "true",

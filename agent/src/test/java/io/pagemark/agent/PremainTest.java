@@ -96,15 +96,19 @@ class PremainTest {
         assertEquals("0", r.value("mbean.TrackedHeaps"), "the runtime closed its heap: the tracked arena went with it");
         assertEquals("0", r.value("mbean.BytesTracked"));
 
-        // JFR: collects before card scans (cards marked) and at card clears, the backend, the fault rate.
-        List<RecordedEvent> collects = AgentRuns.events(recording, "io.pagemark.Collect");
-        assertTrue(collects.stream().allMatch(e -> e.getString("backend").equals(backend.id())));
-        assertTrue(collects.stream().anyMatch(e -> e.getString("hook").equals("card-scan") && e.getLong("pages") > 0
-                && e.getLong("cardsMarked") >= e.getLong("pages")), collects::toString);
-        List<RecordedEvent> clears = collects.stream().filter(e -> e.getString("hook").equals("card-clear")).toList();
-        assertTrue(clears.size() >= 2, collects::toString);
+        // JFR: the agent's card marking before card scans (cards marked) and at card clears; the tracker's own
+        // events of the arenas the agent opened: collects, the backend, the fault rate.
+        List<RecordedEvent> marking = AgentRuns.events(recording, "io.pagemark.agent.CardMarking");
+        assertTrue(marking.stream().allMatch(e -> e.getString("backend").equals(backend.id())));
+        assertTrue(marking.stream().anyMatch(e -> e.getString("hook").equals("card-scan") && e.getLong("pages") > 0
+                && e.getLong("cardsMarked") >= e.getLong("pages")), marking::toString);
+        List<RecordedEvent> clears = marking.stream().filter(e -> e.getString("hook").equals("card-clear")).toList();
+        assertTrue(clears.size() >= 2, marking::toString);
         // Every clear after the first scan ends a pause (tracking stopped at the scan): nothing to collect and drop.
         assertTrue(clears.stream().skip(1).allMatch(e -> e.getLong("pages") == 0), clears::toString);
+        List<RecordedEvent> collects = AgentRuns.events(recording, "io.pagemark.Collect");
+        assertTrue(collects.size() >= 2 && collects.stream().allMatch(e -> e.getString("backend").equals(backend.id())
+                && e.getString("arena").startsWith(CardMarkingReplacement.HEAP_NAME)), collects::toString);
         RecordedEvent chosen = AgentRuns.events(recording, "io.pagemark.Backend").getFirst();
         assertEquals(backend.id(), chosen.getString("backend"));
         assertEquals("requested", chosen.getString("reason"));
@@ -112,9 +116,9 @@ class PremainTest {
 
         // The same events as jfr print shows them.
         Process print = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jfr").toString(), "print",
-                "--events", "io.pagemark.Collect", recording.toString()).redirectErrorStream(true).start();
+                "--events", "io.pagemark.agent.CardMarking", recording.toString()).redirectErrorStream(true).start();
         String printed = new String(print.getInputStream().readAllBytes());
         assertEquals(0, print.waitFor(), printed);
-        assertTrue(printed.contains("io.pagemark.Collect {") && printed.contains("backend = \"" + backend.id() + "\""), printed);
+        assertTrue(printed.contains("io.pagemark.agent.CardMarking {") && printed.contains("backend = \"" + backend.id() + "\""), printed);
     }
 }

@@ -194,6 +194,11 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
         return counter(FaultPaths.Counter.FAULTS);
     }
 
+    @Override
+    public long degradations() {
+        return counter(FaultPaths.Counter.FULL_RING_WAITS) + counter(FaultPaths.Counter.DEGRADATIONS);
+    }
+
     /** One of the C tracker's counters; after close, its value at close. */
     protected final synchronized long counter(FaultPaths.Counter counter) {
         return finalCounters != null ? finalCounters[counter.ordinal()] : FaultPaths.counter(tracker, counter);

@@ -43,6 +43,15 @@ public interface PageTracker extends AutoCloseable {
         return true;
     }
 
+    /**
+     * Times the fault path took a slower or coarser way since the tracker opened (the ring found
+     * full, so writers waited or spilled; mprotect's blocks raised near vm.max_map_count); 0 where
+     * there is none to take.
+     */
+    default long degradations() {
+        return 0;
+    }
+
     /** One line on how this tracker was set up (features used, fallbacks taken), for probe, verify and logs. */
     String describe();
 

@@ -1,2 +1,0 @@
-/** The agent's JFR events: the backend chosen, each collect, the fault rate. */
-package io.pagemark.agent.events;
