@@ -21,6 +21,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.util.Objects;
 import java.util.function.Function;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -70,6 +71,8 @@ public final class TrackedArena implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private volatile boolean armed;
     private volatile boolean closed;
+    /** Set once close() has unmapped the memory (close() may have to be called again: see there). */
+    private boolean unmapped;
     /** The copy-before-write running now, or null. */
     private CopyBeforeWrite copying;
     /** The running copy-before-write's JFR event, begun when it started, and the pages copied before write then. */
@@ -469,24 +472,44 @@ public final class TrackedArena implements AutoCloseable {
     }
 
     /**
+     * How long {@link #close()} waits, once tracking has stopped, for the I/O operations and native
+     * calls that hold the arena's memory to return before it gives up with a {@link PagemarkException}.
+     */
+    public static final long CLOSE_WAIT_MILLIS = 1000;
+
+    /**
      * Stops tracking and releases everything: protection, the userfaultfd, handler threads, the
-     * mapping. Idempotent. Writers still running get {@link IllegalStateException} on their next access.
+     * mapping. Writers still running get {@link IllegalStateException} on their next access (plain
+     * accesses through {@link #segment()} never hold close up).
+     *
+     * <p>The mapping can only go once no thread is inside an operation that holds the memory: an I/O
+     * operation on a ByteBuffer view of it (a FileChannel or socket read into the arena, a write from
+     * it) or an FFM downcall passed the segment. close() waits up to {@value #CLOSE_WAIT_MILLIS} ms
+     * for those to return; if one is still running then (a read blocked on a pipe or a socket), it
+     * throws a {@link PagemarkException} saying so. Tracking has stopped by then and the memory stays
+     * mapped; calling close() again after that operation returned unmaps it. Otherwise idempotent.
+     *
+     * @throws PagemarkException if an operation still holds the memory after {@value #CLOSE_WAIT_MILLIS} ms
      */
     @Override
     public void close() {
         lock.lock();
         try {
-            if (closed) return;
-            closed = true;
-            armed = false;
-            if (monitoring != null) monitoring.close();
-            copying = null; // the tracker's close stops copying first
+            if (unmapped) return;
+            boolean first = !closed;
+            if (first) {
+                closed = true;
+                armed = false;
+                if (monitoring != null) monitoring.close();
+                copying = null; // the tracker's close stops copying first
+            }
             // Tracking stops first: pages become writable and no thread stays blocked in a fault; then the mapping goes.
             try {
-                tracker.close();
+                if (first) tracker.close();
             } finally {
                 closeScope();
             }
+            unmapped = true;
             // The mapping is gone and the close handshake has passed every Java thread: no fault can still be in flight.
             tracker.regionUnmapped();
         } finally {
@@ -494,19 +517,21 @@ public final class TrackedArena implements AutoCloseable {
         }
     }
 
-    /** Closes the mapping's arena; retried while a channel operation still holds the segment. */
+    /** Closes the mapping's arena (once); retried while an operation still holds the segment, {@link #CLOSE_WAIT_MILLIS} at most. */
     private void closeScope() {
-        long deadline = System.nanoTime() + 10_000_000_000L;
+        if (!segment.scope().isAlive()) return;
+        long deadline = System.nanoTime() + CLOSE_WAIT_MILLIS * 1_000_000;
         while (true) {
             try {
                 scope.close();
                 return;
             } catch (IllegalStateException busy) {
                 if (System.nanoTime() > deadline) {
-                    throw new PagemarkException("close(): the arena's memory is still in use by an I/O operation after 10 s", busy);
+                    throw new PagemarkException("close(): after " + CLOSE_WAIT_MILLIS + " ms a thread is still inside an I/O operation or"
+                            + " a native call that holds the arena's memory (a read into it blocked on a pipe or a socket?); tracking"
+                            + " has stopped, the memory stays mapped: call close() again once that operation has returned", busy);
                 }
-                Thread.onSpinWait();
-                Thread.yield();
+                LockSupport.parkNanos(50_000);
             }
         }
     }

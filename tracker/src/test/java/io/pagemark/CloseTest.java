@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -192,5 +193,66 @@ class CloseTest {
     void manyArenasOneAfterAnother(Backend backend) {
         NativeBackendsTest.assumeUsable(backend);
         for (int i = 0; i < 2 * FaultPaths.MAX_SIGNAL_RANGES; i++) newArenaWorks(backend);
+    }
+
+    /**
+     * A read(2) into the arena blocked on an empty pipe holds its memory: close() gives up after
+     * CLOSE_WAIT_MILLIS with one message, tracking stopped and the memory still mapped; once the
+     * read returned, close() again unmaps it.
+     */
+    @Test
+    void aReadBlockedInTheArenasMemoryMakesCloseFailAfterItsBoundAndASecondCloseUnmaps() throws Exception {
+        java.nio.channels.Pipe pipe = java.nio.channels.Pipe.open();
+        // auto: a hardware backend, so the read that completes after close has no card to mark in a closed table.
+        TrackedArena arena = TrackedArena.builder().size(16 * PAGE).open();
+        arena.arm();
+        AtomicInteger read = new AtomicInteger(-2);
+        CountDownLatch reading = new CountDownLatch(1);
+        Thread reader = Thread.ofPlatform().name("pipe-reader").start(() -> {
+            try {
+                reading.countDown();
+                read.set(arena.read(pipe.source(), 2 * PAGE, 64));
+            } catch (IOException e) {
+                read.set(-3);
+            }
+        });
+        reading.await();
+        long waitUntil = System.nanoTime() + 10_000_000_000L;
+        while (!blockedInPipeRead(reader) && System.nanoTime() < waitUntil) Thread.sleep(5);
+        assertTrue(blockedInPipeRead(reader), "the reader sleeps in the pipe's read");
+        long start = System.nanoTime();
+        PagemarkException e = assertThrows(PagemarkException.class, arena::close);
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(millis >= TrackedArena.CLOSE_WAIT_MILLIS && millis < TrackedArena.CLOSE_WAIT_MILLIS + 2000, millis + " ms");
+        assertTrue(e.getMessage().startsWith("close(): after " + TrackedArena.CLOSE_WAIT_MILLIS + " ms a thread is still inside an I/O"
+                + " operation or a native call that holds the arena's memory"), e.getMessage());
+        assertTrue(arena.segment().scope().isAlive(), "still mapped");
+        assertFalse(arena.isArmed());
+        assertThrows(IllegalStateException.class, arena::collect, "closed for everything else");
+
+        pipe.sink().write(java.nio.ByteBuffer.wrap(new byte[] {1, 2, 3}));
+        reader.join(10_000);
+        assertEquals(3, read.get());
+        arena.close();
+        assertFalse(arena.segment().scope().isAlive(), "the second close unmapped it");
+        arena.close();   // idempotent from then on
+        pipe.source().close();
+        pipe.sink().close();
+    }
+
+    /** Whether {@code t} sleeps in the kernel (a pipe read waits in pipe_read or its wait queue). */
+    private static boolean blockedInPipeRead(Thread t) {
+        for (Path task : tasksOf()) {
+            if (read(task.resolve("comm")).equals(t.getName()) && read(task.resolve("stat")).contains(") S ")) return true;
+        }
+        return false;
+    }
+
+    private static List<Path> tasksOf() {
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            return tasks.toList();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }
