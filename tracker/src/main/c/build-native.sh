@@ -1,6 +1,7 @@
 #!/bin/sh
-# Builds a shared library of pagemark's native code with gcc; run by the Maven build (tracker/pom.xml).
-# Usage: build-native.sh OUTPUT.so SOURCE... [-Iinclude-dir]; a SOURCE that is a directory means every .c file in it.
+# Builds pagemark's native code with gcc; run by the Maven build (tracker/pom.xml: the library; jmh/pom.xml: the
+# C reference program). Usage: build-native.sh OUTPUT SOURCE... [-Iinclude-dir]; a SOURCE that is a directory means
+# every .c file in it. An OUTPUT ending in .so is a shared library, any other an executable.
 set -eu
 if ! command -v gcc >/dev/null 2>&1; then
     echo "pagemark: gcc not found on PATH: the native library (tracker/src/main/c) needs it; install gcc (Debian/Ubuntu: apt-get install gcc)" >&2
@@ -17,6 +18,11 @@ for argument in "$@"; do
     fi
 done
 mkdir -p "$(dirname "$output")"
+case "$output" in
+    *.so) kind="-fPIC -fvisibility=hidden -shared" ;;
+    *) kind="" ;;
+esac
 # -z now: every symbol is bound at load time, so no signal handler ever enters the lazy binder.
-exec gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -fvisibility=hidden -pthread -shared \
+# shellcheck disable=SC2086 # $kind is a list of flags
+exec gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror $kind -pthread \
     -Wl,-z,now -Wl,-z,relro -Wl,-z,noexecstack -o "$output" "$@"

@@ -2,6 +2,7 @@ package io.pagemark.bench.report;
 
 import io.pagemark.Backend;
 import io.pagemark.bench.Arenas;
+import io.pagemark.bench.CReference;
 import io.pagemark.bench.CheckpointBenchmark;
 import io.pagemark.bench.CollectBenchmark;
 import io.pagemark.bench.CollectJvmCostBenchmark;
@@ -70,42 +71,23 @@ public final class ReportGenerator {
     /** A run that started with a higher 1-minute load average than this shared the machine. */
     private static final double BUSY_LOAD = 0.5;
 
-    /**
-     * A mechanism measured from C on the reference machine (the costs pagemark is held to), to compare the
-     * Java-driven cost with: the result of {@code benchmark} with {@code params}, or for the latency
-     * benchmark the median of its histogram.
-     */
-    private record Target(String mechanism, String benchmark, Map<String, String> params, double cNanos) {}
-
-    private static final List<Target> TARGETS = List.of(
-            new Target("uffd-async first write, per fault (256 MiB, seq, 1 writer)", FIRST_WRITE,
-                    Map.of("backend", "uffd-async", "order", "seq", "writers", "1"), 800),
-            new Target("uffd-async first write, median of the timed faults (incl. two clock reads)", FIRST_WRITE_LATENCY,
-                    Map.of("backend", "uffd-async", "order", "seq", "writers", "1"), 800),
-            new Target("uffd-async collect = PAGEMAP_SCAN, 0.1% of 256 MiB dirty", COLLECT,
-                    Map.of("backend", "uffd-async", "size", "256MiB", "dirtyPercent", "0.1"), 80_000),
-            new Target("mprotect first write, per fault (256 MiB, seq, 1 writer)", FIRST_WRITE,
-                    Map.of("backend", "mprotect", "order", "seq", "writers", "1"), 4_500),
-            new Target("mprotect first write, median of the timed faults (incl. two clock reads)", FIRST_WRITE_LATENCY,
-                    Map.of("backend", "mprotect", "order", "seq", "writers", "1"), 4_500),
-            new Target("pagemap read of 256 MiB (pread + bit 55 test)", PAGEMAP_READ,
-                    Map.of("size", "256MiB", "dirtyPercent", "0.1"), 2_200_000),
-            new Target("card-marked 8-byte store (seq, hot 64 KiB)", STORE,
-                    Map.of("barrier", "card-table", "order", "seq", "range", "64KiB"), 0.7));
     private static final double TARGET_FACTOR = 1.2;
 
     private final Path dir;
     private final Results results;
     private final RunInfo info;
     private final LatencyDistributions latencies;
+    /** The run's C reference measurements ({@link CReferences}). */
+    private final List<CReference.Measurement> reference;
     /** Chart files written, by title, as links relative to the report. */
     private final Map<String, String> charts = new LinkedHashMap<>();
 
-    private ReportGenerator(Path dir, Results results, RunInfo info, LatencyDistributions latencies) {
+    private ReportGenerator(Path dir, Results results, RunInfo info, LatencyDistributions latencies, List<CReference.Measurement> reference) {
         this.dir = dir;
         this.results = results;
         this.info = info;
         this.latencies = latencies;
+        this.reference = reference;
     }
 
     public static void main(String[] args) throws IOException {
@@ -125,7 +107,7 @@ public final class ReportGenerator {
         // The charts render off-screen; without this AWT may look for a display.
         System.setProperty("java.awt.headless", "true");
         ReportGenerator g = new ReportGenerator(dir, Results.read(dir.resolve(RESULTS)), RunInfo.read(dir),
-                LatencyDistributions.read(dir.resolve(HISTOGRAMS)));
+                LatencyDistributions.read(dir.resolve(HISTOGRAMS)), CReferences.read(dir));
         return g.write();
     }
 
@@ -180,23 +162,28 @@ public final class ReportGenerator {
     }
 
     private String targets() {
-        MarkdownTable t = new MarkdownTable(List.of("mechanism", "C, reference machine", "Java, this run", "Java / C", "within " + TARGET_FACTOR + "x"));
-        for (Target target : TARGETS) {
-            double java = target.benchmark().equals(FIRST_WRITE) ? nanos(FIRST_WRITE, target.params()) / faultFraction(target.params())
-                    : target.benchmark().equals(FIRST_WRITE_LATENCY) ? medianFault(target.params())
-                    : nanos(target.benchmark(), target.params());
-            double ratio = java / target.cNanos();
-            t.row(List.of(target.mechanism(), time(target.cNanos()), Double.isNaN(java) ? "not measured here" : time(java),
-                    Double.isNaN(java) ? "" : factor(ratio), Double.isNaN(java) ? "" : ratio <= TARGET_FACTOR ? "yes" : "**no**"));
+        MarkdownTable t = new MarkdownTable(List.of("mechanism", "C, this run", "Java, this run", "Java / C", "within " + TARGET_FACTOR + "x"));
+        for (CReferences.Comparison comparison : CReferences.COMPARISONS) {
+            CReferences.Pairing pairing = comparison.pairing();
+            double java = pairing.benchmark().equals(FIRST_WRITE) ? nanos(FIRST_WRITE, pairing.params()) / faultFraction(pairing.params())
+                    : pairing.benchmark().equals(FIRST_WRITE_LATENCY) ? medianFault(pairing.params())
+                    : nanos(pairing.benchmark(), pairing.params());
+            double c = CReferences.find(reference, pairing).map(CReference.Measurement::medianNanos).orElse(Double.NaN);
+            if (Double.isNaN(java) && Double.isNaN(c)) continue;
+            double ratio = java / c;
+            t.row(List.of(comparison.mechanism(), Double.isNaN(c) ? "not measured" : time(c), Double.isNaN(java) ? "not measured" : time(java),
+                    Double.isNaN(ratio) ? "" : factor(ratio), Double.isNaN(ratio) ? "" : ratio <= TARGET_FACTOR ? "yes" : "**no**"));
         }
+        if (t.isEmpty()) return "";
         Map<String, String> one = Map.of("backend", "mprotect", "order", "seq", "writers", "1");
         Map<String, String> two = Map.of("backend", "mprotect", "order", "seq", "writers", "2");
         double oneWriter = nanos(FIRST_WRITE, one) / faultFraction(one), twoWriters = nanos(FIRST_WRITE, two) / faultFraction(two);
         String mprotectNote = Double.isNaN(oneWriter) || Double.isNaN(twoWriters) ? ""
                 : String.format(Locale.ROOT, "\nmprotect with 2 writers: %s per fault, %s the 1-writer cost (the reference expects it slower: a TLB shootdown per fault).\n",
                 time(twoWriters), factor(twoWriters / oneWriter));
-        return "## Against the mechanisms driven from C\n\nEach mechanism's cost when small C programs drive it directly (medians, "
-                + "measured on the reference machine), next to the same mechanism driven from Java through pagemark in this run: "
+        return "## Against the mechanisms driven from C\n\nEach mechanism's cost when a small C program drives it directly "
+                + "(`jmh/src/main/c/reference.c`: the same kernel calls on the same sizes and pages, medians), measured in this run "
+                + "right after the Java benchmark it pairs with, next to the same mechanism driven from Java through pagemark: "
                 + "what pagemark's own layers add. A first write's cost is given "
                 + "twice: per fault over a whole arm (the time of all first writes divided by the faults taken, or by the pages "
                 + "where the backend cannot count faults) and as the median fault timed one by one (less sensitive to other "
@@ -493,20 +480,30 @@ public final class ReportGenerator {
                 + "against a stop-the-world copy of the same arena. Arming: the start, write-protecting the arena (writers that fault "
                 + "meanwhile wait for it; afterwards a write waits at most for its own fault and one page copy). Snapshot: start "
                 + "to last page saved in memory by the background thread. "
-                + "Store: a writer's random 8-byte store alone and while snapshots run back to back (in brackets the slowdown).\n\n");
+                + "Store: a writer's random 8-byte store alone and while snapshots run back to back (in brackets the slowdown). "
+                + "fork(): the pause of a fork-based snapshot (Redis' BGSAVE), timed by the C reference in this run: fork() of a "
+                + "process holding the same memory, populated, until it returns in the parent.\n\n");
         for (String arena : arenas) {
+            double fork = forkPause(Long.parseLong(arena));
             MarkdownTable t = new MarkdownTable(List.of("backend", "arming (pause)", "snapshot", "stop-the-world copy (pause)",
-                    "store alone", "store during snapshots"));
+                    "store alone", "store during snapshots", "fork() (pause)"));
             for (String backend : ordered(results.values(SNAPSHOT_ARM, "backend"))) {
                 Map<String, String> at = Map.of("arenaBytes", arena, "backend", backend);
                 double alone = nanos(SNAPSHOT_WRITES, Map.of("arenaBytes", arena, "backend", backend, "duringSnapshots", "false"));
                 double during = nanos(SNAPSHOT_WRITES, Map.of("arenaBytes", arena, "backend", backend, "duringSnapshots", "true"));
                 t.row(List.of(backend, time(nanos(SNAPSHOT_ARM, at)), time(nanos(SNAPSHOT, at)), time(nanos(SNAPSHOT_STW, at)),
-                        time(alone), cell(during, alone)));
+                        time(alone), cell(during, alone), time(fork)));
             }
             sb.append("### ").append(Sizes.format(Long.parseLong(arena))).append(" arena\n\n").append(t.render()).append('\n');
         }
         return sb.toString();
+    }
+
+    /** The C reference's fork() pause for {@code bytes} of populated memory in this run, NaN if not measured. */
+    private double forkPause(long bytes) {
+        return CReferences.ANCHORS.stream()
+                .filter(p -> p.measurement().equals(CReference.FORK) && p.options().get(CReference.SIZE).equals(Long.toString(bytes)))
+                .flatMap(p -> CReferences.find(reference, p).stream()).mapToDouble(CReference.Measurement::medianNanos).findFirst().orElse(Double.NaN);
     }
 
     /** The end-to-end results of one workload, card-table first. */

@@ -2,8 +2,10 @@ package io.pagemark.bench.run;
 
 import io.pagemark.Capabilities;
 import io.pagemark.bench.BenchmarkName;
+import io.pagemark.bench.CReference;
 import io.pagemark.bench.EndToEndBenchmark;
 import io.pagemark.bench.JvmFlags;
+import io.pagemark.bench.report.CReferences;
 import io.pagemark.bench.report.ReportGenerator;
 import io.pagemark.bench.report.RunInfo;
 import org.openjdk.jmh.annotations.Mode;
@@ -43,7 +45,8 @@ import java.util.regex.PatternSyntaxException;
 
 /**
  * {@code ./pagemark bench}: runs the benchmark suite for a {@link Profile}, writes the JMH JSON
- * ({@value ReportGenerator#RESULTS}), the run's facts ({@value RunInfo#FILE}) and the per-fault latency histograms
+ * ({@value ReportGenerator#RESULTS}), the C reference's results taken beside the benchmarks they pair with
+ * ({@value CReferences#FILE}), the run's facts ({@value RunInfo#FILE}) and the per-fault latency histograms
  * into one directory, then the report ({@link ReportGenerator}) next to them.
  *
  * <pre>
@@ -149,6 +152,7 @@ public final class BenchCommand {
         Path agent = plan.stream().anyMatch(Planned::needsAgent) ? AgentJar.find(agentJar) : null;
 
         List<RunResult> results = new ArrayList<>();
+        List<CReference.Measurement> reference = new ArrayList<>();
         TreeSet<String> expected = new TreeSet<>();
         for (Planned run : plan) {
             List<String> flags = forkFlags(histograms);
@@ -171,6 +175,8 @@ public final class BenchCommand {
             expected.addAll(combinations(run.method(), run.params()));
             results.addAll(new Runner(options.build(), outputFormat(profile, log)).run());
             writeResults(out.resolve(ReportGenerator.RESULTS), results);
+            measureInC(run, reference, expected, log);
+            CReferences.write(out, reference);
         }
         for (RunResult r : results) expected.remove(key(r.getParams()));
 
@@ -214,6 +220,27 @@ public final class BenchCommand {
             }
         }
         return plan;
+    }
+
+    /**
+     * The C reference measurements that pair with the run just made (the same kernel calls on the same sizes, for the report's
+     * Java-vs-C table, and the fork() anchor), taken now: minutes apart from the Java side at most, on the same machine.
+     * One that fails goes into {@code failed}, with the runs that produced no result.
+     */
+    private static void measureInC(Planned run, List<CReference.Measurement> into, TreeSet<String> failed, PrintStream log) {
+        for (CReferences.Pairing pairing : CReferences.after(BenchmarkName.simple(run.method()), run.params())) {
+            log.println("bench: C reference " + pairing.measurement() + " " + pairing.options());
+            try {
+                CReference.Measurement m = CReference.measure(pairing.measurement(), pairing.options());
+                log.println("bench: C reference " + pairing.measurement() + ": median " + m.medianNanos() + " ns of " + m.samples() + " samples");
+                into.add(m);
+            } catch (CReference.UnavailableException e) {
+                log.println("bench: C reference " + pairing.measurement() + " not measured, not possible here: " + e.getMessage());
+            } catch (RuntimeException e) {
+                log.println("bench: C reference " + pairing.measurement() + " failed: " + e.getMessage());
+                failed.add("C reference " + pairing.measurement() + pairing.options());
+            }
+        }
     }
 
     private static boolean isEndToEnd(String method) {

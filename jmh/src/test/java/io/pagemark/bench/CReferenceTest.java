@@ -1,0 +1,87 @@
+package io.pagemark.bench;
+
+import io.pagemark.bench.report.CReferences;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.abort;
+
+/** The C reference program runs every measurement (on small sizes: timings meaningless) and dirties the benchmarks' pages. */
+class CReferenceTest {
+    private static final String SMALL = Long.toString(8L << 20);
+
+    private static CReference.Measurement measure(String measurement, String... options) {
+        Map<String, String> m = new HashMap<>(Map.of(CReference.SIZE, SMALL, CReference.SAMPLES, "2"));
+        for (int i = 0; i < options.length; i += 2) m.put(options[i], options[i + 1]);
+        try {
+            return CReference.measure(measurement, m);
+        } catch (CReference.UnavailableException e) {
+            System.out.println("skipped " + measurement + " " + m + ": " + e.getMessage());
+            return abort(e.getMessage());
+        }
+    }
+
+    private static void assertTimed(CReference.Measurement m) {
+        assertTrue(m.medianNanos() > 0 && m.minNanos() <= m.medianNanos() && m.medianNanos() <= m.maxNanos(), m::toString);
+        assertTrue(m.samples() >= 1, m::toString);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"uffd-async", "uffd-sync", "uffd-sigbus", "mprotect"})
+    void firstWriteOnEachBackend(String backend) {
+        assertTimed(measure(CReference.FIRST_WRITE, CReference.BACKEND, backend));
+        assertTimed(measure(CReference.FIRST_WRITE, CReference.BACKEND, backend, CReference.TIMED, "true"));
+    }
+
+    /** measure() checks the C program's page digest against PageOrder.sample's: it throws if they differ. */
+    @ParameterizedTest
+    @ValueSource(strings = {"0.1", "1", "10", "100"})
+    void theDirtyPagesAreTheBenchmarksOwn(String percent) {
+        assertTimed(measure(CReference.PAGEMAP_SCAN, CReference.DIRTY_PERCENT, percent));
+        assertTimed(measure(CReference.MEMCPY, CReference.DIRTY_PERCENT, percent));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"false", "true"})
+    void armingCopyingAndForking(String thp) {
+        assertTimed(measure(CReference.WRITEPROTECT, CReference.THP, thp));
+        assertTimed(measure(CReference.FORK, CReference.THP, thp));
+    }
+
+    @Test
+    void theSoftDirtyReadAndTheCardMark() {
+        assertTimed(measure(CReference.PAGEMAP_READ));
+        assertTimed(measure(CReference.CARD_MARK, CReference.SIZE, "65536"));
+    }
+
+    @Test
+    void badInputIsNamed() {
+        IllegalArgumentException option = assertThrows(IllegalArgumentException.class,
+                () -> CReference.measure(CReference.FORK, Map.of("sise", "1")));
+        assertTrue(option.getMessage().contains("'sise'") && option.getMessage().contains(CReference.SIZE), option::getMessage);
+        IllegalStateException measurement = assertThrows(IllegalStateException.class, () -> CReference.measure("forks", Map.of()));
+        assertTrue(measurement.getMessage().contains("unknown measurement") && measurement.getMessage().contains("first-write|"),
+                measurement::getMessage);
+        IllegalStateException size = assertThrows(IllegalStateException.class,
+                () -> CReference.measure(CReference.FORK, Map.of(CReference.SIZE, "12")));
+        assertTrue(size.getMessage().contains("multiple of the page size"), size::getMessage);
+    }
+
+    @Test
+    void aPairingIsDueOnlyAfterItsBenchmarkRanWithItsParameters() {
+        Map<String, List<String>> collected = Map.of("backend", List.of("card-table", "uffd-async"), "size", List.of("256MiB"),
+                "dirtyPercent", List.of("1", "10"));
+        List<CReferences.Pairing> due = CReferences.after("CollectBenchmark.collect", collected);
+        assertEquals(List.of("1", "10"), due.stream().map(p -> p.options().get(CReference.DIRTY_PERCENT)).toList(), due::toString);
+        assertEquals(List.of(), CReferences.after("CollectBenchmark.collect", Map.of("backend", List.of("uffd-async"),
+                "size", List.of("64MiB"), "dirtyPercent", List.of("1"))));
+    }
+}
