@@ -77,11 +77,12 @@ class CReferenceTest {
 
     @Test
     void aPairingIsDueOnlyAfterItsBenchmarkRanWithItsParameters() {
-        Map<String, List<String>> collected = Map.of("backend", List.of("card-table", "uffd-async"), "size", List.of("256MiB"),
+        Map<String, List<String>> collected = Map.of("backend", List.of("card-table", "uffd-async"), "size", List.of("64MiB", "256MiB"),
                 "dirtyPercent", List.of("1", "10"));
         List<CReferences.Pairing> due = CReferences.after("CollectBenchmark.collect", collected);
-        assertEquals(List.of("1", "10"), due.stream().map(p -> p.options().get(CReference.DIRTY_PERCENT)).toList(), due::toString);
-        assertEquals(List.of(), CReferences.after("CollectBenchmark.collect", Map.of("backend", List.of("uffd-async"),
+        assertEquals(List.of("67108864 1", "67108864 10", "268435456 1", "268435456 10"),
+                due.stream().map(p -> p.options().get(CReference.SIZE) + " " + p.options().get(CReference.DIRTY_PERCENT)).toList(), due::toString);
+        assertEquals(List.of(), CReferences.after("CollectBenchmark.collect", Map.of("backend", List.of("mprotect"),
                 "size", List.of("64MiB"), "dirtyPercent", List.of("1"))));
     }
 }

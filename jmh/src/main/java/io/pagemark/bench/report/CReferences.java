@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.pagemark.Capabilities;
 import io.pagemark.bench.CReference;
 import io.pagemark.bench.FirstWriteBenchmark;
+import io.pagemark.bench.Sizes;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,6 +15,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * Which C reference measurements ({@link CReference}) a bench run takes, and beside which benchmark: the
@@ -26,7 +29,6 @@ public final class CReferences {
     /** The C results of a run, next to {@link ReportGenerator#RESULTS}. */
     public static final String FILE = "reference.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private static final long MIB_256 = 256L << 20;
 
     /**
      * A C measurement taken after benchmark {@code benchmark} ({@code SimpleClass.method}) ran with {@code params}.
@@ -35,17 +37,29 @@ public final class CReferences {
      */
     public record Pairing(String benchmark, Map<String, String> params, String measurement, Map<String, String> options) {}
 
-    /** A row of the Java-vs-C table: a mechanism, the Java result, the C result of the same kernel calls. */
-    public record Comparison(String mechanism, Pairing pairing) {}
+    /**
+     * A row of the Java-vs-C table (or an anchor) for every value its free parameters take: the Java result of
+     * {@code benchmark} with the {@code fixed} parameter values and any values of the {@code free} ones, beside
+     * C {@code measurement} with the options {@code options} makes of those parameters.
+     */
+    public record Comparison(String benchmark, Map<String, String> fixed, List<String> free, String measurement,
+                             Function<Map<String, String>, Map<String, String>> options, Function<Map<String, String>, String> mechanism) {
+        /** The pairing for the benchmark's parameters {@code params} (fixed and free). */
+        Pairing pairing(Map<String, String> params) {
+            return new Pairing(benchmark, params, measurement, options.apply(params));
+        }
+
+        /** Whether a result with {@code params} is one of this comparison's. */
+        boolean covers(Map<String, String> params) {
+            return fixed.entrySet().stream().allMatch(e -> e.getValue().equals(params.get(e.getKey()))) && params.keySet().containsAll(free);
+        }
+    }
 
     static final List<Comparison> COMPARISONS = comparisons();
 
     /** fork() of a process holding the snapshot benchmark's arena, populated: the pause a fork-based snapshot costs. */
-    static final List<Pairing> ANCHORS = List.of(
-            new Pairing(ReportGenerator.SNAPSHOT_ARM, Map.of("arenaBytes", Long.toString(MIB_256)), CReference.FORK,
-                    Map.of(CReference.SIZE, Long.toString(MIB_256))),
-            new Pairing(ReportGenerator.SNAPSHOT_ARM, Map.of("arenaBytes", Long.toString(1L << 30)), CReference.FORK,
-                    Map.of(CReference.SIZE, Long.toString(1L << 30))));
+    static final Comparison FORK_ANCHOR = new Comparison(ReportGenerator.SNAPSHOT_ARM, Map.of(), List.of("arenaBytes"), CReference.FORK,
+            p -> Map.of(CReference.SIZE, p.get("arenaBytes")), p -> "fork() of " + Sizes.format(Long.parseLong(p.get("arenaBytes"))));
 
     private CReferences() {}
 
@@ -53,52 +67,64 @@ public final class CReferences {
         List<Comparison> c = new ArrayList<>();
         String pages = Long.toString(FirstWriteBenchmark.PAGES * Capabilities.probe().pageSize());
         for (String backend : List.of("uffd-async", "uffd-sync", "uffd-sigbus", "mprotect")) {
-            Map<String, String> params = Map.of("backend", backend, "order", "seq", "writers", "1");
+            Map<String, String> fixed = Map.of("backend", backend, "order", "seq", "writers", "1");
             // uffd-sync's first write costs tens of microseconds here: a few samples of 65536 faults are seconds.
-            String samples = backend.equals("uffd-sync") ? "5" : "20";
-            c.add(new Comparison(backend + " first write, per fault (256 MiB, seq, 1 writer)", new Pairing(ReportGenerator.FIRST_WRITE, params,
-                    CReference.FIRST_WRITE, Map.of(CReference.BACKEND, backend, CReference.SIZE, pages, CReference.SAMPLES, samples,
-                    CReference.MAX_SECONDS, "20"))));
-            c.add(new Comparison(backend + " first write, median of the timed faults (incl. two clock reads)", new Pairing(ReportGenerator.FIRST_WRITE_LATENCY,
-                    params, CReference.FIRST_WRITE, Map.of(CReference.BACKEND, backend, CReference.SIZE, pages, CReference.TIMED, "true",
-                    CReference.SAMPLES, backend.equals("uffd-sync") ? "2" : "5", CReference.MAX_SECONDS, "20"))));
+            boolean slow = backend.equals("uffd-sync");
+            c.add(new Comparison(ReportGenerator.FIRST_WRITE, fixed, List.of(), CReference.FIRST_WRITE,
+                    p -> Map.of(CReference.BACKEND, backend, CReference.SIZE, pages, CReference.SAMPLES, slow ? "5" : "20", CReference.MAX_SECONDS, "20"),
+                    p -> backend + " first write, per fault (256 MiB, seq, 1 writer)"));
+            c.add(new Comparison(ReportGenerator.FIRST_WRITE_LATENCY, fixed, List.of(), CReference.FIRST_WRITE,
+                    p -> Map.of(CReference.BACKEND, backend, CReference.SIZE, pages, CReference.TIMED, "true", CReference.SAMPLES, slow ? "2" : "5",
+                            CReference.MAX_SECONDS, "20"),
+                    p -> backend + " first write, median of the timed faults (incl. two clock reads)"));
         }
-        for (String percent : List.of("0.1", "1", "10", "100")) {
-            c.add(new Comparison("uffd-async collect = PAGEMAP_SCAN, " + percent + "% of 256 MiB dirty", new Pairing(ReportGenerator.COLLECT,
-                    Map.of("backend", "uffd-async", "size", "256MiB", "dirtyPercent", percent), CReference.PAGEMAP_SCAN,
-                    Map.of(CReference.SIZE, Long.toString(MIB_256), CReference.DIRTY_PERCENT, percent))));
+        c.add(new Comparison(ReportGenerator.COLLECT, Map.of("backend", "uffd-async"), List.of("size", "dirtyPercent"), CReference.PAGEMAP_SCAN,
+                p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size"))), CReference.DIRTY_PERCENT, p.get("dirtyPercent")),
+                p -> "uffd-async collect = PAGEMAP_SCAN, " + p.get("dirtyPercent") + "% of " + Sizes.format(Sizes.parse(p.get("size"))) + " dirty"));
+        c.add(new Comparison(ReportGenerator.PAGEMAP_READ, Map.of("dirtyPercent", "0.1"), List.of("size"), CReference.PAGEMAP_READ,
+                p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size")))),
+                p -> "pagemap read of " + Sizes.format(Sizes.parse(p.get("size"))) + " (pread + bit 55 test)"));
+        c.add(new Comparison(ReportGenerator.STORE, Map.of("barrier", "card-table", "order", "seq"), List.of("range"), CReference.CARD_MARK,
+                p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("range")))),
+                p -> "card-marked 8-byte store (seq, " + Sizes.format(Sizes.parse(p.get("range"))) + ")"));
+        for (String backend : List.of("uffd-sync", "uffd-sigbus")) {
+            c.add(new Comparison(ReportGenerator.SNAPSHOT_ARM, Map.of("backend", backend), List.of("arenaBytes"), CReference.WRITEPROTECT,
+                    p -> Map.of(CReference.SIZE, p.get("arenaBytes")),
+                    p -> backend + " live snapshot start = UFFDIO_WRITEPROTECT of " + Sizes.format(Long.parseLong(p.get("arenaBytes")))));
         }
-        c.add(new Comparison("pagemap read of 256 MiB (pread + bit 55 test)", new Pairing(ReportGenerator.PAGEMAP_READ,
-                Map.of("size", "256MiB", "dirtyPercent", "0.1"), CReference.PAGEMAP_READ, Map.of(CReference.SIZE, Long.toString(MIB_256)))));
-        c.add(new Comparison("card-marked 8-byte store (seq, hot 64 KiB)", new Pairing(ReportGenerator.STORE,
-                Map.of("barrier", "card-table", "order", "seq", "range", "64KiB"), CReference.CARD_MARK, Map.of(CReference.SIZE, "65536"))));
-        for (long bytes : new long[] {MIB_256, 1L << 30}) {
-            String size = bytes == MIB_256 ? "256 MiB" : "1 GiB";
-            for (String backend : List.of("uffd-sync", "uffd-sigbus")) {
-                c.add(new Comparison(backend + " live snapshot start = UFFDIO_WRITEPROTECT of " + size, new Pairing(ReportGenerator.SNAPSHOT_ARM,
-                        Map.of("backend", backend, "arenaBytes", Long.toString(bytes)), CReference.WRITEPROTECT,
-                        Map.of(CReference.SIZE, Long.toString(bytes)))));
-            }
-            c.add(new Comparison("stop-the-world copy of " + size + " = memcpy", new Pairing(ReportGenerator.SNAPSHOT_STW,
-                    Map.of("arenaBytes", Long.toString(bytes)), CReference.MEMCPY,
-                    Map.of(CReference.SIZE, Long.toString(bytes), CReference.DIRTY_PERCENT, "100", CReference.SAMPLES, "10"))));
-        }
+        c.add(new Comparison(ReportGenerator.SNAPSHOT_STW, Map.of(), List.of("arenaBytes"), CReference.MEMCPY,
+                p -> Map.of(CReference.SIZE, p.get("arenaBytes"), CReference.DIRTY_PERCENT, "100", CReference.SAMPLES, "10"),
+                p -> "stop-the-world copy of " + Sizes.format(Long.parseLong(p.get("arenaBytes"))) + " = memcpy"));
         return List.copyOf(c);
     }
 
     /**
-     * The C measurements to take after benchmark {@code benchmark} ran with these parameter values: those
-     * of the pairings whose every parameter took the pairing's value in that run. One per distinct measurement.
+     * The C measurements to take after benchmark {@code benchmark} ran with these parameter values: one per
+     * comparison (and anchor) it covers and combination of the free parameters' values, each distinct measurement once.
      */
     public static List<Pairing> after(String benchmark, Map<String, List<String>> runParams) {
-        List<Pairing> all = new ArrayList<>();
-        COMPARISONS.forEach(c -> all.add(c.pairing()));
-        all.addAll(ANCHORS);
+        List<Comparison> all = new ArrayList<>(COMPARISONS);
+        all.add(FORK_ANCHOR);
         List<Pairing> due = new ArrayList<>();
-        for (Pairing p : all) {
-            if (!p.benchmark().equals(benchmark)) continue;
-            boolean ran = p.params().entrySet().stream().allMatch(e -> runParams.getOrDefault(e.getKey(), List.of()).contains(e.getValue()));
-            if (ran && due.stream().noneMatch(d -> d.measurement().equals(p.measurement()) && d.options().equals(p.options()))) due.add(p);
+        for (Comparison c : all) {
+            if (!c.benchmark().equals(benchmark)) continue;
+            if (!c.fixed().entrySet().stream().allMatch(e -> runParams.getOrDefault(e.getKey(), List.of()).contains(e.getValue()))) continue;
+            List<Map<String, String>> combinations = new ArrayList<>(List.of(c.fixed()));
+            for (String free : c.free()) {
+                List<Map<String, String>> next = new ArrayList<>();
+                for (Map<String, String> partial : combinations) {
+                    for (String value : runParams.getOrDefault(free, List.of())) {
+                        Map<String, String> m = new TreeMap<>(partial);
+                        m.put(free, value);
+                        next.add(m);
+                    }
+                }
+                combinations = next;
+            }
+            for (Map<String, String> params : combinations) {
+                Pairing p = c.pairing(params);
+                if (due.stream().noneMatch(d -> d.measurement().equals(p.measurement()) && d.options().equals(p.options()))) due.add(p);
+            }
         }
         return due;
     }

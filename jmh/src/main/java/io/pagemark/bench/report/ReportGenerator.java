@@ -164,15 +164,19 @@ public final class ReportGenerator {
     private String targets() {
         MarkdownTable t = new MarkdownTable(List.of("mechanism", "C, this run", "Java, this run", "Java / C", "within " + TARGET_FACTOR + "x"));
         for (CReferences.Comparison comparison : CReferences.COMPARISONS) {
-            CReferences.Pairing pairing = comparison.pairing();
-            double java = pairing.benchmark().equals(FIRST_WRITE) ? nanos(FIRST_WRITE, pairing.params()) / faultFraction(pairing.params())
-                    : pairing.benchmark().equals(FIRST_WRITE_LATENCY) ? medianFault(pairing.params())
-                    : nanos(pairing.benchmark(), pairing.params());
-            double c = CReferences.find(reference, pairing).map(CReference.Measurement::medianNanos).orElse(Double.NaN);
-            if (Double.isNaN(java) && Double.isNaN(c)) continue;
-            double ratio = java / c;
-            t.row(List.of(comparison.mechanism(), Double.isNaN(c) ? "not measured" : time(c), Double.isNaN(java) ? "not measured" : time(java),
-                    Double.isNaN(ratio) ? "" : factor(ratio), Double.isNaN(ratio) ? "" : ratio <= TARGET_FACTOR ? "yes" : "**no**"));
+            List<Map<String, String>> measured = results.all().stream().filter(r -> r.benchmark().equals(comparison.benchmark()))
+                    .map(Result::params).filter(comparison::covers).toList();
+            for (Map<String, String> params : measured) {
+                CReferences.Pairing pairing = comparison.pairing(params);
+                double java = pairing.benchmark().equals(FIRST_WRITE) ? nanos(FIRST_WRITE, params) / faultFraction(params)
+                        : pairing.benchmark().equals(FIRST_WRITE_LATENCY) ? medianFault(params)
+                        : nanos(pairing.benchmark(), params);
+                double c = CReferences.find(reference, pairing).map(CReference.Measurement::medianNanos).orElse(Double.NaN);
+                double ratio = java / c;
+                t.row(List.of(comparison.mechanism().apply(params), Double.isNaN(c) ? "not measured" : time(c),
+                        Double.isNaN(java) ? "not measured" : time(java),
+                        Double.isNaN(ratio) ? "" : factor(ratio), Double.isNaN(ratio) ? "" : ratio <= TARGET_FACTOR ? "yes" : "**no**"));
+            }
         }
         if (t.isEmpty()) return "";
         Map<String, String> one = Map.of("backend", "mprotect", "order", "seq", "writers", "1");
@@ -501,9 +505,8 @@ public final class ReportGenerator {
 
     /** The C reference's fork() pause for {@code bytes} of populated memory in this run, NaN if not measured. */
     private double forkPause(long bytes) {
-        return CReferences.ANCHORS.stream()
-                .filter(p -> p.measurement().equals(CReference.FORK) && p.options().get(CReference.SIZE).equals(Long.toString(bytes)))
-                .flatMap(p -> CReferences.find(reference, p).stream()).mapToDouble(CReference.Measurement::medianNanos).findFirst().orElse(Double.NaN);
+        return CReferences.find(reference, CReferences.FORK_ANCHOR.pairing(Map.of("arenaBytes", Long.toString(bytes))))
+                .map(CReference.Measurement::medianNanos).orElse(Double.NaN);
     }
 
     /** The end-to-end results of one workload, card-table first. */
