@@ -1,7 +1,7 @@
 /*
  * The mprotect backend: the range is PROT_READ while armed, a write raises SIGSEGV on the writing
  * thread, and the signal handler (signal_ranges.c) resolves it here, on that thread, by mprotect'ing
- * the block writable before the store is retried. Also the VMA accounting that keeps its blocks
+ * the faulting run (window or block) writable before the store is retried. Also the VMA accounting that keeps its blocks
  * from splitting the range past vm.max_map_count.
  */
 #define _GNU_SOURCE
@@ -11,6 +11,7 @@
 #include "pagemark.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -82,11 +83,12 @@ static void mprotect_fault(struct tracker *t, uintptr_t addr) {
     int wanted = block_for_budget(t, block_log2);
     raise_block(t, block_log2, wanted);
     block_log2 = wanted;
-    uint64_t first, count, entry;
+    uint64_t first, count, entries[RING_MAX_ENTRIES];
     const int copy = copy_enter(t) == COPY_LIVE;
     for (;;) {
-        entry = tracker_block(t, addr, block_log2, &first, &count);
-        if (copy) copy_block(t, first, count); /* again if the block grew: pages already copied are skipped */
+        /* pthread_self reads the thread pointer (no TLS lookup, no syscall): the faulting thread's key. */
+        fault_run(t, addr, (uint64_t)pthread_self(), block_log2, &first, &count);
+        if (copy) copy_block(t, first, count); /* again if the run grew: pages already copied are skipped */
         if (mprotect(tracker_page(t, first), count << t->page_shift, PROT_READ | PROT_WRITE) == 0) {
             record_writable(t, first, first + count, 1);
             break;
@@ -106,7 +108,8 @@ static void mprotect_fault(struct tracker *t, uintptr_t addr) {
     }
     copy_leave(t);
     add_relaxed(&t->faults, 1);
-    ring_record(&t->ring, &entry, 1); /* after the unprotect: see tracker.c */
+    int n = fault_run_entries(t, first, count, entries);
+    if (n > 0) ring_record(&t->ring, entries, n); /* after the unprotect: see tracker.c */
 }
 
 void pm_set_vma_budget(int64_t vmas) {

@@ -20,14 +20,14 @@
 #define PM_EXPORT __attribute__((visibility("default")))
 
 /* Bumped whenever an exported signature or constant changes; the Java loader refuses a mismatch. */
-#define PM_ABI_VERSION 6
+#define PM_ABI_VERSION 7
 
 /* Indexes for pm_counter. */
 #define PM_COUNTER_FAULTS 0            /* faults resolved (one per unprotected block) */
 #define PM_COUNTER_SPILLED_ENTRIES 1   /* entries that went to the spill bitmap because the ring stayed full */
 #define PM_COUNTER_FULL_RING_WAITS 2   /* records that found the ring full at first */
 #define PM_COUNTER_DEGRADATIONS 3      /* mprotect: times the block size was raised near vm.max_map_count */
-#define PM_COUNTER_LARGEST_BLOCK_LOG2 4 /* log2 of the most pages one fault has unprotected */
+#define PM_COUNTER_LARGEST_BLOCK_LOG2 4 /* log2 of the largest block (fixed, or raised by mprotect) used; adaptive windows aside */
 #define PM_COUNTER_UNPROTECT_RETRIES 5 /* unprotects that failed and were retried (mprotect ENOMEM at the largest block) */
 #define PM_COUNTER_VMA_BOUNDARIES 6    /* mprotect: VMA boundaries the writable runs make inside the range now (an estimate) */
 #define PM_COUNTER_PAGES_COPIED 7      /* copy-before-write: pages a fault path copied into the image */
@@ -71,6 +71,11 @@
 #define PM_CONSTANT_PAGE_TAKEN_BY_CALLER 4
 #define PM_CONSTANT_MAX_HANDLERS 5
 #define PM_CONSTANT_MAX_SIGNAL_RANGES 6
+#define PM_CONSTANT_WINDOW_MAX_PAGES 7 /* the adaptive window's largest size, in pages */
+#define PM_CONSTANT_BLOCK_ADAPTIVE 8
+
+/* pm_tracker_new's block_log2 for an adaptive window (window.h) instead of a fixed block. */
+#define PM_BLOCK_ADAPTIVE (-1)
 
 struct tracker;
 
@@ -84,7 +89,9 @@ PM_EXPORT int32_t pm_constant(int which);
  * A tracker for the `pages` pages at `start`, whose faults the backend named `backend` resolves
  * ("mprotect": SIGSEGV on a PROT_READ page; "uffd-sigbus": SIGBUS from a userfaultfd registered with
  * UFFD_FEATURE_SIGBUS; "uffd-sync": uffd_msg read by handler threads). `uffd` is the registered userfaultfd
- * (-1 for mprotect). Each fault unprotects the aligned block of 2^block_log2 pages holding the address.
+ * (-1 for mprotect). Each fault unprotects the aligned block of 2^block_log2 pages holding the address,
+ * or, with block_log2 = PM_BLOCK_ADAPTIVE, a window from the faulting page that doubles while a stream
+ * of faults continues (up to PM_CONSTANT_WINDOW_MAX_PAGES pages) and is one page otherwise.
  * The ring (capacity bytes + trailer) and the spill bitmap (one bit per page) are the caller's
  * memory, zeroed, and must outlive the tracker. Returns NULL with errno set on failure.
  */
@@ -92,6 +99,8 @@ PM_EXPORT struct tracker *pm_tracker_new(const char *backend, uint64_t start, ui
                                          int block_log2, uint8_t *ring_buffer, int32_t ring_capacity,
                                          uint64_t *spill_bitmap);
 PM_EXPORT uint64_t pm_counter(struct tracker *t, int counter);
+/* Tests only: from now on every fault path records its run `pages` pages short (the bug a teeth test injects); 0 undoes it. */
+PM_EXPORT void pm_window_record_short(struct tracker *t, int pages);
 /* Frees the tracker. Its handler threads must be stopped and its signal range stopped. */
 PM_EXPORT void pm_tracker_free(struct tracker *t);
 

@@ -53,6 +53,8 @@ int32_t pm_constant(int which) {
     case PM_CONSTANT_PAGE_TAKEN_BY_CALLER: return PM_PAGE_TAKEN_BY_CALLER;
     case PM_CONSTANT_MAX_HANDLERS: return PM_MAX_HANDLERS;
     case PM_CONSTANT_MAX_SIGNAL_RANGES: return PM_MAX_SIGNAL_RANGES;
+    case PM_CONSTANT_WINDOW_MAX_PAGES: return 1 << WINDOW_MAX_LOG2;
+    case PM_CONSTANT_BLOCK_ADAPTIVE: return PM_BLOCK_ADAPTIVE;
     default: return -1;
     }
 }
@@ -75,7 +77,7 @@ struct tracker *pm_tracker_new(const char *backend_name, uint64_t start, uint64_
                                int block_log2, uint8_t *ring_buffer, int32_t ring_capacity, uint64_t *spill_bitmap) {
     const struct backend *backend = backend_name != NULL ? backend_named(backend_name) : NULL;
     if (backend == NULL || pages == 0 || (page_size & (page_size - 1)) != 0
-        || block_log2 < 0 || block_log2 >= (1 << ENTRY_LOG2_BITS) || ring_capacity < RING_MIN_CAPACITY
+        || block_log2 < PM_BLOCK_ADAPTIVE || block_log2 >= (1 << ENTRY_LOG2_BITS) || ring_capacity < RING_MIN_CAPACITY
         || (ring_capacity & (ring_capacity - 1)) != 0) {
         errno = EINVAL;
         return NULL;
@@ -91,6 +93,8 @@ struct tracker *pm_tracker_new(const char *backend_name, uint64_t start, uint64_
     t->pages = pages;
     t->page_shift = __builtin_ctzll(page_size);
     t->uffd = uffd;
+    t->adaptive = block_log2 == PM_BLOCK_ADAPTIVE;
+    if (t->adaptive) block_log2 = 0;
     t->block_log2 = block_log2;
     t->current_block_log2 = block_log2;
     t->largest_block_log2 = block_log2;

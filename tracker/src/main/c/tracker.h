@@ -5,7 +5,7 @@
  *
  * Where a fault goes: the signal handler (signal_ranges.c) or a uffd-sync handler thread
  * (uffd_sync.c) finds the tracker, the backend's fault path (mprotect.c, uffd_sigbus.c, uffd_sync.c)
- * takes the block holding the address (tracker_block), copies it first if copy-before-write is on
+ * takes the run of pages to unprotect (fault_run, window.h: an adaptive window or the aligned block), copies it first if copy-before-write is on
  * (copy_before_write.h), unprotects it, and only then records it in the ring (ring.h).
  */
 #ifndef PAGEMARK_TRACKER_H
@@ -15,6 +15,7 @@
 #include "mprotect.h"
 #include "ring.h"
 #include "uffd_sync.h"
+#include "window.h"
 
 #include <stdint.h>
 
@@ -49,7 +50,8 @@ struct tracker {
     uint64_t pages;
     int page_shift;
     int uffd;
-    int block_log2;                   /* the configured block: 2^block_log2 pages per fault */
+    int block_log2;                   /* the configured block: 2^block_log2 pages per fault (0 with an adaptive window) */
+    int adaptive;                     /* 1: faults unprotect an adaptive window (window.h) while the block is block_log2 */
     _Atomic int current_block_log2;   /* the block used now: raised above block_log2 by mprotect near vm.max_map_count */
     _Atomic int largest_block_log2;   /* the largest block used since the tracker was created */
     int max_block_log2;               /* a block of 2^max_block_log2 pages covers the whole range */
@@ -58,6 +60,7 @@ struct tracker {
     struct mprotect_state mprotect;   /* mprotect.h */
     struct handler_threads handlers;  /* uffd_sync.h */
     struct copy_before_write copy;    /* copy_before_write.h */
+    struct fault_windows windows;     /* window.h */
 };
 
 /* The aligned block of 2^block_log2 pages holding addr, clipped to the range: its first page and page count, and its ring entry. */

@@ -9,17 +9,20 @@
 #include "atomics.h"
 #include "uffd_wp.h"
 
+#include <pthread.h>
 #include <signal.h>
 
 static void uffd_sigbus_fault(struct tracker *t, uintptr_t addr) {
-    uint64_t first, count;
-    uint64_t entry = tracker_block(t, addr, load_relaxed(&t->current_block_log2), &first, &count);
+    uint64_t first, count, entries[RING_MAX_ENTRIES];
+    /* pthread_self reads the thread pointer (no TLS lookup, no syscall): the faulting thread's key. */
+    fault_run(t, addr, (uint64_t)pthread_self(), load_relaxed(&t->current_block_log2), &first, &count);
     if (copy_enter(t) == COPY_LIVE) copy_block(t, first, count);
-    /* DONTWAKE: the only thread waiting for this page is this one, in its signal handler. */
+    /* DONTWAKE: the only thread waiting for these pages is this one, in its signal handler. */
     uffd_unprotect_in_fault(t, first, count, 1);
     copy_leave(t);
     add_relaxed(&t->faults, 1);
-    ring_record(&t->ring, &entry, 1); /* after the unprotect: see tracker.c */
+    int n = fault_run_entries(t, first, count, entries);
+    if (n > 0) ring_record(&t->ring, entries, n); /* after the unprotect: see tracker.c */
 }
 
 static const struct backend uffd_sigbus_backend = {

@@ -95,7 +95,7 @@ static void serve(void *arg) {
 
 /*
  * Resolves the page faults held, RING_MAX_ENTRIES at a time: every one of a chunk unprotected
- * (waking its thread) before the one record of them all. Messages that serve reads meanwhile join the batch.
+ * (waking its thread) before the one record of them all (one entry per run: its window or block). Messages that serve reads meanwhile join the batch.
  */
 static void resolve(struct held *h) {
     struct tracker *t = h->t;
@@ -109,11 +109,20 @@ static void resolve(struct held *h) {
         int recorded = 0;
         for (; next < h->count && recorded < RING_MAX_ENTRIES; next++) {
             if (h->msgs[next].event != UFFD_EVENT_PAGEFAULT) continue;
-            uint64_t first, count;
-            entries[recorded++] = tracker_block(t, (uintptr_t)h->msgs[next].arg.pagefault.address, block_log2, &first, &count);
+            uint64_t first, count, run[RING_MAX_ENTRIES];
+            /* The writer's thread id: UFFD_FEATURE_THREAD_ID (requested where offered, else 0). */
+            fault_run(t, (uintptr_t)h->msgs[next].arg.pagefault.address, h->msgs[next].arg.pagefault.feat.ptid, block_log2,
+                      &first, &count);
             if (copy) copy_block(t, first, count);
             add_relaxed(&t->faults, 1); /* before the wake, so a writer that resumed sees itself counted */
             uffd_unprotect_in_fault_serving(t, first, count, serve, h);
+            int m = fault_run_entries(t, first, count, run);
+            /* A run of several entries (a window recorded short: tests only) may not fit: record what is unprotected so far. */
+            if (recorded + m > RING_MAX_ENTRIES) {
+                ring_record(&t->ring, entries, recorded);
+                recorded = 0;
+            }
+            for (int e = 0; e < m; e++) entries[recorded++] = run[e];
         }
         copy_leave(t);
         if (recorded > 0) ring_record(&t->ring, entries, recorded); /* after the unprotects: see tracker.c */

@@ -685,9 +685,11 @@ public final class TrackedArena implements AutoCloseable {
         }
 
         /**
-         * mprotect, uffd-sync, uffd-sigbus: pages unprotected (and reported) per fault, an aligned
-         * block; default 1. Sequential writers take {@code pages} times fewer faults; a collect reports
-         * whole blocks. A power of two up to {@value TrackerOptions#MAX_BULK_PAGES}.
+         * mprotect, uffd-sync, uffd-sigbus: pages unprotected (and reported) per fault, a fixed aligned
+         * block. Sequential writers take {@code pages} times fewer faults; a collect reports whole blocks.
+         * A power of two up to {@value TrackerOptions#MAX_BULK_PAGES}. Default: an adaptive window
+         * instead (one page, doubling up to {@value TrackerOptions#WINDOW_MAX_PAGES} pages while each
+         * fault comes right after the previous window, as readahead does: see docs/backends.md).
          *
          * @throws IllegalArgumentException if not a power of two in range
          */

@@ -79,6 +79,59 @@ class NativeBackendsTest {
         }
     }
 
+    /**
+     * The default adaptive window: sequential writes double it (1, 2, 4 ... 64 pages, so 127 pages take
+     * 7 faults and are reported exactly), a write anywhere else takes one page, and it stops at the
+     * arena's end.
+     */
+    @ParameterizedTest
+    @BackendsWith(Backend.Trait.NATIVE_FAULT_PATH)
+    void theAdaptiveWindowGrowsOnSequentialWritesOnly(Backend backend) {
+        try (TrackedArena arena = open(backend, false)) {
+            assertTrue(arena.describe().contains("adaptive window of 1 to 64 pages"), arena.describe());
+            arena.arm();
+            long faults = arena.stats().faults();
+            for (int p = 0; p < 127; p++) arena.putLong((long) p * PAGE, p);
+            assertEquals(7, arena.stats().faults() - faults, "127 sequential pages: windows of 1, 2, 4, 8, 16, 32 and 64 pages");
+            BitSet expected = new BitSet();
+            expected.set(0, 127);
+            assertEquals(expected, arena.collect().bitSet());
+
+            faults = arena.stats().faults();
+            expected.clear();
+            for (int p = 0; p < PAGES; p += 2) {
+                arena.putLong((long) p * PAGE, p);
+                expected.set(p);
+            }
+            assertEquals(PAGES / 2, arena.stats().faults() - faults, "every other page: one page per fault");
+            assertEquals(expected, arena.collect().bitSet());
+
+            faults = arena.stats().faults();
+            for (int p = PAGES - 6; p < PAGES; p++) arena.putLong((long) p * PAGE, p);
+            assertEquals(3, arena.stats().faults() - faults, "the last 6 pages: windows of 1, 2 and the 3 pages left of 4");
+            expected.clear();
+            expected.set(PAGES - 6, PAGES);
+            assertEquals(expected, arena.collect().bitSet());
+        }
+    }
+
+    /** The teeth of the window's record: a fault path recording its run one page short loses the run's last page. */
+    @ParameterizedTest
+    @BackendsWith(Backend.Trait.NATIVE_FAULT_PATH)
+    void aWindowRecordedOnePageShortLosesItsLastPage(Backend backend) {
+        assumeUsable(backend);
+        try (TrackedArena arena = TrackedArena.map(backend, "test: runs recorded one page short", (long) PAGES * PAGE, false,
+                region -> io.pagemark.backend.TestTrackers.recordingRunsShort(backend, region, 1), null)) {
+            arena.arm();
+            for (int p = 0; p < 127; p++) arena.putLong((long) p * PAGE, p);
+            BitSet reported = arena.collect().bitSet();
+            BitSet expected = new BitSet();
+            expected.set(0, 127);
+            for (int end : new int[] {1, 3, 7, 15, 31, 63, 127}) expected.clear(end - 1); // each window's last page
+            assertEquals(expected, reported, "the last page of each window is written but never reported");
+        }
+    }
+
     /** A kernel-mode write: read(2) from a file straight into the arena (FileChannel.read into a buffer over it). */
     private static int readFileInto(TrackedArena arena, Path dir, long offset, int length) throws IOException {
         Path file = dir.resolve("data");
@@ -122,7 +175,8 @@ class NativeBackendsTest {
     void aSmallRingLosesNothing(Backend backend) {
         assumeUsable(backend);
         int pages = 4096;
-        try (TrackedArena arena = TrackedArena.builder().size((long) pages * PAGE).backend(backend).ringCapacity(4096).open()) {
+        // One page per fault, so that every page takes a record (a window would need far fewer).
+        try (TrackedArena arena = TrackedArena.builder().size((long) pages * PAGE).backend(backend).ringCapacity(4096).bulkPages(1).open()) {
             arena.arm();
             IntStream.range(0, pages).parallel().forEach(p -> arena.putLong((long) p * PAGE, p));
             BitSet all = new BitSet();

@@ -137,6 +137,20 @@ class NoLostWriteOracleTest {
         }
     }
 
+    /** A native fault path that unprotects its whole window but records it one page short: the oracle must catch it. */
+    @ParameterizedTest(name = "{0}")
+    @BackendsWith(Backend.Trait.NATIVE_FAULT_PATH)
+    void aWindowRecordedOnePageShortIsCaught(Backend backend) {
+        Capabilities.Support support = Capabilities.probe().backends().get(backend);
+        Assumptions.assumeTrue(support.usable(), () -> "skipped: " + backend + " is not usable here: " + support.reason());
+        try (TrackedArena arena = TrackedArena.map(backend, "test: runs recorded one page short", TEETH.arenaBytes(), false,
+                region -> TestTrackers.recordingRunsShort(backend, region, 1), null)) {
+            OracleResult r = NoLostWriteOracle.run(arena, new WriterGate(), TEETH, ShadowSync.CORRECT);
+            assertTrue(r.lost() > 0, "the oracle missed the losses of a fault path recording its window one page short: " + r);
+            assertTrue(r.losses().getFirst().contains("was never reported by backend " + backend), r.losses().getFirst());
+        }
+    }
+
     @Test
     void droppingTheLastRangeOfAPageOutIsCaught() {
         String unusable = Backend.UFFD_ASYNC.unusableReason();

@@ -56,6 +56,11 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
         this.drained = new PageSet(region.address(), region.pageSize(), region.pageCount());
     }
 
+    /** Tests only: the fault paths record each run {@code pages} pages short (see {@link FaultPaths#recordRunsShort}). */
+    void recordRunsShort(int pages) {
+        FaultPaths.recordRunsShort(tracker, pages);
+    }
+
     /** The ring the fault paths write (tests start deliberately broken producers on it). */
     FaultRing ring() {
         return ring;
@@ -208,7 +213,8 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
     protected String describeCommon() {
         StringBuilder sb = new StringBuilder();
         long bulk = options.bulkPages();
-        sb.append("bulk unprotect ").append(bulk).append(bulk == 1 ? " page" : " pages");
+        if (bulk == TrackerOptions.ADAPTIVE) sb.append("adaptive window of 1 to ").append(TrackerOptions.WINDOW_MAX_PAGES).append(" pages");
+        else sb.append("bulk unprotect ").append(bulk).append(bulk == 1 ? " page" : " pages");
         sb.append(", ring ").append(ring.capacity() >> 10).append(" KiB");
         long waits = counter(FaultPaths.Counter.FULL_RING_WAITS);
         if (waits > 0) {

@@ -15,6 +15,9 @@ import io.pagemark.nativelib.FaultPaths;
  *                        (0 to {@link #MAX_HANDLER_SPIN_MICROS}; 0: block at once)
  * @param bulkPages       mprotect, uffd-sync, uffd-sigbus: pages unprotected (and reported) per fault, an aligned
  *                        block; a power of two from 1 to {@link #MAX_BULK_PAGES}. More pages, fewer faults, less precision.
+ *                        {@link #ADAPTIVE} (the default): an adaptive window instead, one page from the faulting one,
+ *                        doubling up to {@link #WINDOW_MAX_PAGES} while a stream of faults continues (each right
+ *                        after the previous window): sequential writers take few faults, random ones are reported exactly
  * @param ringCapacity    mprotect, uffd-sync, uffd-sigbus: bytes of the fault-record ring, a power of two from
  *                        {@link FaultRing#MIN_CAPACITY} to {@link FaultRing#MAX_CAPACITY}, or 0 for the default
  *                        (sized so that one epoch cannot fill it, see {@link FaultRing})
@@ -25,13 +28,17 @@ public record TrackerOptions(boolean forcePopulate, int handlerThreads, boolean 
     /** The largest block a fault may unprotect: 4096 pages, 16 MiB of 4 KiB pages. */
     public static final int MAX_BULK_PAGES = 4096;
     public static final int MAX_HANDLER_SPIN_MICROS = 10_000;
-    public static final TrackerOptions DEFAULTS = new TrackerOptions(false, 1, false, 0, 1, 0);
+    /** {@link #bulkPages} for the adaptive window (native tracker: pm_tracker_new's PM_BLOCK_ADAPTIVE). */
+    public static final int ADAPTIVE = 0;
+    /** The adaptive window's largest size, in pages (the native library's, checked when it loads). */
+    public static final int WINDOW_MAX_PAGES = FaultPaths.WINDOW_MAX_PAGES;
+    public static final TrackerOptions DEFAULTS = new TrackerOptions(false, 1, false, 0, ADAPTIVE, 0);
 
     /** @throws IllegalArgumentException naming the bad value and what is accepted */
     public TrackerOptions {
         checkHandlerThreads(handlerThreads);
         checkHandlerSpinMicros(handlerSpinMicros);
-        checkBulkPages(bulkPages);
+        if (bulkPages != ADAPTIVE) checkBulkPages(bulkPages);
         checkRingCapacity(ringCapacity);
     }
 
@@ -61,9 +68,9 @@ public record TrackerOptions(boolean forcePopulate, int handlerThreads, boolean 
         }
     }
 
-    /** log2 of the block a fault unprotects: {@link #bulkPages} pages. */
+    /** log2 of the block a fault unprotects ({@link #bulkPages} pages), or {@link FaultPaths#BLOCK_ADAPTIVE}. */
     public int blockLog2() {
-        return Integer.numberOfTrailingZeros(bulkPages);
+        return bulkPages == ADAPTIVE ? FaultPaths.BLOCK_ADAPTIVE : Integer.numberOfTrailingZeros(bulkPages);
     }
 
     /** The ring capacity for a region of {@code pageCount} pages: the configured one, or the default. */

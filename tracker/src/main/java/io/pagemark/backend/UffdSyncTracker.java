@@ -22,7 +22,9 @@ import io.pagemark.nativelib.NativeLibrary;
 public class UffdSyncTracker extends UffdFaultTracker {
     /** Opens the userfaultfd, registers the region and starts the handler threads. */
     public static UffdSyncTracker open(MappedRegion region, TrackerOptions options) {
-        UffdRegistration uffd = new UffdRegistration(region, Uffd.FEATURE_EVENT_REMOVE, options.forcePopulate());
+        // The faulting thread's id in each message, where offered: the adaptive window's key for a miss (window.c).
+        UffdRegistration uffd = new UffdRegistration(region, Uffd.FEATURE_EVENT_REMOVE | (Kernel.userfaultfdFeatures() & Uffd.FEATURE_THREAD_ID),
+                options.forcePopulate());
         UffdSyncTracker tracker;
         try {
             tracker = new UffdSyncTracker(region, options, uffd);

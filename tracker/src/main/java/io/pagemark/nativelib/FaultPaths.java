@@ -28,11 +28,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class FaultPaths {
     /** PM_ABI_VERSION of the library this class was written against. */
-    public static final int ABI_VERSION = 6;
+    public static final int ABI_VERSION = 7;
 
     /** Counters a native tracker keeps (PM_COUNTER_*, by explicit code). */
     public enum Counter {
-        /** Faults resolved: one per unprotected block. */
+        /** Faults resolved: one per unprotected run (block or window). */
         FAULTS(0),
         /** Ring entries that went to the spill bitmap because the ring stayed full. */
         SPILLED_ENTRIES(1),
@@ -40,7 +40,7 @@ public final class FaultPaths {
         FULL_RING_WAITS(2),
         /** mprotect: times the block size was raised near vm.max_map_count. */
         DEGRADATIONS(3),
-        /** log2 of the most pages one fault has unprotected. */
+        /** log2 of the largest block (fixed, or raised by mprotect) a fault has used; adaptive windows aside. */
         LARGEST_BLOCK_LOG2(4),
         /** mprotect: unprotects retried at the largest block (ENOMEM). */
         UNPROTECT_RETRIES(5),
@@ -75,11 +75,16 @@ public final class FaultPaths {
     public static final int MAX_HANDLER_THREADS = 16;
     /** PM_MAX_SIGNAL_RANGES: mprotect and uffd-sigbus arenas open at once. */
     public static final int MAX_SIGNAL_RANGES = 64;
+    /** PM_CONSTANT_WINDOW_MAX_PAGES: the most pages an adaptive window unprotects at once. */
+    public static final int WINDOW_MAX_PAGES = 64;
+    /** PM_BLOCK_ADAPTIVE: the block log2 that asks {@link #newTracker} for an adaptive window. */
+    public static final int BLOCK_ADAPTIVE = -1;
 
     private static final class Handles {
         static final MethodHandle TRACKER_NEW = bind("pm_tracker_new", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG,
                 JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), true);
         static final MethodHandle COUNTER = bind("pm_counter", FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_INT), false);
+        static final MethodHandle WINDOW_RECORD_SHORT = bind("pm_window_record_short", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT), false);
         static final MethodHandle TRACKER_FREE = bind("pm_tracker_free", FunctionDescriptor.ofVoid(ADDRESS), false);
         static final MethodHandle SIGNAL_RANGE_ADD = bind("pm_signal_range_add", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
         static final MethodHandle SIGNAL_RANGE_STOP = bind("pm_signal_range_stop", FunctionDescriptor.ofVoid(JAVA_INT), false);
@@ -118,9 +123,9 @@ public final class FaultPaths {
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT));
         // In PM_CONSTANT_* order.
         int[] mirrored = {Counter.values().length, PAGE_UNCOPIED, PAGE_COPYING, PAGE_COPIED_BY_FAULT, PAGE_TAKEN_BY_CALLER,
-                MAX_HANDLER_THREADS, MAX_SIGNAL_RANGES};
+                MAX_HANDLER_THREADS, MAX_SIGNAL_RANGES, WINDOW_MAX_PAGES, BLOCK_ADAPTIVE};
         String[] names = {"PM_COUNTER_COUNT", "PM_PAGE_UNCOPIED", "PM_PAGE_COPYING", "PM_PAGE_COPIED_BY_FAULT",
-                "PM_PAGE_TAKEN_BY_CALLER", "PM_MAX_HANDLERS", "PM_MAX_SIGNAL_RANGES"};
+                "PM_PAGE_TAKEN_BY_CALLER", "PM_MAX_HANDLERS", "PM_MAX_SIGNAL_RANGES", "1 << WINDOW_MAX_LOG2", "PM_BLOCK_ADAPTIVE"};
         for (int i = 0; i < mirrored.length; i++) {
             int found;
             try {
@@ -154,7 +159,8 @@ public final class FaultPaths {
 
     /**
      * A native tracker of {@code pages} pages at {@code start}: faults unprotect aligned blocks of
-     * {@code 2^blockLog2} pages; records go to the ring in {@code ringBuffer} (capacity plus
+     * {@code 2^blockLog2} pages, or with {@link #BLOCK_ADAPTIVE} an adaptive window from the faulting
+     * page (one page, doubling up to {@link #WINDOW_MAX_PAGES} while a stream of faults continues); records go to the ring in {@code ringBuffer} (capacity plus
      * trailer, zeroed) or, when it stays full, to the spill bitmap. Both must outlive the tracker.
      *
      * @param backend the C backend that resolves its faults, by the name its file registers
@@ -175,6 +181,18 @@ public final class FaultPaths {
             return tracker;
         } catch (LinuxException e) {
             throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * Tests only: every fault path of {@code tracker} records its run {@code pages} pages short from now
+     * on (0 undoes it): the deliberate bug a teeth test injects to show the checks catch a short record.
+     */
+    public static void recordRunsShort(MemorySegment tracker, int pages) {
+        try {
+            Handles.WINDOW_RECORD_SHORT.invokeExact(tracker, pages);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }

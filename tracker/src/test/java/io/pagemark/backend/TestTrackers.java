@@ -2,7 +2,11 @@ package io.pagemark.backend;
 
 import java.lang.foreign.MemorySegment;
 
-/** Trackers that only tests build: uffd-sync without handler threads, and with a slow test handler in either order. */
+/**
+ * Trackers that only tests build: uffd-sync without handler threads, with a slow test handler in either
+ * order, trackers that drop their discard reports, and native trackers whose fault paths record every
+ * run short (deliberate bugs, the tests' teeth).
+ */
 public final class TestTrackers {
     private TestTrackers() {}
 
@@ -12,6 +16,22 @@ public final class TestTrackers {
      */
     public static PageTracker droppingDiscardReports(PageTracker tracker) {
         ((UffdFaultTracker) tracker).dropDiscardReports = true;
+        return tracker;
+    }
+
+    /**
+     * The native backend {@code backend} (mprotect, uffd-sigbus or uffd-sync) with its default options
+     * (the adaptive window), whose fault paths unprotect the whole run but record it {@code pages} pages
+     * short: the last page of each window is writable and unrecorded, which the checks must catch.
+     */
+    public static PageTracker recordingRunsShort(io.pagemark.Backend backend, MappedRegion region, int pages) {
+        NativeFaultTracker tracker = switch (backend) {
+            case MPROTECT -> MprotectTracker.open(region, TrackerOptions.DEFAULTS);
+            case UFFD_SIGBUS -> UffdSigbusTracker.open(region, TrackerOptions.DEFAULTS);
+            case UFFD_SYNC -> UffdSyncTracker.open(region, TrackerOptions.DEFAULTS);
+            default -> throw new IllegalArgumentException(backend + " has no native fault path");
+        };
+        tracker.recordRunsShort(pages);
         return tracker;
     }
 
