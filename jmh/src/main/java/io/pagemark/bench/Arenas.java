@@ -24,8 +24,17 @@ public final class Arenas {
      * @throws io.pagemark.PagemarkException if the backend is not usable here, with the probe's reason
      */
     public static TrackedArena openPopulated(String backendId, long size) {
+        return openPopulated(backendId, size, 0);
+    }
+
+    /**
+     * As {@link #openPopulated(String, long)}, with {@code bulkPages} pages unprotected per fault where the
+     * backend takes that option (a fixed block; 0: the backend's default, the adaptive window).
+     */
+    public static TrackedArena openPopulated(String backendId, long size, int bulkPages) {
         Backend backend = Backend.parse(backendId);
         TrackedArena.Builder builder = TrackedArena.builder().size(size).backend(backend);
+        if (bulkPages != 0 && backend.has(Backend.Trait.NATIVE_FAULT_PATH)) builder.bulkPages(bulkPages);
         // soft-dirty collects only with the writers stopped. No benchmark writer enters this gate: each
         // benchmark collects on the thread that writes, or after its writers finished, so they are stopped.
         if (backend.needsWriterPause()) builder.writerPause(new WriterGate());

@@ -26,10 +26,17 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
- * First-write cost per page: the arena (every page present, as a heap in use) is armed before each
- * invocation, then one 8-byte store goes to each of its {@value #PAGES} pages, sequentially or in a
- * random order, by 1 or 2 writer threads (each a half of the order). On a hardware backend each of
- * those stores takes the write fault; on card-table it is a store plus a card mark.
+ * First-write cost per page: the arena of {@code 2 * }{@value #PAGES} pages (every page present, as a
+ * heap in use) is armed before each invocation, then one 8-byte store goes to each of {@value #PAGES}
+ * of its pages in an {@link #order} ({@link PageOrder#firstWrites}: the first half sequentially, every
+ * other page, or random pages in a random order), by 1 or 2 writer threads (each a half of the
+ * order). On a hardware backend each of those stores takes the write fault, unless an earlier fault's
+ * window unprotected its page already; on card-table it is a store plus a card mark.
+ * <p>
+ * Next to the time, per iteration: the faults taken, the pages written and the pages the collect
+ * after each invocation reported (untimed), so faults per page and reported per written page (above 1
+ * where a window or block unprotected pages nobody wrote). {@link #bulkPages} fixes the native
+ * backends' block instead of their adaptive window ({@code -p bulkPages=0,1} compares the two).
  * <p>
  * {@link #firstWrite} gives the cost per page with nothing else timed; {@link #firstWriteLatency}
  * times every store and records the distribution ({@link LatencyHistograms}), paying about two clock
@@ -48,8 +55,12 @@ public class FirstWriteBenchmark {
     @Param({"card-table", "uffd-async", "uffd-sync", "uffd-sigbus", "mprotect", "soft-dirty"})
     public String backend;
 
-    @Param({"seq", "random"})
+    @Param({"seq", "stride", "random"})
     public String order;
+
+    /** The native backends' pages per fault: 0 for their default, the adaptive window, or a fixed block (1: one page per fault). */
+    @Param({"0"})
+    public int bulkPages;
 
     @Param({"1", "2"})
     public int writers;
@@ -65,8 +76,8 @@ public class FirstWriteBenchmark {
     @Setup(Level.Trial)
     public void open() {
         if (writers != 1 && writers != 2) throw new IllegalArgumentException("writers must be 1 or 2, got " + writers);
-        int[] pages = PageOrder.all(PAGES, order);
-        arena = Arenas.openPopulated(backend, PAGES * Capabilities.probe().pageSize());
+        int[] pages = PageOrder.firstWrites(PAGES, order);
+        arena = Arenas.openPopulated(backend, 2L * PAGES * Capabilities.probe().pageSize(), bulkPages);
         offsets = new long[PAGES];
         for (int i = 0; i < PAGES; i++) offsets[i] = pages[i] * arena.pageSize();
         if (writers == 2) {
@@ -86,21 +97,29 @@ public class FirstWriteBenchmark {
     }
 
     /**
-     * Faults taken and pages written, summed per iteration and reported next to the time (secondary
-     * results "faults" and "pages"): a backend that unprotects more than the faulting page (mprotect
-     * near vm.max_map_count) takes fewer faults than pages. Not counted where the backend cannot
-     * count its faults (uffd-async: the kernel resolves them).
+     * Faults taken, pages written and pages reported, summed per iteration and reported next to the
+     * time (secondary results "faults", "pages" and "reported"): a backend that unprotects more than the
+     * faulting page (an adaptive window, a block, mprotect near vm.max_map_count) takes fewer faults than
+     * pages. Faults are not counted where the backend cannot count them (uffd-async: the kernel resolves
+     * them); "reported" comes from a collect after each invocation, outside the timed part.
      */
     @State(Scope.Thread)
     @AuxCounters(AuxCounters.Type.EVENTS)
     public static class FaultCounts {
         public long faults;
         public long pages;
+        public long reported;
 
         void add(TrackedArena arena, long faultsAtArm) {
             if (faultsAtArm < 0) return;
             faults += arena.stats().faults() - faultsAtArm;
             pages += PAGES;
+        }
+
+        /** The pages the invocation's writes made the arena report (its writers have finished). */
+        @TearDown(Level.Invocation)
+        public void collect(FirstWriteBenchmark benchmark) {
+            reported += benchmark.arena.collect().pageCount();
         }
     }
 

@@ -24,6 +24,25 @@ public final class PageOrder {
     }
 
     /**
+     * {@code written} pages of an arena of {@code 2 * written} pages, in the order a first-write benchmark
+     * writes them: {@code "seq"} the first half ascending (the rest stays clean, so a window reaching past
+     * the last page written shows as pages reported but unwritten), {@code "stride"} every other page
+     * ascending, {@code "random"} {@code written} distinct pages chosen at random, in a random order.
+     */
+    public static int[] firstWrites(int written, String order) {
+        return switch (order) {
+            case "seq" -> all(written, "seq");
+            case "stride" -> {
+                int[] p = new int[written];
+                for (int i = 0; i < written; i++) p[i] = 2 * i;
+                yield p;
+            }
+            case "random" -> Arrays.copyOf(shuffled(all(2 * written, "seq")), written);
+            default -> throw new IllegalArgumentException("bad order '" + order + "': expected seq, stride or random");
+        };
+    }
+
+    /**
      * {@code percent}% of {@code pages} (at least one page), chosen at random, ascending: the pages an
      * epoch dirties.
      */
