@@ -18,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DemoTest {
     private static final Pattern ROW = Pattern.compile("\\{([^{}]*)}");
     private static final List<String> FIELDS = List.of("mode", "backend", "ops_per_s", "ops_per_cpu_s", "cycles",
-            "remark_ms_p50", "remark_ms_max", "dirty_cards_per_cycle", "dirty_pages_per_cycle", "oracle_ok");
+            "remark_ms_p50", "remark_ms_max", "dirty_cards_per_cycle", "dirty_pages_per_cycle", "oracle_ok", "host",
+            "remark_stop_ms_p50", "remark_cards_ms_p50", "remark_rescan_ms_p50", "remark_trace_ms_p50", "remark_other_ms_p50");
 
     @Test
     void jsonHasARowForTheCardTableAndOneForTheAgentOnTheBestBackend() throws Exception {
@@ -47,11 +48,14 @@ class DemoTest {
         assertEquals(0, r.exitCode(), r::toString);
         String out = String.join("\n", r.stdout());
         assertTrue(out.contains("workload mixed"), out);
+        assertTrue(r.stdout().stream().anyMatch(l -> l.startsWith("Host: ") && l.contains(" CPUs, Linux ") && l.contains("load average")), out);
+        assertTrue(out.contains("Where the remark goes"), out);
         assertTrue(r.stdout().stream().anyMatch(l -> l.startsWith("mode ") && l.contains("oracle")), out);
         assertTrue(r.stdout().stream().anyMatch(l -> l.startsWith("card-table  card-table") && l.contains("ok (")), out);
         if (!PagemarkAgent.usableHardwareBackends().isEmpty()) {
             assertTrue(r.stdout().stream().anyMatch(l -> l.startsWith("agent ") && l.contains("ok (")), out);
             assertTrue(out.contains("vs the runtime's own card table: mutator throughput "), out);
+            assertTrue(out.contains(", remark p50 "), out);
         }
         assertTrue(r.stderr().stream().anyMatch(l -> l.contains("elapsed_s=")), () -> "progress on stderr: " + r);
     }

@@ -111,13 +111,17 @@ public final class Demo {
 
     /** One run's outcome: the child's result line, parsed. */
     record Row(String mode, String backend, double opsPerSecond, double opsPerCpuSecond, long stores, long cycles, double remarkP50, double remarkMax,
-               double dirtyCards, double dirtyPages, long oracleChecks, boolean oracleOk, String failure) {}
+               double[] remarkParts, double dirtyCards, double dirtyPages, long oracleChecks, boolean oracleOk, String failure) {}
+
+    /** The remark's parts as the child reports them (remark_parts_ms_p50), in this order. */
+    private static final List<String> REMARK_PARTS = List.of("stop", "cards", "rescan", "trace", "other");
 
     public static void main(String[] args) throws Exception {
         CommandLines.exit(args, Options::new, options -> new Demo(options).run());
     }
 
     private int run() throws Exception {
+        double loadAtStart = Host.loadAverage();
         List<String> backends = usableBackends();
         if (backends.isEmpty()) {
             progress.println("demo: no hardware backend is usable here; only the software card table runs (see ./pagemark probe)");
@@ -126,8 +130,9 @@ public final class Demo {
         List<Row> rows = new ArrayList<>();
         rows.add(runOnce("card-table", null));
         for (String backend : agentBackends) rows.add(runOnce("agent", backend));
-        if (settings.json) printJson(rows, System.out);
-        else printTable(rows, System.out);
+        String host = Host.describe(loadAtStart, Host.loadAverage());
+        if (settings.json) printJson(rows, host, System.out);
+        else printTable(rows, host, System.out);
         return rows.stream().allMatch(r -> r.oracleOk() && r.failure() == null) ? 0 : 1;
     }
 
@@ -165,13 +170,15 @@ public final class Demo {
         List<String> errors = stderr.join();
         errors.stream().filter(l -> l.startsWith("pagemark agent:")).forEach(l -> progress.println(label + ": " + l));
         if (result == null) {
-            return new Row(mode, backend == null ? "card-table" : backend, 0, 0, 0, 0, 0, 0, 0, 0, 0, false,
+            return new Row(mode, backend == null ? "card-table" : backend, 0, 0, 0, 0, 0, 0, new double[REMARK_PARTS.size()], 0, 0, 0, false,
                     "the run printed no result (exit " + child.exitValue() + "): " + String.join(" | ", errors));
         }
         JsonNode r = JSON.readTree(result);
         return new Row(mode, backend == null ? "card-table" : backend, field(r, "ops_per_s").asDouble(), field(r, "ops_per_cpu_s").asDouble(),
                 field(r, "stores").asLong(), field(r, "cycles").asLong(),
-                field(r, "remark_ms_p50").asDouble(), field(r, "remark_ms_max").asDouble(), field(r, "dirty_cards_per_cycle").asDouble(),
+                field(r, "remark_ms_p50").asDouble(), field(r, "remark_ms_max").asDouble(),
+                REMARK_PARTS.stream().mapToDouble(part -> field(field(r, "remark_parts_ms_p50"), part).asDouble()).toArray(),
+                field(r, "dirty_cards_per_cycle").asDouble(),
                 field(r, "dirty_pages_per_cycle").asDouble(), field(r, "oracle_checks").asLong(),
                 field(r, "oracle_ok").asBoolean(), field(r, "failure").isNull() ? null : field(r, "failure").asText());
     }
@@ -183,8 +190,9 @@ public final class Demo {
         return command;
     }
 
-    private void printTable(List<Row> rows, PrintStream out) {
-        out.printf(Locale.ROOT, "%nThe sample runtime, workload %s (%s), %d s per run, %d mutators, %d MiB heap, the same seed:%n%n",
+    private void printTable(List<Row> rows, String host, PrintStream out) {
+        out.printf(Locale.ROOT, "%nHost: %s%n", host);
+        out.printf(Locale.ROOT, "The sample runtime, workload %s (%s), %d s per run, %d mutators, %d MiB heap, the same seed:%n%n",
                 settings.workload, settings.workload.equals(Workload.HOT_REWIRE.name())
                         ? "many reference stores per page dirtied: what a page-level barrier is for; --workload mixed shows the gain running out"
                         : "few reference stores per page dirtied: a page-level barrier gains little there; the default, hot-rewire, is what it is for",
@@ -201,11 +209,24 @@ public final class Demo {
                     String.format(Locale.ROOT, "%.2f ms", r.remarkP50()), String.format(Locale.ROOT, "%.2f ms", r.remarkMax()),
                     String.format(Locale.ROOT, "%.0f", r.dirtyCards()), String.format(Locale.ROOT, "%.0f", r.dirtyPages()), oracle);
         }
+        out.printf(Locale.ROOT, "%nWhere the remark goes (median of each part, ms): stop = time to safepoint; cards = reading the card table"
+                + " (under the agent with its collect of the dirty pages and the marking of their cards); rescan = the objects on dirty cards;"
+                + " trace = the roots and marking to the end%n");
+        String parts = "%-10s  %-11s" + "  %8s".repeat(REMARK_PARTS.size()) + "%n";
+        List<Object> header = new ArrayList<>(List.of("mode", "backend"));
+        header.addAll(REMARK_PARTS);
+        out.printf(Locale.ROOT, parts, header.toArray());
+        for (Row r : rows) {
+            List<Object> cells = new ArrayList<>(List.of(r.mode(), r.backend()));
+            for (double ms : r.remarkParts()) cells.add(String.format(Locale.ROOT, "%.3f", ms));
+            out.printf(Locale.ROOT, parts, cells.toArray());
+        }
         Row baseline = rows.getFirst();
         out.println();
         for (Row r : rows.subList(1, rows.size())) {
-            out.printf(Locale.ROOT, "agent on %s vs the runtime's own card table: mutator throughput %.2fx (per mutator CPU-second %.2fx)%n",
-                    r.backend(), ratio(r.opsPerSecond(), baseline.opsPerSecond()), ratio(r.opsPerCpuSecond(), baseline.opsPerCpuSecond()));
+            out.printf(Locale.ROOT, "agent on %s vs the runtime's own card table: mutator throughput %.2fx (per mutator CPU-second %.2fx),"
+                            + " remark p50 %.2fx%n", r.backend(), ratio(r.opsPerSecond(), baseline.opsPerSecond()),
+                    ratio(r.opsPerCpuSecond(), baseline.opsPerCpuSecond()), ratio(r.remarkP50(), baseline.remarkP50()));
         }
         if (baseline.cycles() > 0 && baseline.dirtyPages() > 0) {
             out.printf(Locale.ROOT, "reference stores per cycle per dirty page: %,.0f (a card mark is paid per store, a hardware barrier"
@@ -219,10 +240,13 @@ public final class Demo {
         return baseline == 0 ? 0 : value / baseline;
     }
 
-    private static void printJson(List<Row> rows, PrintStream out) throws IOException {
+    private static void printJson(List<Row> rows, String host, PrintStream out) throws IOException {
         ArrayNode json = JSON.createArrayNode();
         for (Row r : rows) {
-            json.addObject().put("mode", r.mode()).put("backend", r.backend())
+            var row = json.addObject();
+            row.put("host", host);
+            for (int i = 0; i < REMARK_PARTS.size(); i++) row.put("remark_" + REMARK_PARTS.get(i) + "_ms_p50", rounded(r.remarkParts()[i], 1000));
+            row.put("mode", r.mode()).put("backend", r.backend())
                     .put("ops_per_s", Math.round(r.opsPerSecond())).put("ops_per_cpu_s", Math.round(r.opsPerCpuSecond()))
                     .put("cycles", r.cycles()).put("remark_ms_p50", rounded(r.remarkP50(), 1000)).put("remark_ms_max", rounded(r.remarkMax(), 1000))
                     .put("dirty_cards_per_cycle", rounded(r.dirtyCards(), 10)).put("dirty_pages_per_cycle", rounded(r.dirtyPages(), 10))

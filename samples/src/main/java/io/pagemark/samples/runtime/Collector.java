@@ -100,15 +100,22 @@ final class Collector implements Runnable {
 
         start = System.nanoTime();
         safepoints.stopTheWorld();
+        long stopped = System.nanoTime();
         dirtyCards.clear();
         int dirty = cards.drainDirty(dirtyCards);
+        long drained = System.nanoTime();
         rescanDirtyCards(dirty);
+        long rescanned = System.nanoTime();
         markRoots();
         traceToTheEnd();
+        long traced = System.nanoTime();
         runtime.forEachMutator(m -> m.allocator.retire());
         heap.prepareSweep();
         safepoints.resume();
-        long remark = System.nanoTime() - start;
+        long end = System.nanoTime();
+        long remark = end - start;
+        CycleStats.RemarkParts parts = new CycleStats.RemarkParts(stopped - start, drained - stopped, rescanned - drained,
+                traced - rescanned, end - traced);
 
         while (heap.sweepOne()) {
             // the mutators may be sweeping too; wait below until every claimed block is done
@@ -127,7 +134,7 @@ final class Collector implements Runnable {
         }
         synchronized (this) {
             cycles.add(new CycleStats(initialMark, remark, dirty, pagesOf(dirtyCards), rescannedThisCycle, markedThisCycle,
-                    oracleNanos, reachable));
+                    oracleNanos, reachable, parts));
         }
         safepoints.cycleCompleted();
     }

@@ -11,6 +11,20 @@ package io.pagemark.samples.runtime;
  * @param marked           objects marked in the cycle
  * @param oracleNanos      the oracle's pause after the cycle, 0 when the oracle is off
  * @param reachable        objects the oracle found reachable, -1 when the oracle is off
+ * @param remarkParts      where the remark pause went
  */
 public record CycleStats(long initialMarkNanos, long remarkNanos, int dirtyCards, int dirtyPages,
-                         long rescanned, long marked, long oracleNanos, long reachable) {}
+                         long rescanned, long marked, long oracleNanos, long reachable, RemarkParts remarkParts) {
+
+    /**
+     * The remark pause in its parts, which add up to it.
+     *
+     * @param stopNanos   time to stop the mutators (time to safepoint)
+     * @param cardsNanos  reading and clearing the card table (under the agent: with the agent's collect of the
+     *                    dirty pages and its marking of their cards, which run before the runtime reads its table)
+     * @param rescanNanos rescanning the black objects on the dirty cards
+     * @param traceNanos  rescanning the roots and marking to the end
+     * @param otherNanos  the rest: retiring allocation blocks, queueing the sweep
+     */
+    public record RemarkParts(long stopNanos, long cardsNanos, long rescanNanos, long traceNanos, long otherNanos) {}
+}

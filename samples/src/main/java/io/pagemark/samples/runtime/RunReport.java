@@ -54,6 +54,20 @@ public record RunReport(long elapsedNanos, long oracleNanos, long mutatorCpuNano
         return cycles.stream().mapToLong(CycleStats::remarkNanos).max().orElse(0) / 1e6;
     }
 
+    /** The median of each part of the remark in milliseconds, in {@link CycleStats.RemarkParts}' order (zeros without cycles). */
+    public double[] remarkPartsMillisMedian() {
+        java.util.List<java.util.function.ToLongFunction<CycleStats.RemarkParts>> parts = List.of(CycleStats.RemarkParts::stopNanos,
+                CycleStats.RemarkParts::cardsNanos, CycleStats.RemarkParts::rescanNanos, CycleStats.RemarkParts::traceNanos,
+                CycleStats.RemarkParts::otherNanos);
+        double[] medians = new double[parts.size()];
+        for (int i = 0; i < medians.length; i++) {
+            var part = parts.get(i);
+            long[] values = cycles.stream().mapToLong(c -> part.applyAsLong(c.remarkParts())).sorted().toArray();
+            medians[i] = values.length == 0 ? 0 : values[values.length / 2] / 1e6;
+        }
+        return medians;
+    }
+
     /** Mean dirty cards found per remark. */
     public double dirtyCardsPerCycle() {
         return cycles.stream().mapToInt(CycleStats::dirtyCards).average().orElse(0);
@@ -66,20 +80,24 @@ public record RunReport(long elapsedNanos, long oracleNanos, long mutatorCpuNano
 
     /**
      * The report as one JSON object: seconds, ops, ops_per_s, ops_per_cpu_s, mutator_cpu_s, mutator_system_s, stores, allocations, cycles,
-     * remark_ms_p50, remark_ms_max, dirty_cards_per_cycle, dirty_pages_per_cycle, oracle_checks,
+     * remark_ms_p50, remark_ms_max, remark_parts_ms_p50 (stop, cards, rescan, trace, other: the median of each part),
+     * dirty_cards_per_cycle, dirty_pages_per_cycle, oracle_checks,
      * oracle_problems, oracle_ok, first_problems, failure.
      */
     public String toJson() {
         StringBuilder problems = new StringBuilder("[");
         for (String p : firstProblems) problems.append(problems.length() > 1 ? "," : "").append(quote(p));
         problems.append(']');
+        double[] parts = remarkPartsMillisMedian();
         return String.format(Locale.ROOT, "{\"seconds\":%.3f,\"ops\":%d,\"ops_per_s\":%.0f,\"ops_per_cpu_s\":%.0f,"
                         + "\"mutator_cpu_s\":%.3f,\"mutator_system_s\":%.3f,\"stores\":%d,\"allocations\":%d,\"cycles\":%d,"
-                        + "\"remark_ms_p50\":%.3f,\"remark_ms_max\":%.3f,\"dirty_cards_per_cycle\":%.1f,\"dirty_pages_per_cycle\":%.1f,"
+                        + "\"remark_ms_p50\":%.3f,\"remark_ms_max\":%.3f,"
+                        + "\"remark_parts_ms_p50\":{\"stop\":%.3f,\"cards\":%.3f,\"rescan\":%.3f,\"trace\":%.3f,\"other\":%.3f},"
+                        + "\"dirty_cards_per_cycle\":%.1f,\"dirty_pages_per_cycle\":%.1f,"
                         + "\"oracle_checks\":%d,\"oracle_problems\":%d,\"oracle_ok\":%b,\"first_problems\":%s,\"failure\":%s}",
                 elapsedNanos / 1e9, operations, operationsPerSecond(), operationsPerCpuSecond(), mutatorCpuNanos / 1e9,
                 mutatorSystemNanos / 1e9, referenceStores, allocations, cycles.size(), remarkMillisMedian(), remarkMillisMax(),
-                dirtyCardsPerCycle(), dirtyPagesPerCycle(), oracleChecks, oracleProblems, ok(), problems,
+                parts[0], parts[1], parts[2], parts[3], parts[4], dirtyCardsPerCycle(), dirtyPagesPerCycle(), oracleChecks, oracleProblems, ok(), problems,
                 failure == null ? "null" : quote(failure));
     }
 
