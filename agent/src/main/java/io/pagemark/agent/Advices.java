@@ -29,6 +29,14 @@ final class Advices {
         }
     }
 
+    /** On entry of the method the collector calls, mutators running, before it precleans its card table. */
+    static final class CardPreclean {
+        @Advice.OnMethodEnter
+        static void enter(@Advice.This Object cardTableOwner) {
+            Hooks.beforeCardPreclean(cardTableOwner);
+        }
+    }
+
     /** On entry of the method the collector calls to clear its card table. */
     static final class CardClear {
         @Advice.OnMethodEnter

@@ -29,13 +29,14 @@ import java.util.stream.Collectors;
  * @param barrierAnnotation the barrier's annotation class, or null when given as a method
  * @param barrierScope      package prefixes whose classes get the barrier calls removed
  * @param cardClear         null when not given
+ * @param cardPreclean      null when not given
  * @param drainingScan      the card scan clears the cards it reads ({@code scan-style=drain})
  * @param cards             field names from the card-scan receiver to the card table
  * @param covers            field names from the card-scan receiver to the covered heap segment
  * @param reportInterval    zero when periodic reports are off
  */
 record AgentOptions(Backend backend, MethodRef barrierMethod, String barrierAnnotation, List<String> barrierScope,
-                    MethodRef heap, MethodRef cardScan, MethodRef cardClear, boolean drainingScan, List<String> cards, List<String> covers,
+                    MethodRef heap, MethodRef cardScan, MethodRef cardClear, MethodRef cardPreclean, boolean drainingScan, List<String> cards, List<String> covers,
                     int cardShift, byte dirtyCard, Duration reportInterval, boolean jfr, boolean continueOnError) {
 
     private static final String MEMORY_SEGMENT = "java.lang.foreign.MemorySegment";
@@ -89,6 +90,8 @@ record AgentOptions(Backend backend, MethodRef barrierMethod, String barrierAnno
         MethodRef cardScan = attempt(problems, () -> MethodRef.parse(Option.CARD_SCAN, required(given, Option.CARD_SCAN)));
         MethodRef cardClear = given.containsKey(Option.CARD_CLEAR)
                 ? attempt(problems, () -> MethodRef.parse(Option.CARD_CLEAR, given.get(Option.CARD_CLEAR))) : null;
+        MethodRef cardPreclean = given.containsKey(Option.CARD_PRECLEAN)
+                ? attempt(problems, () -> MethodRef.parse(Option.CARD_PRECLEAN, given.get(Option.CARD_PRECLEAN))) : null;
         String scanStyle = attempt(problems, () -> {
             String value = given.getOrDefault(Option.SCAN_STYLE, Option.SCAN_STYLE.defaultValue);
             if (!value.equals("read") && !value.equals("drain")) throw BadOptionException.invalid(Option.SCAN_STYLE, value, "unknown style");
@@ -102,7 +105,7 @@ record AgentOptions(Backend backend, MethodRef barrierMethod, String barrierAnno
         Boolean jfr = attempt(problems, () -> onOff(Option.JFR, given.getOrDefault(Option.JFR, Option.JFR.defaultValue)));
         BadOptionException bad = BadOptionException.of(problems);
         if (bad != null) throw bad;
-        return new AgentOptions(backend, barrierMethod, barrierAnnotation, scope, heap, cardScan, cardClear, scanStyle.equals("drain"),
+        return new AgentOptions(backend, barrierMethod, barrierAnnotation, scope, heap, cardScan, cardClear, cardPreclean, scanStyle.equals("drain"),
                 cards, covers, cardShift, (byte) (int) dirtyCard, interval, jfr, onError.equals("continue"));
     }
 
@@ -268,6 +271,10 @@ record AgentOptions(Backend backend, MethodRef barrierMethod, String barrierAnno
         if (cardClear != null) {
             TypeDescription clearer = attempt(problems, () -> instanceMethodOwner(pool, Option.CARD_CLEAR, cardClear));
             if (clearer != null) attempt(problems, () -> checkCovers(clearer));
+        }
+        if (cardPreclean != null) {
+            TypeDescription precleaner = attempt(problems, () -> instanceMethodOwner(pool, Option.CARD_PRECLEAN, cardPreclean));
+            if (precleaner != null) attempt(problems, () -> checkCovers(precleaner));
         }
         BadOptionException bad = BadOptionException.of(problems);
         if (bad != null) throw bad;

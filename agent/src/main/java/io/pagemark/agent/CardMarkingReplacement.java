@@ -189,6 +189,24 @@ final class CardMarkingReplacement {
         if (event != null) event.end(backend.id(), "card-scan", dirty.pageCount(), marked, heap.size);
     }
 
+    /**
+     * The card-preclean hook, mutators running: mark the cards of every page written since the
+     * previous collect, so that the preclean takes them now and the card scan in the pause only
+     * finds the pages written since. A collect while writers run is what every backend the agent
+     * tracks with supports (soft-dirty, which does not, leaves its heaps untracked here). A heap not
+     * tracked, or paused (no clear since the last scan), is left to the card scan.
+     */
+    void beforeCardPreclean(Object receiver) {
+        MemorySegment covered = (MemorySegment) covers.read(receiver);
+        TrackedHeap heap = find(covered);
+        if (heap == null || heap.pause != null) return;
+        CardMarkingEvent event = jfr ? CardMarkingEvent.begun() : null;
+        DirtyPages dirty = collect(heap);
+        long marked = marks.markDirtyPages(dirty, heap.address, covered, cards.read(receiver));
+        statistics.cardsMarked.addAndGet(marked);
+        if (event != null) event.end(backend.id(), "card-preclean", dirty.pageCount(), marked, heap.size);
+    }
+
     /** The card-clear hook: the runtime forgets its dirty cards; drop the dirty pages too, or resume tracking if it paused. */
     void beforeCardClear(Object receiver) {
         TrackedHeap heap = find((MemorySegment) covers.read(receiver));

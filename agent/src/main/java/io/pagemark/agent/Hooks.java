@@ -27,6 +27,12 @@ public final class Hooks {
         if (r != null) r.beforeCardScan(cardTableOwner);
     }
 
+    /** The collector is about to preclean its card table (mutators running). */
+    public static void beforeCardPreclean(Object cardTableOwner) {
+        CardMarkingReplacement r = active;
+        if (r != null) r.beforeCardPreclean(cardTableOwner);
+    }
+
     /** The collector is about to clear its card table (mutators stopped). */
     public static void beforeCardClear(Object cardTableOwner) {
         CardMarkingReplacement r = active;

@@ -72,6 +72,11 @@ final class Instrumenter {
                     .transform((b, type, loader, module, domain) -> b.visit(
                             Advice.to(Advices.CardClear.class).on(named(options.cardClear().methodName()).and(not(isStatic())))));
         }
+        if (options.cardPreclean() != null) {
+            builder = builder.type(named(options.cardPreclean().className()))
+                    .transform((b, type, loader, module, domain) -> b.visit(
+                            Advice.to(Advices.CardPreclean.class).on(named(options.cardPreclean().methodName()).and(not(isStatic())))));
+        }
         builder.installOn(instrumentation);
     }
 

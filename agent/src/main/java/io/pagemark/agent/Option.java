@@ -20,6 +20,9 @@ enum Option {
             "<class>#<method> of the instance method the collector calls, mutators stopped, before it reads its card table"),
     CARD_CLEAR("card-clear", "none", "<class>#<method>",
             "<class>#<method> of the instance method the collector calls to clear its card table"),
+    CARD_PRECLEAN("card-preclean", "none", "<class>#<method>",
+            "<class>#<method> of the instance method the collector calls, mutators running, before it reads its card table"
+            + " concurrently ahead of the card scan (a preclean)"),
     SCAN_STYLE("scan-style", "read", "read", "read (the card scan reads the cards; a card-clear wipes them, and tracking pauses from"
             + " a scan to the next clear) or drain (the card scan clears the cards it reads, and may run several times a cycle:"
             + " tracking never pauses)"),

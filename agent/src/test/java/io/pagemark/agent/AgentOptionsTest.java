@@ -42,13 +42,15 @@ class AgentOptionsTest {
     void everyOptionCanBeSet() {
         AgentOptions o = AgentOptions.parse("backend=uffd-async,barrier=@io.pagemark.samples.runtime.WriteBarrier,barrier-scope=a.b:c"
                 + ",heap=io.pagemark.samples.runtime.Heap#reserveMemory,card-scan=io.pagemark.samples.runtime.CardTable#drainDirty"
-                + ",card-clear=io.pagemark.samples.runtime.CardTable#clear,cards=cards,covers=covered,card-shift=12,dirty-card=0"
+                + ",card-clear=io.pagemark.samples.runtime.CardTable#clear,card-preclean=io.pagemark.samples.runtime.CardTable#precleanDirty"
+                + ",cards=cards,covers=covered,card-shift=12,dirty-card=0"
                 + ",report-interval=250ms,jfr=off,on-error=continue");
         o.checkClassPath(CLASS_PATH);
         assertEquals(Backend.UFFD_ASYNC, o.backend());
         assertNull(o.barrierMethod());
         assertEquals("io.pagemark.samples.runtime.WriteBarrier", o.barrierAnnotation());
         assertEquals(List.of("a.b", "c"), o.barrierScope());
+        assertEquals("precleanDirty", o.cardPreclean().methodName());
         assertEquals(12, o.cardShift());
         assertEquals(0, o.dirtyCard());
         assertEquals(Duration.ofMillis(250), o.reportInterval());
@@ -73,7 +75,7 @@ class AgentOptionsTest {
             report-interval=1h     | bad option report-interval=1h: not a duration; accepted: 0 (off) or a duration of whole ms, s or m, e.g. 500ms, 1s, 2m
             jfr=yes                | bad option jfr=yes: neither on nor off; accepted: on or off
             on-error=ignore        | bad option on-error=ignore: unknown policy; accepted: fail (a bad option or an unusable backend stops the JVM start) or continue (the JVM runs untracked)
-            colour=blue            | unknown option colour=blue; accepted options: backend, barrier, barrier-scope, heap, card-scan, card-clear, scan-style, cards, covers, card-shift, dirty-card, report-interval, jfr, on-error
+            colour=blue            | unknown option colour=blue; accepted options: backend, barrier, barrier-scope, heap, card-scan, card-clear, card-preclean, scan-style, cards, covers, card-shift, dirty-card, report-interval, jfr, on-error
             jfr                    | bad option jfr=: no value given; accepted: on or off
             """)
     void aBadOptionGetsOneLineNamingItTheValueAndTheAcceptedValues(String option, String line) {
@@ -110,6 +112,7 @@ class AgentOptionsTest {
             cards=covered.bytes                                        | bad option cards=covered.bytes: java.lang.foreign.MemorySegment has no field bytes (the path starts at io.pagemark.samples.runtime.CardTable); accepted: a field path from the card-scan receiver to the card table, a byte[] or a java.lang.foreign.MemorySegment, e.g. cards or table.bytes
             cards=table                                                | bad option cards=table: io.pagemark.samples.runtime.CardTable has no field table (the path starts at io.pagemark.samples.runtime.CardTable); accepted: a field path from the card-scan receiver to the card table, a byte[] or a java.lang.foreign.MemorySegment, e.g. cards or table.bytes
             covers=cards                                               | bad option covers=cards: it leads to a byte[], not a MemorySegment; accepted: a field path from the card-scan (and card-clear) receiver to the java.lang.foreign.MemorySegment the card table covers, card 0 being its first bytes
+            card-preclean=io.pagemark.samples.runtime.CardTable#preclean | bad option card-preclean=io.pagemark.samples.runtime.CardTable#preclean: io.pagemark.samples.runtime.CardTable declares no method preclean; accepted: <class>#<method> of the instance method the collector calls, mutators running, before it reads its card table concurrently ahead of the card scan (a preclean)
             """)
     void classesMethodsAndFieldsAreCheckedAgainstTheClassPath(String option, String line) {
         AgentOptions parsed = AgentOptions.parse(with(option));

@@ -41,13 +41,15 @@ import io.pagemark.samples.runtime.Workload;
 public final class Demo {
     /**
      * The agent options that adapt the sample runtime: its barrier, its heap allocation, the
-     * method its collector calls before reading the card table and the one that clears it, and
+     * method its collector calls before reading the card table, the one that clears it and the
+     * one that precleans it concurrently, and
      * where the card table and the heap it covers are found from there.
      */
     public static final String AGENT_OPTIONS = "barrier=io.pagemark.samples.runtime.CardTable#mark"
             + ",heap=io.pagemark.samples.runtime.Heap#reserveMemory"
             + ",card-scan=io.pagemark.samples.runtime.CardTable#drainDirty"
             + ",card-clear=io.pagemark.samples.runtime.CardTable#clear"
+            + ",card-preclean=io.pagemark.samples.runtime.CardTable#precleanDirty"
             + ",cards=cards,covers=covered";
 
     /**

@@ -12,6 +12,8 @@ import java.util.concurrent.locks.LockSupport;
  * <li><b>concurrent mark</b> while the mutators run: trace from the roots' objects. A mutator may
  *     store a reference to an unmarked object into an object already traced; the write barrier
  *     dirties that field's card;</li>
+ * <li><b>concurrent preclean</b>: take the cards dirtied so far, rescan their marked objects and
+ *     trace on, mutators still running, so that the remark finds only the cards dirtied since;</li>
  * <li><b>remark</b> (stop-the-world, short): rescan only the black objects on dirty cards, rescan the
  *     roots, and trace to the end; then hand every block in use to the sweeper;</li>
  * <li><b>sweep</b> (concurrent): free what is neither marked nor allocated during marking; mutators
@@ -97,6 +99,8 @@ final class Collector implements Runnable {
 
         traceConcurrently();
         if (runtime.stopping()) return;
+        preclean();
+        if (runtime.stopping()) return;
 
         start = System.nanoTime();
         safepoints.stopTheWorld();
@@ -168,6 +172,23 @@ final class Collector implements Runnable {
             while (++i < dirty && dirtyCards.get(i) == end) end++;
             heap.forEachBlackObjectOn(first, end, this::rescan);
         }
+    }
+
+    /**
+     * The concurrent preclean, as CMS did, mutators running: takes the cards dirtied so far (clearing
+     * them), rescans the marked objects on them and traces from what they reach, so that the remark
+     * only rescans what was dirtied in the last moments. Cards holding objects allocated during
+     * marking stay dirty for the remark (see {@link Heap#forEachMarkedObjectOn}).
+     */
+    private void preclean() {
+        dirtyCards.clear();
+        int dirty = cards.precleanDirty(dirtyCards);
+        for (int i = 0; i < dirty; ) {
+            int first = dirtyCards.get(i), end = first + 1;
+            while (++i < dirty && dirtyCards.get(i) == end) end++;
+            heap.forEachMarkedObjectOn(first, end, this::scanFields, cards::keepDirty);
+        }
+        traceConcurrently();
     }
 
     /** A black object on a dirty card: its fields may have changed since it was traced. */

@@ -324,6 +324,42 @@ public final class Heap implements AutoCloseable {
         }
     }
 
+    /**
+     * The preclean's rescan, mutators running: calls {@code scan} with every object the collector
+     * marked that overlaps the cards {@code [firstCard, endCard)} (a marked object was initialized
+     * before the reference the collector reached it by was stored, and stays allocated until the
+     * sweep), and {@code keepDirty} with each of those cards that an object allocated during marking
+     * overlaps: such an object may still be being initialized, so it is left, with its cards, to the
+     * remark. The allocation bitmaps are read while mutators update them: the preclean cleared these
+     * cards with atomic exchanges that read the barrier's release stores (card table), or read them
+     * after the collect that reported their pages returned (under a hardware barrier), and an object's
+     * bits are set before its initialization's release fence, so before any reference is stored into it.
+     */
+    void forEachMarkedObjectOn(int firstCard, int endCard, java.util.function.LongConsumer scan, java.util.function.IntConsumer keepDirty) {
+        long start = (long) firstCard << CardTable.CARD_SHIFT, end = (long) endCard << CardTable.CARD_SHIFT;
+        for (long blockStart = start & ~BLOCK_MASK; blockStart < end; blockStart += BLOCK_BYTES) {
+            int block = (int) (blockStart >>> BLOCK_SHIFT);
+            int sizeClass = blockClass[block];
+            if (sizeClass == NO_CLASS) continue;
+            int size = SLOT_SIZES[sizeClass];
+            int first = (int) (Math.max(start - blockStart, 0) / size);
+            int last = (int) Math.min((Math.min(end - blockStart, BLOCK_BYTES) - 1) / size, slotsPerBlock(sizeClass) - 1);
+            int base = block * BITMAP_WORDS;
+            for (int slot = first; slot <= last; slot++) {
+                int w = base + (slot >>> 6);
+                long bit = 1L << slot;
+                long offset = blockStart + (long) slot * size;
+                if ((marked[w] & bit) != 0) {
+                    scan.accept(refTo(offset, idOf(offset)));
+                } else if ((fresh[w] & bit) != 0 && (allocated[w] & bit) != 0) {
+                    int from = (int) (Math.max(offset, start) >>> CardTable.CARD_SHIFT);
+                    int to = (int) ((Math.min(offset + size, end) - 1) >>> CardTable.CARD_SHIFT);
+                    for (int card = from; card <= to; card++) keepDirty.accept(card);
+                }
+            }
+        }
+    }
+
     // ---- collector side: sweeping ----
 
     /**
