@@ -8,7 +8,7 @@ import jdk.jfr.Name;
 import jdk.jfr.StackTrace;
 
 /**
- * The agent's one event of its own: a card-scan or card-clear hook, with its duration (the collect
+ * The agent's one event of its own: a card-scan, card-preclean or card-clear hook, with its duration (the collect
  * and the card marking). The collect itself, the backend and the fault rate are the tracker's events
  * ({@code io.pagemark.Collect}, {@code io.pagemark.Backend}, {@code io.pagemark.FaultRate}), which
  * every arena the agent opens commits like any other.
@@ -23,7 +23,7 @@ final class CardMarkingEvent extends jdk.jfr.Event {
     String backend;
 
     @Label("Hook")
-    @Description("card-scan: the dirty pages' cards were marked; card-clear: the collector cleared its cards, the pages were dropped"
+    @Description("card-scan, card-preclean: the dirty pages' cards were marked; card-clear: the collector cleared its cards, the pages were dropped"
             + " (0 when tracking had paused since the scan and was armed again)")
     String hook;
 
