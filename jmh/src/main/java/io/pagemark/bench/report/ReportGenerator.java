@@ -50,6 +50,8 @@ public final class ReportGenerator {
 
     static final String STORE = StoreCostBenchmark.class.getSimpleName() + ".storeBatch";
     static final String FIRST_WRITE = FirstWriteBenchmark.class.getSimpleName() + ".firstWrite";
+    /** FirstWriteBenchmark's bulkPages for each backend's default (the native backends' adaptive window), which the tables show. */
+    static final String WINDOW = "0";
     static final String FIRST_WRITE_LATENCY = FirstWriteBenchmark.class.getSimpleName() + ".firstWriteLatency";
     static final String COLLECT = CollectBenchmark.class.getSimpleName() + ".collect";
     static final String PAGEMAP_READ = SoftDirtyScanBenchmark.class.getSimpleName() + ".pagemapRead";
@@ -179,8 +181,8 @@ public final class ReportGenerator {
             }
         }
         if (t.isEmpty()) return "";
-        Map<String, String> one = Map.of("backend", "mprotect", "order", "seq", "writers", "1");
-        Map<String, String> two = Map.of("backend", "mprotect", "order", "seq", "writers", "2");
+        Map<String, String> one = Map.of("backend", "mprotect", "order", "seq", "writers", "1", "bulkPages", WINDOW);
+        Map<String, String> two = Map.of("backend", "mprotect", "order", "seq", "writers", "2", "bulkPages", WINDOW);
         double oneWriter = nanos(FIRST_WRITE, one) / faultFraction(one), twoWriters = nanos(FIRST_WRITE, two) / faultFraction(two);
         String mprotectNote = Double.isNaN(oneWriter) || Double.isNaN(twoWriters) ? ""
                 : String.format(Locale.ROOT, "\nmprotect with 2 writers: %s per fault, %s the 1-writer cost (the reference expects it slower: a TLB shootdown per fault).\n",
@@ -224,7 +226,7 @@ public final class ReportGenerator {
     /** Faults taken per page written, for the backends that count their faults; empty when none does. */
     private String faultsTable(List<String> backends) {
         List<String> counted = backends.stream().filter(b -> results.values(FIRST_WRITE, "order").stream().anyMatch(
-                o -> !Double.isNaN(faultsPerPage(Map.of("backend", b, "order", o, "writers", "1"))))).toList();
+                o -> !Double.isNaN(faultsPerPage(Map.of("backend", b, "order", o, "writers", "1", "bulkPages", WINDOW))))).toList();
         if (counted.isEmpty()) return "";
         List<String> headers = new ArrayList<>(List.of("order", "writers"));
         headers.addAll(counted);
@@ -233,7 +235,7 @@ public final class ReportGenerator {
             for (String writers : results.values(FIRST_WRITE, "writers")) {
                 List<String> row = new ArrayList<>(List.of(order, writers));
                 for (String b : counted) {
-                    double f = faultsPerPage(Map.of("backend", b, "order", order, "writers", writers));
+                    double f = faultsPerPage(Map.of("backend", b, "order", order, "writers", writers, "bulkPages", WINDOW));
                     row.add(Double.isNaN(f) ? "n/a" : String.format(Locale.ROOT, "%.3f", f));
                 }
                 t.row(row);
@@ -248,9 +250,9 @@ public final class ReportGenerator {
         MarkdownTable t = new MarkdownTable(headers);
         for (String order : results.values(FIRST_WRITE, "order")) {
             for (String writers : results.values(FIRST_WRITE, "writers")) {
-                double base = nanos(FIRST_WRITE, Map.of("backend", BASELINE_FAULT, "order", order, "writers", writers));
+                double base = nanos(FIRST_WRITE, Map.of("backend", BASELINE_FAULT, "order", order, "writers", writers, "bulkPages", WINDOW));
                 List<String> row = new ArrayList<>(List.of(order, writers));
-                for (String b : backends) row.add(cell(nanos(FIRST_WRITE, Map.of("backend", b, "order", order, "writers", writers)), base));
+                for (String b : backends) row.add(cell(nanos(FIRST_WRITE, Map.of("backend", b, "order", order, "writers", writers, "bulkPages", WINDOW)), base));
                 t.row(row);
             }
         }
@@ -266,7 +268,7 @@ public final class ReportGenerator {
             List<Charts.Series> series = new ArrayList<>();
             for (String b : backends) {
                 for (String order : results.values(FIRST_WRITE_LATENCY, "order")) {
-                    Optional<Histogram> h = latencies.find(FIRST_WRITE_LATENCY, Map.of("backend", b, "order", order, "writers", writers));
+                    Optional<Histogram> h = latencies.find(FIRST_WRITE_LATENCY, Map.of("backend", b, "order", order, "writers", writers, "bulkPages", WINDOW));
                     if (h.isEmpty()) continue;
                     Histogram hist = h.get();
                     t.row(List.of(b, order, writers, time(hist.getValueAtPercentile(50)), time(hist.getValueAtPercentile(90)),
@@ -589,11 +591,11 @@ public final class ReportGenerator {
             }
         }
         List<String> faultBackends = ordered(results.values(FIRST_WRITE, "backend"));
-        double asyncFault = nanos(FIRST_WRITE, Map.of("backend", BASELINE_FAULT, "order", "seq", "writers", "1"));
+        double asyncFault = nanos(FIRST_WRITE, Map.of("backend", BASELINE_FAULT, "order", "seq", "writers", "1", "bulkPages", WINDOW));
         List<String> faults = new ArrayList<>();
         for (String b : faultBackends) {
             if (b.equals(BASELINE_FAULT) || b.equals(CARD_TABLE)) continue;
-            faults.add(b + " " + factor(nanos(FIRST_WRITE, Map.of("backend", b, "order", "seq", "writers", "1")) / asyncFault));
+            faults.add(b + " " + factor(nanos(FIRST_WRITE, Map.of("backend", b, "order", "seq", "writers", "1", "bulkPages", WINDOW)) / asyncFault));
         }
         if (!faults.isEmpty()) lines.add("First write per page (seq, 1 writer) relative to " + BASELINE_FAULT + ": " + String.join(", ", faults) + ".");
         for (String size : results.values(COLLECT, "size")) {
