@@ -18,7 +18,7 @@ import java.util.concurrent.locks.LockSupport;
  * The no-lost-write oracle: the test every backend must pass.
  * <p>
  * Writer threads store version stamps at random places of a tracked arena (single bytes, 8-byte
- * words, writes spanning a page boundary, and sequential runs of up to 128 pages), while one
+ * words, writes spanning a page boundary, and sequential runs of up to 32 pages), while one
  * collector repeatedly collects and copies every reported page into a shadow copy. Every {@link OracleConfig#quiescentEvery()} the writers
  * are stopped, one more collect is made, and the shadow must then equal the arena byte for byte:
  * any difference is a write that no collect reported. Checking often (not only at the end) keeps a
@@ -156,13 +156,13 @@ public final class NoLostWriteOracle {
                         } else {
                             arena.putLong(offset, stamp);
                         }
-                    } else if (kind < 80) {
+                    } else if (kind < 83) {
                         arena.putByte(random.nextLong(size), (byte) (stamp | 1));
                     } else if (kind < 85) {
                         // A sequential run of pages, a long into each: the native backends' adaptive windows grow on it.
                         long pages = size / pageSize;
                         long first = random.nextLong(pages);
-                        long end = Math.min(pages, first + 1 + random.nextInt(128));
+                        long end = Math.min(pages, first + 1 + random.nextInt(32));
                         for (long p = first; p < end; p++) arena.putLong(p * pageSize + 8 * random.nextInt((int) (pageSize / 8)), stamp);
                     } else {
                         // A write spanning a page boundary: both pages must be reported.
