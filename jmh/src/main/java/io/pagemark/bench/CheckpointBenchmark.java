@@ -35,7 +35,8 @@ import java.util.stream.Stream;
  * The incremental checkpointer against copying the whole arena: one checkpoint (a delta, fsynced and
  * published) of a 1 GiB arena with 1%, 10% or 100% of its pages dirtied, versus a full copy of the
  * arena to memory ({@link FullCopy#toMemory}) and to a file with fsync ({@link FullCopy#toFile}).
- * MB/s = dirty bytes / time; the delta file is {@code pages x (4096 + 12) + 84} bytes.
+ * MB/s = dirty bytes / time; the delta file is {@code pages x (4096 + 12) + 84} bytes. And a restore
+ * of a base and three 10% deltas into memory of the caller's (verified first) or into a new arena.
  *
  * <pre>
  * java -jar jmh/target/benchmarks.jar CheckpointBenchmark                        # on the disk of java.io.tmpdir
@@ -162,6 +163,62 @@ public class CheckpointBenchmark {
                 channel.force(true);
                 return channel.size();
             }
+        }
+    }
+
+    /**
+     * What a restore costs: a chain of a random arena's base and three deltas of 10% each, written once.
+     * The memory restored into is faulted in once, so {@link #restoreIntoSegment} measures the restore alone.
+     */
+    @State(Scope.Benchmark)
+    public static class RestoreChain {
+        @Param({"1073741824"})
+        long arenaBytes;
+        /** Where the chain goes; empty: a new directory under java.io.tmpdir. */
+        @Param({""})
+        String directory;
+
+        Path dir;
+        Arena targetScope;
+        MemorySegment target;
+
+        @Setup(Level.Trial)
+        public void write() throws IOException {
+            dir = Files.createTempDirectory(directory.isEmpty() ? Path.of(System.getProperty("java.io.tmpdir")) : Path.of(directory),
+                    "pagemark-bench-");
+            SplittableRandom random = new SplittableRandom(42);
+            try (TrackedArena arena = TrackedArena.open(arenaBytes); Checkpointer checkpointer = Checkpointer.open(arena, dir)) {
+                fillRandom(arena.segment(), random);
+                checkpointer.checkpoint();
+                long pages = arena.pageCount();
+                for (int delta = 0; delta < 3; delta++) {
+                    for (long i = 0; i < pages / 10; i++) arena.putLong(random.nextLong(pages) * arena.pageSize(), random.nextLong());
+                    checkpointer.checkpoint();
+                }
+            }
+            targetScope = Arena.ofShared();
+            target = targetScope.allocate(arenaBytes, 4096);
+            target.fill((byte) 1);
+        }
+
+        @TearDown(Level.Trial)
+        public void delete() throws IOException {
+            targetScope.close();
+            deleteTree(dir);
+        }
+    }
+
+    /** {@code Checkpointer.restore(dir, segment)}: the whole chain read and checked, then read again and applied (a damaged chain leaves the memory as it was). */
+    @Benchmark
+    public long restoreIntoSegment(RestoreChain chain) throws IOException {
+        return Checkpointer.restore(chain.dir, chain.target).sequence();
+    }
+
+    /** {@code Checkpointer.restore(dir, builder)}: the chain read once, into a new arena (mapped, written, closed each time). */
+    @Benchmark
+    public long restoreIntoNewArena(RestoreChain chain) throws IOException {
+        try (TrackedArena restored = Checkpointer.restore(chain.dir, TrackedArena.builder())) {
+            return restored.size();
         }
     }
 
