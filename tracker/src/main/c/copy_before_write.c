@@ -8,6 +8,7 @@
 
 #include "atomics.h"
 #include "pagemark.h"
+#include "rearm.h"
 #include "tracker.h"
 
 #include <errno.h>
@@ -81,12 +82,12 @@ void copy_block(struct tracker *t, uint64_t first, uint64_t count) {
 
 /* Stops new fault paths and waits for those in flight to unprotect and leave (see copy_enter). */
 static void copy_pause(struct tracker *t) {
-    store_seq_cst(&t->copy.phase, COPY_PAUSED);
+    store_seq_cst(&t->copy.phase, COPY_PAUSED); /* again after start's CAS or pm_rearm's store: harmless */
     /* Fault paths arriving now step out and wait, so the count only drops: bounded by the slowest one in flight. */
     while (load_seq_cst(&t->copy.in_fault) != 0) sched_yield();
 }
 
-int pm_copy_before_write_start(struct tracker *t, int32_t *states, uint8_t *image) {
+int pm_copy_before_write_start(struct tracker *t, int32_t *states, uint8_t *image, uint64_t *delta) {
     int expected = COPY_OFF;
     /* Only the Java owner switches (under the arena's lock); the CAS just refuses a second start. */
     if (!cas_seq_cst(&t->copy.phase, &expected, COPY_PAUSED)) return -EBUSY;
@@ -94,14 +95,26 @@ int pm_copy_before_write_start(struct tracker *t, int32_t *states, uint8_t *imag
     store_relaxed(&t->copy.states, (_Atomic int32_t *)states);
     t->copy.image = image;
     /*
-     * No fault path is between a decision and its unprotect, and none starts one: once the protect
-     * below returns, every page is protected and none can be unprotected without first leaving
-     * UNCOPIED. That moment is the snapshot's. The protect runs here, while the fault paths are
-     * paused, not from Java: Java code there could stop at a safepoint that waits for the paused writers.
+     * No fault path is between a decision and its unprotect, and none starts one: once the re-arm
+     * below returns, every page is protected (rearm.h: the unmarked ones already were) and none can be
+     * unprotected without first leaving UNCOPIED. That moment is the snapshot's (or the cut's). The
+     * protect runs here, while the fault paths are paused, not from Java: Java code there could stop
+     * at a safepoint that waits for the paused writers.
      */
-    int result = t->backend->protect_all(t);
+    int result = rearm_paused(t, NULL, delta, delta != NULL ? states : NULL);
     /* Sequentially consistent (so release): a fault path that sees LIVE sees the states and the image. */
-    store_seq_cst(&t->copy.phase, result == 0 ? COPY_LIVE : COPY_OFF);
+    store_seq_cst(&t->copy.phase, result >= 0 ? COPY_LIVE : COPY_OFF);
+    return result;
+}
+
+int pm_rearm(struct tracker *t, uint64_t *also) {
+    /* The Java owner calls this under the arena's lock, as it does start and stop: the phase cannot change meanwhile. */
+    int phase = load_acquire(&t->copy.phase);
+    store_seq_cst(&t->copy.phase, COPY_PAUSED);
+    copy_pause(t);
+    int result = rearm_paused(t, also, NULL, NULL);
+    /* Sequentially consistent: the fault paths waiting in copy_enter resume in the phase they would have seen. */
+    store_seq_cst(&t->copy.phase, phase);
     return result;
 }
 

@@ -91,6 +91,7 @@ static void mprotect_fault(struct tracker *t, uintptr_t addr) {
         if (copy) copy_block(t, first, count); /* again if the run grew: pages already copied are skipped */
         if (mprotect(tracker_page(t, first), count << t->page_shift, PROT_READ | PROT_WRITE) == 0) {
             record_writable(t, first, first + count, 1);
+            rearm_unprotected(t, first, count);
             break;
         }
         /*
@@ -116,7 +117,8 @@ void pm_set_vma_budget(int64_t vmas) {
     store_relaxed(&vma_budget, vmas);
 }
 
-void pm_mprotect_protecting(struct tracker *t, uint64_t first, uint64_t count) {
+/* Before re-protecting [first, first + count): see mprotect_protect. */
+static void mprotect_protecting(struct tracker *t, uint64_t first, uint64_t count) {
     /* Before the mprotect: no fault can set these bits again until it is done (the pages are still writable). */
     record_writable(t, first, first + count, 0);
     /* Far from the limit again: back to the configured block, for precision. */
@@ -125,7 +127,7 @@ void pm_mprotect_protecting(struct tracker *t, uint64_t first, uint64_t count) {
     }
 }
 
-void pm_mprotect_protecting_all(struct tracker *t) {
+static void mprotect_protecting_all(struct tracker *t) {
     for (uint64_t word = 0; word < (t->pages + 63) / 64; word++) store_relaxed(&t->mprotect.writable[word], 0);
     sub_relaxed(&vma_boundaries, exchange_relaxed(&t->mprotect.boundaries, 0));
     store_relaxed(&t->current_block_log2, t->block_log2);
@@ -149,8 +151,23 @@ static int mprotect_unprotect(struct tracker *t, uint64_t first, uint64_t count)
 }
 
 static int mprotect_protect_all(struct tracker *t) {
-    pm_mprotect_protecting_all(t);
+    mprotect_protecting_all(t);
     return mprotect(tracker_page(t, 0), t->pages << t->page_shift, PROT_READ) == 0 ? 0 : -errno;
+}
+
+/*
+ * Making a run read-only can split a writable VMA (when writable pages border it on both sides)
+ * and fail with ENOMEM at vm.max_map_count; then the whole range is protected instead, which needs
+ * no split. That is safe: every writable page has a record pending or drained, so protecting it
+ * early costs at most a fault, never a write.
+ */
+static int mprotect_protect(struct tracker *t, uint64_t first, uint64_t count) {
+    if (first == 0 && count == t->pages) return mprotect_protect_all(t);
+    mprotect_protecting(t, first, count);
+    if (mprotect(tracker_page(t, first), count << t->page_shift, PROT_READ) == 0) return 0;
+    if (errno != ENOMEM) return -errno;
+    int result = mprotect_protect_all(t);
+    return result == 0 ? 1 : result;
 }
 
 static const struct backend mprotect_backend = {
@@ -160,6 +177,7 @@ static const struct backend mprotect_backend = {
     .init = mprotect_init,
     .release = mprotect_release,
     .unprotect = mprotect_unprotect,
-    .protect_all = mprotect_protect_all,
+    .protect = mprotect_protect,
+    .protect_call_pages = 32, /* docs/cuts.md, "Re-arm" */
 };
 PM_BACKEND(mprotect_backend);

@@ -20,7 +20,7 @@
 #define PM_EXPORT __attribute__((visibility("default")))
 
 /* Bumped whenever an exported signature or constant changes; the Java loader refuses a mismatch. */
-#define PM_ABI_VERSION 7
+#define PM_ABI_VERSION 8
 
 /* Indexes for pm_counter. */
 #define PM_COUNTER_FAULTS 0            /* faults resolved (one per unprotected block) */
@@ -124,19 +124,32 @@ PM_EXPORT int pm_signal_ranges(void);
 
 /* mprotect: the VMAs the trackers may add (each writable run inside a read-only range is one more, plus the rest of the range). */
 PM_EXPORT void pm_set_vma_budget(int64_t vmas);
-/* mprotect: the collector is about to make pages [first, first + count) read-only again (call just before). */
-PM_EXPORT void pm_mprotect_protecting(struct tracker *t, uint64_t first, uint64_t count);
-/* mprotect: the whole range is about to be made read-only (arm, or a re-protect that hit ENOMEM; call just before). */
-PM_EXPORT void pm_mprotect_protecting_all(struct tracker *t);
+
+/*
+ * Re-protecting (rearm.h). pm_protect_pages: the collector's re-protect of the pages set in `words`
+ * (a bitmap of the range, as it was on return), run by run, adjacent runs merged, or the whole range
+ * where that costs less; the fault paths keep running. pm_rearm: arm's, with the fault paths paused
+ * meanwhile, of every page unprotected since the last re-arm and those set in `also` (a bitmap of the
+ * range, or NULL: pages that changed without a fault path, which the collector found). Both return the number of times the
+ * whole range was protected instead after ENOMEM (mprotect near vm.max_map_count), or -errno.
+ */
+PM_EXPORT int pm_protect_pages(struct tracker *t, uint64_t *words);
+PM_EXPORT int pm_rearm(struct tracker *t, uint64_t *also);
+/* Teeth for the tests: with skip != 0, every re-protect leaves one of its pages writable (a lost write). */
+PM_EXPORT void pm_test_rearm_skips_one_page(struct tracker *t, int skip);
 
 /*
  * Copy-before-write on: stops the fault paths (those in flight finish, new ones wait), protects
- * the whole range, then has every fault path copy each UNCOPIED page of the block it is about to
- * unprotect into `image` (same offset) first. states (one int32 per page, all UNCOPIED) and image
- * (the range's size) are the caller's and must stay valid until pm_copy_before_write_stop.
- * Returns 0, -EBUSY if already on, or -errno of the protecting syscall (copying stays off then).
+ * what is writable (pm_rearm's re-arm: after it the whole range is protected), then has every fault
+ * path copy each UNCOPIED page of the block it is about to unprotect into `image` (same offset)
+ * first. states (one int32 per page) and image (the range's size) are the caller's and must stay
+ * valid until pm_copy_before_write_stop. A snapshot (delta NULL) passes every state UNCOPIED. A cut
+ * passes a bitmap of the range as delta, which receives the pages unprotected since the previous cut
+ * (all of them at the first), and states TAKEN_BY_CALLER except for those, which this sets UNCOPIED.
+ * Returns >= 0 (pm_rearm's count), -EBUSY if already on, or -errno of the protecting syscall
+ * (copying stays off then).
  */
-PM_EXPORT int pm_copy_before_write_start(struct tracker *t, int32_t *states, uint8_t *image);
+PM_EXPORT int pm_copy_before_write_start(struct tracker *t, int32_t *states, uint8_t *image, uint64_t *delta);
 /* Copy-before-write off: when this returns no fault path uses states or image any more. Idempotent. */
 PM_EXPORT void pm_copy_before_write_stop(struct tracker *t);
 /* Unprotects pages [first, first + count) outside a fault (waking uffd-sync writers waiting on them). 0 or -errno. */

@@ -101,7 +101,8 @@ struct tracker *pm_tracker_new(const char *backend_name, uint64_t start, uint64_
     t->max_block_log2 = ceil_log2(pages) > block_log2 ? ceil_log2(pages) : block_log2;
     t->handlers.stop_fd = -1;
     ring_init(&t->ring, ring_buffer, ring_capacity, spill_bitmap, pages);
-    int error = backend->init != NULL ? backend->init(t) : 0;
+    int error = rearm_init(t);
+    if (error == 0 && backend->init != NULL && (error = backend->init(t)) != 0) rearm_release(t);
     if (error != 0) {
         free(t);
         errno = -error;
@@ -127,10 +128,12 @@ uint64_t pm_counter(struct tracker *t, int counter) {
 
 void pm_tracker_free(struct tracker *t) {
     if (t->backend->release != NULL) t->backend->release(t);
+    rearm_release(t);
     free(t);
 }
 
 int pm_unprotect(struct tracker *t, uint64_t first, uint64_t count) {
     if (first > t->pages || count > t->pages - first) return -EINVAL;
+    rearm_unprotected(t, first, count); /* before: marking a page that stays protected costs a protect, never a write */
     return t->backend->unprotect(t, first, count);
 }

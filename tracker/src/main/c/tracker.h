@@ -13,6 +13,7 @@
 
 #include "copy_before_write.h"
 #include "mprotect.h"
+#include "rearm.h"
 #include "ring.h"
 #include "uffd_sync.h"
 #include "window.h"
@@ -40,8 +41,16 @@ struct backend {
     void (*release)(struct tracker *t);
     /* Makes pages [first, first + count) writable outside a fault, waking writers waiting on them; 0 or -errno. */
     int (*unprotect)(struct tracker *t, uint64_t first, uint64_t count);
-    /* Write-protects the whole range, as the Java side's arm does; 0 or -errno. */
-    int (*protect_all)(struct tracker *t);
+    /*
+     * Write-protects pages [first, first + count) (the whole range included) outside a fault; 0, 1
+     * when it had to protect the whole range instead (mprotect at vm.max_map_count), or -errno.
+     */
+    int (*protect)(struct tracker *t, uint64_t first, uint64_t count);
+    /*
+     * What one protect call costs beyond its pages, in pages of a whole-range protect: runs closer
+     * than this are merged, and the whole range is protected when the runs would cost more (rearm.c).
+     */
+    uint64_t protect_call_pages;
 };
 
 struct tracker {
@@ -61,6 +70,7 @@ struct tracker {
     struct handler_threads handlers;  /* uffd_sync.h */
     struct copy_before_write copy;    /* copy_before_write.h */
     struct fault_windows windows;     /* window.h */
+    struct rearm rearm;               /* rearm.h */
 };
 
 /* The aligned block of 2^block_log2 pages holding addr, clipped to the range: its first page and page count, and its ring entry. */

@@ -19,6 +19,7 @@ static void uffd_sigbus_fault(struct tracker *t, uintptr_t addr) {
     if (copy_enter(t) == COPY_LIVE) copy_block(t, first, count);
     /* DONTWAKE: the only thread waiting for these pages is this one, in its signal handler. */
     uffd_unprotect_in_fault(t, first, count, 1);
+    rearm_unprotected(t, first, count);
     copy_leave(t);
     add_relaxed(&t->faults, 1);
     int n = fault_run_entries(t, first, count, entries);
@@ -30,6 +31,7 @@ static const struct backend uffd_sigbus_backend = {
     .fault_signal = SIGBUS,
     .on_fault = uffd_sigbus_fault,
     .unprotect = uffd_unprotect,
-    .protect_all = uffd_protect_all,
+    .protect = uffd_protect,
+    .protect_call_pages = UFFD_PROTECT_CALL_PAGES,
 };
 PM_BACKEND(uffd_sigbus_backend);

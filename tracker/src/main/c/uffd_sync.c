@@ -55,6 +55,9 @@ static void mark_discarded(struct tracker *t, uint64_t start, uint64_t end) {
     if (bitmap == NULL || end <= t->start || start >= range_end) return;
     if (start < t->start) start = t->start;
     if (end > range_end) end = range_end;
+    /* Marked for the next re-arm before the kernel empties them (it does once this message is read): rearm.h. */
+    const uint64_t first_page = (start - t->start) >> t->page_shift;
+    rearm_unprotected(t, first_page, ((end - t->start + (1ULL << t->page_shift) - 1) >> t->page_shift) - first_page);
     const uint64_t page_mask = (1ULL << t->page_shift) - 1;
     uint64_t page = (start - t->start) >> t->page_shift;
     const uint64_t stop = (end - t->start + page_mask) >> t->page_shift;
@@ -116,6 +119,7 @@ static void resolve(struct held *h) {
             if (copy) copy_block(t, first, count);
             add_relaxed(&t->faults, 1); /* before the wake, so a writer that resumed sees itself counted */
             uffd_unprotect_in_fault_serving(t, first, count, serve, h);
+            rearm_unprotected(t, first, count);
             int m = fault_run_entries(t, first, count, run);
             /* A run of several entries (a window recorded short: tests only) may not fit: record what is unprotected so far. */
             if (recorded + m > RING_MAX_ENTRIES) {
@@ -250,6 +254,7 @@ static const struct backend uffd_sync_backend = {
     .name = "uffd-sync",
     .fault_signal = 0, /* faults arrive as messages to the handler threads above */
     .unprotect = uffd_unprotect,
-    .protect_all = uffd_protect_all,
+    .protect = uffd_protect,
+    .protect_call_pages = UFFD_PROTECT_CALL_PAGES,
 };
 PM_BACKEND(uffd_sync_backend);

@@ -42,6 +42,6 @@ int uffd_unprotect(struct tracker *t, uint64_t first, uint64_t count) {
     return uffd_write_protect(t, first, count, 0); /* 0: clear WP and wake */
 }
 
-int uffd_protect_all(struct tracker *t) {
-    return uffd_write_protect(t, 0, t->pages, UFFDIO_WRITEPROTECT_MODE_WP);
+int uffd_protect(struct tracker *t, uint64_t first, uint64_t count) {
+    return uffd_write_protect(t, first, count, UFFDIO_WRITEPROTECT_MODE_WP);
 }

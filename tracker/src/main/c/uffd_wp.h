@@ -19,8 +19,10 @@ int uffd_write_protect(struct tracker *t, uint64_t first, uint64_t count, uint64
 void uffd_unprotect_in_fault(struct tracker *t, uint64_t first, uint64_t count, int dont_wake);
 /* As uffd_unprotect_in_fault (waking), serving the descriptor while it retries EAGAIN. */
 void uffd_unprotect_in_fault_serving(struct tracker *t, uint64_t first, uint64_t count, void (*serve)(void *arg), void *arg);
-/* struct backend's unprotect and protect_all for both uffd backends. */
+/* struct backend's unprotect and protect for both uffd backends. */
 int uffd_unprotect(struct tracker *t, uint64_t first, uint64_t count);
-int uffd_protect_all(struct tracker *t);
+int uffd_protect(struct tracker *t, uint64_t first, uint64_t count);
+/* struct backend's protect_call_pages for both (docs/cuts.md, "Re-arm"). */
+#define UFFD_PROTECT_CALL_PAGES 8
 
 #endif

@@ -308,7 +308,7 @@ public final class TrackedArena implements AutoCloseable {
             CopyBeforeWrite copy = new CopyBeforeWrite(this, copier.pagesCopiedBeforeWrite());
             try {
                 // Armed: the records of writes not yet collected must stay for the next collect.
-                copier.startCopyBeforeWrite(copy.states(), copy.image(), armed);
+                copier.startCopyBeforeWrite(copy.states(), copy.image(), MemorySegment.NULL, armed);
             } catch (RuntimeException | Error e) {
                 copy.free();
                 throw e;

@@ -88,6 +88,24 @@ class NoLostWriteOracleTest {
         }
     }
 
+    /**
+     * A re-arm (arm's and each collect's re-protect, which re-protects only the pages unprotected
+     * since) that skips one of the pages it should protect: writes to it are never faulted, hence
+     * never recorded, and the oracle must see them lost.
+     */
+    @ParameterizedTest(name = "{0}")
+    @BackendsWith(Backend.Trait.NATIVE_FAULT_PATH)
+    void aRearmSkippingOnePageIsCaught(Backend backend) {
+        Capabilities.Support support = Capabilities.probe().backends().get(backend);
+        Assumptions.assumeTrue(support.usable(), () -> "skipped: " + backend + " is not usable here: " + support.reason());
+        try (TrackedArena arena = TrackedArena.map(backend, "test: re-arm skipping a page", TEETH.arenaBytes(), false,
+                region -> TestTrackers.rearmSkippingOnePage(backend.open(region, TrackerOptions.DEFAULTS)), null)) {
+            OracleResult r = NoLostWriteOracle.run(arena, new WriterGate(), TEETH, ShadowSync.CORRECT);
+            assertTrue(r.lost() > 0, "the oracle missed the losses of a re-arm skipping a page: " + r);
+            assertTrue(r.losses().getFirst().contains("was never reported by backend " + backend), r.losses().getFirst());
+        }
+    }
+
     /** A PAGEMAP_SCAN consumer that drops the last region of every page-out (a walk_end bug). */
     private static final class DropsLastRegion extends PagemapScan {
         DropsLastRegion() {

@@ -1,9 +1,7 @@
 package io.pagemark.backend;
 
-import io.pagemark.linux.Errno;
 import io.pagemark.linux.Kernel;
 import io.pagemark.linux.Libc;
-import io.pagemark.linux.LinuxException;
 import io.pagemark.nativelib.FaultPaths;
 import io.pagemark.nativelib.NativeLibrary;
 
@@ -25,8 +23,6 @@ import java.lang.invoke.VarHandle;
  * mmap_lock for writing, so writers on several threads serialize.
  */
 public final class MprotectTracker extends NativeFaultTracker {
-    private long reprotectFallbacks;
-
     private MprotectTracker(MappedRegion region, TrackerOptions options) {
         super(region, options, "mprotect", -1); // mprotect.c
     }
@@ -71,30 +67,6 @@ public final class MprotectTracker extends NativeFaultTracker {
     }
 
     @Override
-    protected void protectAll() {
-        FaultPaths.mprotectProtectingAll(tracker);
-        Libc.mprotect(region.address(), region.size(), Libc.PROT_READ, Libc.NO_HINT);
-    }
-
-    /**
-     * Re-protects a drained run. Making a run read-only can split a writable VMA (when undrained
-     * blocks border it on both sides) and fail with ENOMEM at vm.max_map_count; then the whole region
-     * is protected instead, which needs no split. That is safe: every writable page has a record
-     * pending or drained, so protecting it early costs at most a fault, never a write.
-     */
-    @Override
-    protected void protect(long firstPage, long pageCount) {
-        FaultPaths.mprotectProtecting(tracker, firstPage, pageCount);
-        try {
-            Libc.mprotect(region.address() + firstPage * region.pageSize(), pageCount * region.pageSize(), Libc.PROT_READ, Libc.NO_HINT);
-        } catch (LinuxException e) {
-            if (e.errno() != Errno.ENOMEM) throw e;
-            reprotectFallbacks++;
-            protectAll();
-        }
-    }
-
-    @Override
     public boolean handlesKernelModeWrites() {
         return false; // the page is read-only to the kernel too: EFAULT
     }
@@ -108,7 +80,8 @@ public final class MprotectTracker extends NativeFaultTracker {
                     .append(degradations == 1 ? " time" : " times").append(" to blocks of up to ")
                     .append(1L << counter(FaultPaths.Counter.LARGEST_BLOCK_LOG2)).append(" pages");
         }
-        if (reprotectFallbacks > 0) sb.append("; re-protected the whole region ").append(reprotectFallbacks).append(" times on ENOMEM");
+        long fallbacks = wholeRegionFallbacks();
+        if (fallbacks > 0) sb.append("; re-protected the whole region ").append(fallbacks).append(" times on ENOMEM");
         return sb.append(')').toString();
     }
 

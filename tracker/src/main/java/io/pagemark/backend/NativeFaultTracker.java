@@ -4,13 +4,18 @@ import io.pagemark.linux.Errno;
 import io.pagemark.linux.LinuxException;
 import io.pagemark.nativelib.FaultPaths;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * What the native backends (uffd-sync, uffd-sigbus, mprotect) share: a native tracker whose fault
  * path (C, {@code tracker/src/main/c}) unprotects the faulting block and then records it in a
  * {@link FaultRing}, and the collect order of docs/design.md: drain the records, re-protect what was
- * drained, then return (the caller reads contents after that).
+ * drained, then return (the caller reads contents after that). Re-protecting is C's (rearm.c): the
+ * drained pages' runs, adjacent runs merged into one call, or the whole region where that costs less.
+ * Arming re-protects only what was unprotected since the last arm (the native side marks every
+ * page it unprotects), so arming an arena that is mostly protected costs what was written, not its size.
  * <p>
  * Why that order loses nothing: a page is writable only after a fault path unprotected it, and
  * that fault path records it afterwards, so a writable page always has a record pending or being
@@ -29,6 +34,11 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
     private final FaultRing ring;
     /** The pages drained by the collect in progress (a scratch set, cleared after each collect). */
     private final PageSet drained;
+    /** The drained pages as the native re-protect reads them: a bitmap of the region, zero between collects. */
+    private final Arena scratch = Arena.ofShared();
+    private final MemorySegment drainedWords;
+    /** Times a re-protect protected the whole region instead, after ENOMEM (mprotect near vm.max_map_count). */
+    private long wholeRegionFallbacks;
     /** The C tracker's counters as they were when it was freed (indexed by the {@link FaultPaths.Counter}'s ordinal), or null while open. */
     private long[] finalCounters;
     /** The region's slot among the signal ranges (mprotect, uffd-sigbus), or -1. */
@@ -54,6 +64,7 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
             throw e;
         }
         this.drained = new PageSet(region.address(), region.pageSize(), region.pageCount());
+        this.drainedWords = scratch.allocate(ValueLayout.JAVA_LONG, (region.pageCount() + 63) / 64);
     }
 
     /** Tests only: the fault paths record each run {@code pages} pages short (see {@link FaultPaths#recordRunsShort}). */
@@ -81,14 +92,8 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
         return opened;
     }
 
-    /** Called before the whole region is protected by {@link #arm()} (populate, refresh budgets). */
+    /** Called before {@link #arm()} protects what is writable (populate, refresh budgets). */
     protected abstract void beforeProtectingAll();
-
-    /** Protects the whole region: every page's next write faults. */
-    protected abstract void protectAll();
-
-    /** Re-protects {@code pageCount} pages from page {@code firstPage}, all drained by the collect in progress. */
-    protected abstract void protect(long firstPage, long pageCount);
 
     /**
      * Makes the whole region writable, stopping fault delivery, and releases the mechanism's
@@ -102,9 +107,16 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
         beforeProtectingAll();
         // Forget what was recorded before: drain first, then protect. Draining after the protect
         // could discard the record of a write made after it: that page would stay writable, unrecorded.
+        // Pages that changed without a fault path (a discard emptied them) are in the drain, not among
+        // the native side's marks: the re-arm protects both.
         drainChanges(drained, true);
+        drained.copyTo(drainedWords);
+        try {
+            wholeRegionFallbacks += FaultPaths.rearm(tracker, drainedWords);
+        } finally {
+            drained.clearIn(drainedWords);
+        }
         drained.clear();
-        protectAll();
     }
 
     /** Should mprotect lack the room to unprotect (it never does for a whole region), pages stay protected: faults, never lost writes. */
@@ -117,11 +129,25 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
     public void collect(PageSet out) {
         ensureOpen();
         drainChanges(drained, false);
-        long[] runs = drained.runs();
-        for (int i = 0; i < runs.length; i += 2) protect(runs[i], runs[i + 1]);
+        drained.copyTo(drainedWords);
+        try {
+            wholeRegionFallbacks += FaultPaths.protectPages(tracker, drainedWords);
+        } finally {
+            drained.clearIn(drainedWords);
+        }
         // Only now, re-protected, are the pages reported: the caller reads their contents after this.
-        for (int i = 0; i < runs.length; i += 2) out.addRange(runs[i], runs[i + 1]);
+        out.addAll(drained);
         drained.clear();
+    }
+
+    /** Teeth for tests: while on, every re-protect leaves one of its pages writable, as a broken re-arm would. */
+    void testRearmSkipsOnePage(boolean skip) {
+        FaultPaths.testRearmSkipsOnePage(tracker, skip);
+    }
+
+    /** Times a re-protect had to protect the whole region instead (ENOMEM near vm.max_map_count). */
+    protected final long wholeRegionFallbacks() {
+        return wholeRegionFallbacks;
     }
 
     /**
@@ -138,7 +164,7 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
      * re-protected and reported with them: the uffd backends' pages a discard emptied
      * (docs/discards.md). Default: the records alone.
      *
-     * @param arming called by {@link #arm()}, whose protect-all follows, rather than by a collect
+     * @param arming called by {@link #arm()}, whose re-arm of every unprotected page follows, rather than by a collect
      */
     protected void drainChanges(PageSet into, boolean arming) {
         drain(into);
@@ -160,18 +186,18 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
 
     /**
      * The native fault path does the copying (C, so that a writer never waits for a Java thread): see
-     * pm_copy_before_write_start. The protect-all happens inside that call, not through
-     * {@link #protectAll()}, because it runs while the fault paths are paused.
+     * pm_copy_before_write_start. The re-arm happens inside that call because it runs while the
+     * fault paths are paused.
      */
     @Override
-    public void startCopyBeforeWrite(MemorySegment states, MemorySegment image, boolean keepRecords) {
+    public void startCopyBeforeWrite(MemorySegment states, MemorySegment image, MemorySegment delta, boolean keepRecords) {
         ensureOpen();
         beforeProtectingAll();
         if (!keepRecords) {
             drain(drained); // the records of writes nobody collects: dropped so that the ring never fills
             drained.clear();
         }
-        FaultPaths.startCopyBeforeWrite(tracker, states, image);
+        wholeRegionFallbacks += FaultPaths.startCopyBeforeWrite(tracker, states, image, delta);
     }
 
     @Override
@@ -244,6 +270,7 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
             finalCounters = counters;
             FaultPaths.freeTracker(tracker);
             ring.close();
+            scratch.close();
         }
     }
 

@@ -59,6 +59,13 @@ public final class PageSet {
         touched(firstWord, lastWord);
     }
 
+    /** Adds every page of {@code other}, a set of the same region. */
+    public void addAll(PageSet other) {
+        if (other.words.length != words.length) throw new IllegalArgumentException("a set of another region (" + other.pageCount + " pages, not " + pageCount + ")");
+        for (int w = other.lowWord; w <= other.highWord; w++) words[w] |= other.words[w];
+        if (other.highWord >= other.lowWord) touched(other.lowWord, other.highWord);
+    }
+
     /** Adds every page overlapping the byte addresses [start, end) (absolute addresses inside the region). */
     public void addAddresses(long start, long end) {
         if (end <= start) return;
@@ -136,6 +143,31 @@ public final class PageSet {
             out[n++] = runEnd - runStart;
         }
         return Arrays.copyOf(out, n);
+    }
+
+    /**
+     * Writes the set into {@code bitmap}, a native bitmap of the region (a long per 64 pages, page p
+     * at bit p % 64 of long p / 64) that is zero where this set may hold pages; {@link #clearIn} undoes it.
+     */
+    public void copyTo(MemorySegment bitmap) {
+        if (highWord >= lowWord) {
+            MemorySegment.copy(words, lowWord, bitmap, ValueLayout.JAVA_LONG, (long) lowWord * Long.BYTES, highWord - lowWord + 1);
+        }
+    }
+
+    /** Zeroes in {@code bitmap} the words {@link #copyTo} wrote (call before this set changes). */
+    public void clearIn(MemorySegment bitmap) {
+        if (highWord >= lowWord) bitmap.asSlice((long) lowWord * Long.BYTES, (long) (highWord - lowWord + 1) * Long.BYTES).fill((byte) 0);
+    }
+
+    /** Adds every page set in {@code bitmap}, a native bitmap of the region as {@link #copyTo} writes it. */
+    public void addBitmap(MemorySegment bitmap) {
+        for (int w = 0; w < words.length; w++) {
+            long bits = bitmap.getAtIndex(ValueLayout.JAVA_LONG, w);
+            if (bits == 0) continue;
+            words[w] |= bits;
+            touched(w, w);
+        }
     }
 
     /** Removes every page. */

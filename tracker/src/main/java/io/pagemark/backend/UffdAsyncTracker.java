@@ -49,11 +49,15 @@ public class UffdAsyncTracker implements PageTracker {
         return Kernel.pagemapScanMissing();
     }
 
+    /**
+     * A protect-only PAGEMAP_SCAN: protects exactly the pages written (or never protected) and skips
+     * the rest, so arming costs what was written since, not the arena's size; a huge page with its PMD
+     * intact is protected whole. Protecting clears a page's written state: the arena is clean after this.
+     */
     @Override
     public void arm() {
         uffd.beforeProtectingAll();
-        // Protecting the whole range also clears every page's written state: the arena is clean after this.
-        uffd.protect(region.address(), region.size());
+        scan.protectWritten(region.address(), region.end());
     }
 
     /** Every page then reads as written; the next arm's protect-all makes them clean again. */

@@ -10,7 +10,7 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * The native fault paths on a registered userfaultfd (uffd-sync, uffd-sigbus): arming and
- * re-protecting are UFFDIO_WRITEPROTECT on the registration; how a fault reaches the native code
+ * re-protecting are UFFDIO_WRITEPROTECT on the registration (uffd_wp.c); how a fault reaches the native code
  * (a handler thread reading the descriptor, or SIGBUS on the writer) is the subclass's.
  * <p>
  * <b>Discards</b> (docs/discards.md). MADV_DONTNEED empties PTEs, and an empty PTE of anonymous
@@ -75,16 +75,6 @@ public abstract class UffdFaultTracker extends NativeFaultTracker {
     @Override
     protected void beforeProtectingAll() {
         uffd.beforeProtectingAll();
-    }
-
-    @Override
-    protected void protectAll() {
-        uffd.protect(region.address(), region.size());
-    }
-
-    @Override
-    protected void protect(long firstPage, long pageCount) {
-        uffd.protect(region.address() + firstPage * region.pageSize(), pageCount * region.pageSize());
     }
 
     @Override

@@ -21,7 +21,7 @@ final class UffdRegistration implements AutoCloseable {
     private final boolean unpopulatedMarkers;
     /** Whether discards are posted to the descriptor (UFFD_FEATURE_EVENT_REMOVE): then it must have a reader. */
     private final boolean removeEvents;
-    /** The argument struct of the collector's UFFDIO_WRITEPROTECT calls, reused (one collector at a time). */
+    /** The argument struct of the UFFDIO_WRITEPROTECT calls made from Java (unprotect), reused (one caller at a time). */
     private final Arena arena = Arena.ofShared();
     private final MemorySegment writeProtectArg = arena.allocate(Uffd.WRITEPROTECT);
     private Populate.Method populated;
@@ -69,11 +69,6 @@ final class UffdRegistration implements AutoCloseable {
     /** Call before write-protecting the whole region: populates it when the kernel lacks (or may not use) WP_UNPOPULATED. */
     void beforeProtectingAll() {
         if (!unpopulatedMarkers) populated = Populate.beforeArm(region);
-    }
-
-    /** Write-protects [start, start + length) of the region. */
-    void protect(long start, long length) {
-        Uffd.writeProtect(fd, writeProtectArg, start, length, true, false);
     }
 
     /** Clears the write protection of [start, start + length) of the region, without recording anything. */

@@ -108,6 +108,35 @@ public class PagemapScan implements AutoCloseable {
         }
     }
 
+    /**
+     * Write-protects every page of [start, end) that is not protected ({@link #WP_MATCHING} with no
+     * output vector: the kernel's exclusive write-protect, which skips already protected PTEs, so it
+     * costs the pages written since they were last protected plus a walk of the page tables, where a
+     * UFFDIO_WRITEPROTECT of the range rewrites every PTE). Fails unless the range is registered in
+     * WP_ASYNC mode.
+     */
+    public void protectWritten(long start, long end) {
+        long from = start;
+        while (from < end) {
+            arg.fill((byte) 0);
+            arg.set(JAVA_LONG, 0, ARG.byteSize());
+            arg.set(JAVA_LONG, 8, WP_MATCHING | CHECK_WPASYNC);
+            arg.set(JAVA_LONG, 16, from);
+            arg.set(JAVA_LONG, 24, end);
+            arg.set(JAVA_LONG, 72, PAGE_IS_WRITTEN);
+            arg.set(JAVA_LONG, 88, PAGE_IS_WRITTEN);
+            Libc.ioctl(pagemapFd, PAGEMAP_SCAN, arg, "ioctl(PAGEMAP_SCAN)", e -> switch (e) {
+                case Errno.ENOTTY -> "this kernel has no PAGEMAP_SCAN (Linux 6.7+)";
+                case Errno.EPERM -> "the range is not registered with userfaultfd in WP_ASYNC mode";
+                default -> null;
+            });
+            ioctlCalls++;
+            long walkEnd = arg.get(JAVA_LONG, 32);
+            if (walkEnd <= from) throw new IllegalStateException("PAGEMAP_SCAN made no progress at 0x" + Long.toHexString(from));
+            from = walkEnd;
+        }
+    }
+
     /** Hands one ioctl's output vector of {@code count} regions to the sink. */
     protected void pageOut(MemorySegment regions, int count, RegionSink sink) {
         for (int i = 0; i < count; i++) {

@@ -28,7 +28,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class FaultPaths {
     /** PM_ABI_VERSION of the library this class was written against. */
-    public static final int ABI_VERSION = 7;
+    public static final int ABI_VERSION = 8;
 
     /** Counters a native tracker keeps (PM_COUNTER_*, by explicit code). */
     public enum Counter {
@@ -92,11 +92,11 @@ public final class FaultPaths {
         static final MethodHandle SIGNAL_RANGE_REMOVE = bind("pm_signal_range_remove", FunctionDescriptor.ofVoid(JAVA_INT), false);
         static final MethodHandle SIGNAL_RANGES = bind("pm_signal_ranges", FunctionDescriptor.of(JAVA_INT), false);
         static final MethodHandle SET_VMA_BUDGET = bind("pm_set_vma_budget", FunctionDescriptor.ofVoid(JAVA_LONG), false);
-        static final MethodHandle MPROTECT_PROTECTING = bind("pm_mprotect_protecting",
-                FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_LONG), false);
-        static final MethodHandle MPROTECT_PROTECTING_ALL = bind("pm_mprotect_protecting_all", FunctionDescriptor.ofVoid(ADDRESS), false);
+        static final MethodHandle PROTECT_PAGES = bind("pm_protect_pages", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), false);
+        static final MethodHandle REARM = bind("pm_rearm", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), false);
+        static final MethodHandle TEST_REARM_SKIPS = bind("pm_test_rearm_skips_one_page", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT), false);
         static final MethodHandle COPY_START = bind("pm_copy_before_write_start",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS), false);
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS), false);
         static final MethodHandle COPY_STOP = bind("pm_copy_before_write_stop", FunctionDescriptor.ofVoid(ADDRESS), false);
         static final MethodHandle UNPROTECT = bind("pm_unprotect", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), false);
         static final MethodHandle HANDLERS_START = bind("pm_handlers_start",
@@ -292,21 +292,43 @@ public final class FaultPaths {
     }
 
     /**
-     * mprotect: pages [firstPage, firstPage + pageCount) are about to be made read-only again; call
-     * just before the mprotect (the VMA accounting of the degradation near vm.max_map_count).
+     * The collector's re-protect of the pages set in {@code words} (a bitmap of the region, one long
+     * per 64 pages, unchanged by the call): run by run with adjacent runs merged, or the whole
+     * region where that costs less; the fault paths keep running. Returns the times the whole region
+     * was protected instead after ENOMEM (mprotect near vm.max_map_count).
      */
-    public static void mprotectProtecting(MemorySegment tracker, long firstPage, long pageCount) {
+    public static int protectPages(MemorySegment tracker, MemorySegment words) {
+        int result;
         try {
-            Handles.MPROTECT_PROTECTING.invokeExact(tracker, firstPage, pageCount);
+            result = (int) Handles.PROTECT_PAGES.invokeExact(tracker, words);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
+        if (result < 0) throw new LinuxException("pm_protect_pages", -result, "re-protecting the collected pages failed");
+        return result;
     }
 
-    /** mprotect: the whole range is about to be made read-only; call just before the mprotect. */
-    public static void mprotectProtectingAll(MemorySegment tracker) {
+    /**
+     * Arm's re-protect: with the fault paths paused (in this one downcall, as {@link #startCopyBeforeWrite}),
+     * protects every page unprotected since the last re-arm, and those set in {@code also} (a bitmap
+     * as {@link #protectPages} takes, unchanged by the call), so that afterwards the whole region is
+     * protected; O(those pages), not O(region). Returns as {@link #protectPages}.
+     */
+    public static int rearm(MemorySegment tracker, MemorySegment also) {
+        int result;
         try {
-            Handles.MPROTECT_PROTECTING_ALL.invokeExact(tracker);
+            result = (int) Handles.REARM.invokeExact(tracker, also);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (result < 0) throw new LinuxException("pm_rearm", -result, "write-protecting the region failed");
+        return result;
+    }
+
+    /** Teeth for tests: while on, every re-protect of the tracker leaves one of its pages writable (a lost write). */
+    public static void testRearmSkipsOnePage(MemorySegment tracker, boolean skip) {
+        try {
+            Handles.TEST_REARM_SKIPS.invokeExact(tracker, skip ? 1 : 0);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
@@ -314,18 +336,22 @@ public final class FaultPaths {
 
     /**
      * Switches copy-before-write on: pauses the fault paths (those in flight finish, new ones
-     * wait), write-protects the whole region, then has every fault path copy each uncopied page of
-     * the block it is about to unprotect into {@code image} at the same offset. The pause and the
-     * protect run in this one downcall: the writers it pauses hold up safepoints, so no Java code may
-     * run between them.
+     * wait), write-protects what is writable (as {@link #rearm}: afterwards the whole region is
+     * protected), then has every fault path copy each uncopied page of the block it is about to
+     * unprotect into {@code image} at the same offset. The pause and the protect run in this one
+     * downcall: the writers it pauses hold up safepoints, so no Java code may run between them.
      *
-     * @param states one int per page, all {@link #PAGE_UNCOPIED}; valid until {@link #stopCopyBeforeWrite}
+     * @param states one int per page; valid until {@link #stopCopyBeforeWrite}. A snapshot passes all
+     *               {@link #PAGE_UNCOPIED}; a cut all {@link #PAGE_TAKEN_BY_CALLER}, and the call sets its pages uncopied
      * @param image  the region's size; valid until {@link #stopCopyBeforeWrite}
+     * @param delta  {@code MemorySegment.NULL} for a snapshot; for a cut, a bitmap of the region (a long per 64 pages) that
+     *               receives the pages unprotected since the previous cut (every page at the first)
+     * @return as {@link #rearm}
      */
-    public static void startCopyBeforeWrite(MemorySegment tracker, MemorySegment states, MemorySegment image) {
+    public static int startCopyBeforeWrite(MemorySegment tracker, MemorySegment states, MemorySegment image, MemorySegment delta) {
         int result;
         try {
-            result = (int) Handles.COPY_START.invokeExact(tracker, states, image);
+            result = (int) Handles.COPY_START.invokeExact(tracker, states, image, delta);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
@@ -333,6 +359,7 @@ public final class FaultPaths {
             throw new LinuxException("pm_copy_before_write_start", -result, -result == Errno.EBUSY
                     ? "copy-before-write is already on for this tracker" : "write-protecting the region failed");
         }
+        return result;
     }
 
     /** Switches copy-before-write off; when this returns no fault path uses the states or the image. Idempotent. */

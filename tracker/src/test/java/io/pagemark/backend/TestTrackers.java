@@ -4,8 +4,8 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Trackers that only tests build: uffd-sync without handler threads, with a slow test handler in either
- * order, trackers that drop their discard reports, and native trackers whose fault paths record every
- * run short (deliberate bugs, the tests' teeth).
+ * order, trackers that drop their discard reports, native trackers whose fault paths record every
+ * run short, and native trackers whose re-arm skips a page (deliberate bugs, the tests' teeth).
  */
 public final class TestTrackers {
     private TestTrackers() {}
@@ -32,6 +32,16 @@ public final class TestTrackers {
             default -> throw new IllegalArgumentException(backend + " has no native fault path");
         };
         tracker.recordRunsShort(pages);
+        return tracker;
+    }
+
+    /**
+     * {@code tracker} (a native backend's) with its re-arm broken on purpose (the native teeth hook,
+     * rearm.c): every re-protect, at arm and at each collect, leaves one of its pages writable, so the
+     * writes to that page go unrecorded.
+     */
+    public static PageTracker rearmSkippingOnePage(PageTracker tracker) {
+        ((NativeFaultTracker) tracker).testRearmSkipsOnePage(true);
         return tracker;
     }
 
