@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.util.Objects;
@@ -48,12 +49,23 @@ import java.util.concurrent.locks.ReentrantLock;
  * missed. Read a reported page's contents after {@code collect()} returns.
  *
  * <p><b>Which writes count.</b> On hardware backends every store counts: {@link #segment()},
- * the write API, and kernel-mode writes where the backend supports them. On {@link Backend#CARD_TABLE}
- * only the write API ({@link #putLong} and friends) is seen; it costs one extra branch on the others.
+ * the write API, and the kernel's copies through the page tables (read(2) through the page cache
+ * into the memory) where {@link #handlesKernelCopies()} says so. On {@link Backend#CARD_TABLE} only
+ * the write API ({@link #putLong} and friends) is seen; it costs one extra branch on the others.
+ *
+ * <p><b>Writes through pinned pages</b> (O_DIRECT, io_uring registered or fixed buffers, RDMA, a
+ * device's DMA) are seen by no backend: the kernel pins the page once, and a collect that
+ * re-protects it while the I/O is in flight never hears of the write that lands later through the
+ * pin. Make them through {@link #read}, inside a {@link #kernelWrite} scope, or report them with
+ * {@link #written} after completion: then they are exact on every backend (docs/pinned-writes.md).
+ * <b>Raw O_DIRECT or io_uring into the arena outside these is unsupported</b>: its writes are lost,
+ * or fail with EFAULT.
  */
 public final class TrackedArena implements AutoCloseable {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    /** Page-aligned ints, for the atomic add of zero that makes a page writable ({@link #makeWritable}). */
+    private static final VarHandle ATOMIC_INT = ValueLayout.JAVA_INT.varHandle();
 
     private final Backend backend;
     private final String backendReason;
@@ -66,6 +78,13 @@ public final class TrackedArena implements AutoCloseable {
     /** The tracker as one that copies before write, or null where it cannot. */
     private final CopiesBeforeWrite copier;
     private final PageSet pending;
+    /** Kernel writes through the API: in flight, and reported after completion. */
+    private final KernelWrites kernelWrites;
+    private final InFlightWrites inFlightWrites;
+    /** Whether a kernel write must be preceded by user-mode writes: the kernel's own faults fail (EFAULT) here. */
+    private final boolean prefaultKernelWrites;
+    /** Test-only, the teeth of the pinned-write tests: COLLECT_WAITS collects run without waiting for kernel writes. */
+    volatile boolean collectIgnoresKernelWritesForTest;
     /** Non-null only when the backend needs stopped writers to collect ({@link Backend#needsWriterPause()}). */
     private final WriterPause writerPause;
     private final ReentrantLock lock = new ReentrantLock();
@@ -84,7 +103,7 @@ public final class TrackedArena implements AutoCloseable {
     private long pagesReported;
 
     private TrackedArena(Backend backend, String backendReason, MappedRegion region, Arena scope, PageTracker tracker,
-                         WriterPause writerPause) {
+                         WriterPause writerPause, InFlightWrites inFlightWrites) {
         this.backend = backend;
         this.backendReason = backendReason;
         this.region = region;
@@ -95,22 +114,26 @@ public final class TrackedArena implements AutoCloseable {
         this.copier = tracker instanceof CopiesBeforeWrite c ? c : null;
         this.pending = new PageSet(region.address(), region.pageSize(), region.pageCount());
         this.writerPause = backend.needsWriterPause() ? writerPause : null;
+        this.kernelWrites = new KernelWrites(region.pageSize());
+        this.prefaultKernelWrites = !tracker.resolvesKernelFaults();
+        this.inFlightWrites = inFlightWrites;
     }
 
     /** Maps {@code size} bytes and opens the tracker {@code opener} makes for them, named arena-N, as requested. */
     static TrackedArena map(Backend backend, String backendReason, long size, boolean hugePages,
                             Function<MappedRegion, PageTracker> opener, WriterPause writerPause) {
-        return map(backend, backendReason, size, hugePages, opener, writerPause, null, backend, null);
+        return map(backend, backendReason, size, hugePages, opener, writerPause, null, backend, null, null);
     }
 
     /**
      * Maps {@code size} bytes and opens the tracker {@code opener} makes for them (the builder passes
      * the registry's); registers its MBean as {@code name} (null: arena-N). {@code autoFallback}: why
-     * auto did not get its first choice, or null.
+     * auto did not get its first choice, or null. {@code inFlightWrites} null takes the tracker's
+     * default ({@link InFlightWrites#defaultFor}).
      */
     static TrackedArena map(Backend backend, String backendReason, long size, boolean hugePages,
                             Function<MappedRegion, PageTracker> opener, WriterPause writerPause,
-                            String name, Backend requested, String autoFallback) {
+                            String name, Backend requested, String autoFallback, InFlightWrites inFlightWrites) {
         long address = Libc.mmapAnonymous(size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_NORESERVE);
         // The segment belongs to a shared arena whose close unmaps: accesses after close() throw instead of faulting.
         Arena scope = Arena.ofShared();
@@ -119,7 +142,15 @@ public final class TrackedArena implements AutoCloseable {
             Libc.madvise(address, size, hugePages ? Libc.MADV_HUGEPAGE : Libc.MADV_NOHUGEPAGE,
                     hugePages ? "madvise(MADV_HUGEPAGE)" : "madvise(MADV_NOHUGEPAGE)", Libc.NO_HINT);
             MappedRegion region = new MappedRegion(address, size, Libc.pageSize(), memory);
-            TrackedArena arena = new TrackedArena(backend, backendReason, region, scope, opener.apply(region), writerPause);
+            PageTracker tracker = opener.apply(region);
+            TrackedArena arena;
+            try {
+                InFlightWrites mode = InFlightWrites.check(inFlightWrites, tracker, backend);
+                arena = new TrackedArena(backend, backendReason, region, scope, tracker, writerPause, mode);
+            } catch (RuntimeException e) {
+                tracker.close();
+                throw e;
+            }
             try {
                 arena.monitoring = ArenaMonitoring.open(arena, name, requested, autoFallback);
             } catch (RuntimeException e) {
@@ -158,19 +189,37 @@ public final class TrackedArena implements AutoCloseable {
         return backendReason;
     }
 
-    /** How the backend was set up (features used, fallbacks taken), and how it sees discards ({@link Backend#discards()}). */
+    /**
+     * How the backend was set up (features used, fallbacks taken), then which kernel writes it sees:
+     * the kernel's copies through the page tables, and that writes through pinned pages (raw O_DIRECT,
+     * io_uring, RDMA) are unsupported outside {@link #read}, {@link #kernelWrite} and {@link #written};
+     * and how it sees discards ({@link Backend#discards()}).
+     */
     public String describe() {
-        return tracker.describe() + "; " + backend.discards();
+        return tracker.describe() + "; " + backend.discards() + "; kernel copies (read(2) through the page cache) outside the API: "
+                + (handlesKernelCopies() ? "seen" : cards != null ? "not seen" : "fail with EFAULT on protected pages")
+                + "; writes through pinned pages (O_DIRECT, io_uring, RDMA) outside read/kernelWrite/written: unsupported (lost"
+                + (prefaultKernelWrites ? " or EFAULT" : "") + "); in flight through them: " + inFlightWrites.id;
     }
 
     /**
-     * Whether a kernel-mode write into the armed arena ({@link #read}, read(2) into the memory)
-     * succeeds and is reported. False on mprotect, uffd-sigbus and a user-mode-only userfaultfd: such a
-     * write into a protected page fails with EFAULT (an IOException from {@link #read}), or stops short
-     * at the first protected page.
+     * Whether the kernel's copies through the page tables into the armed arena made outside the write
+     * API (read(2) through the page cache into {@link #segment()}, any copy_to_user) succeed and are
+     * reported: true on uffd-async, uffd-sync and soft-dirty. False on mprotect, uffd-sigbus and a
+     * user-mode-only userfaultfd, where such a write into a protected page fails with EFAULT, or stops
+     * short at the first protected page; and on card-table, which sees the write API only.
+     * <p>
+     * It says nothing about writes through pinned pages (O_DIRECT, io_uring, RDMA): no backend sees
+     * those, on any backend they need {@link #read}, {@link #kernelWrite} or {@link #written}. Through
+     * {@link #read}, a kernel copy is exact on every backend too.
      */
-    public boolean handlesKernelModeWrites() {
-        return tracker.handlesKernelModeWrites();
+    public boolean handlesKernelCopies() {
+        return cards == null && tracker.resolvesKernelFaults();
+    }
+
+    /** How a collect treats kernel writes in flight through the API (the builder's {@link Builder#inFlightWrites}). */
+    public InFlightWrites inFlightWrites() {
+        return inFlightWrites;
     }
 
     /** Size in bytes (the requested size rounded up to whole pages). */
@@ -206,15 +255,20 @@ public final class TrackedArena implements AutoCloseable {
      * caught. Calling it again restarts: writes not yet collected are forgotten.
      */
     public void arm() {
-        lock.lock();
-        try {
-            ensureOpen();
-            pending.clear();
-            tracker.arm();
-            armed = true;
-        } finally {
-            lock.unlock();
-        }
+        // No kernel write in flight while arming: one that began before would be half forgotten.
+        kernelWrites.exclusive(() -> {
+            lock.lock();
+            try {
+                ensureOpen();
+                pending.clear();
+                kernelWrites.forget();
+                tracker.arm();
+                armed = true;
+            } finally {
+                lock.unlock();
+            }
+            return null;
+        });
     }
 
     /**
@@ -240,6 +294,7 @@ public final class TrackedArena implements AutoCloseable {
             if (!armed) return;
             armed = false;
             pending.clear();
+            kernelWrites.forget();
             // While copying, the fault path must keep the uncopied pages protected: stopCopyBeforeWrite
             // unprotects everything when it ends, as the arena is no longer armed.
             if (copying == null) tracker.disarm();
@@ -250,19 +305,31 @@ public final class TrackedArena implements AutoCloseable {
 
     /**
      * Returns the pages written since the previous collect (or {@link #arm()}) and re-arms them
-     * before returning, so their contents can be read right after. On a backend that
+     * before returning, so their contents can be read right after. Kernel writes through the API
+     * ({@link #read}, {@link #kernelWrite}, {@link #written}) are reported once they have completed;
+     * one still in flight is reported by a later collect, or this one waits for it
+     * ({@link InFlightWrites}). On a backend that
      * {@linkplain Backend#needsWriterPause() needs stopped writers} (soft-dirty), the arena's
      * {@link WriterPause} stops them for the duration of the collect.
      *
      * @throws IllegalStateException if the arena is not armed or is closed
      */
     public DirtyPages collect() {
+        if (inFlightWrites == InFlightWrites.COLLECT_WAITS && !collectIgnoresKernelWritesForTest) {
+            return kernelWrites.exclusive(this::collectLocked);
+        }
+        return collectLocked();
+    }
+
+    private DirtyPages collectLocked() {
         lock.lock();
         try {
             ensureOpen();
             if (!armed) throw new IllegalStateException("collect() while not armed (before arm(), or after disarm()): call arm() to start tracking");
             CollectEvent event = new CollectEvent();
             event.begin();
+            // Kernel writes completed before this drain are reported now; the rest by a later collect.
+            kernelWrites.drainInto(pending);
             if (writerPause == null) {
                 tracker.collect(pending);
             } else {
@@ -290,6 +357,12 @@ public final class TrackedArena implements AutoCloseable {
      * are copied into the returned object's image. Writers keep running; those that fault while the
      * arena is being protected wait for that (the arming pause). Tracking, if armed, goes on: every
      * write is still reported by a collect. One at a time per arena.
+     * <p>
+     * Kernel writes through the API ({@link #read}, {@link #kernelWrite}) are finished at the start:
+     * it waits for those in flight to complete, and those begun later wait until it has started; a
+     * later one's first write to each page is copied first like any other (the kernel's own fault,
+     * or the user-mode write that makes the page writable for it). So the image never holds half of
+     * one. Writes reported only with {@link #written} cannot be ordered with the start.
      *
      * @throws UnsupportedOperationException if the backend cannot (naming it and the ones that can)
      * @throws IllegalStateException         if the arena is closed or a copy-before-write is running
@@ -301,6 +374,11 @@ public final class TrackedArena implements AutoCloseable {
                     + backend + (backend == Backend.UFFD_ASYNC ? " (the kernel resolves its faults itself: nothing runs before the write)"
                     : " (it notices a write only after it landed)"));
         }
+        // Its start is an instant with no kernel write in flight: each one is in the image in full or not at all.
+        return kernelWrites.exclusive(this::startCopyBeforeWrite);
+    }
+
+    private CopyBeforeWrite startCopyBeforeWrite() {
         lock.lock();
         try {
             ensureOpen();
@@ -412,6 +490,57 @@ public final class TrackedArena implements AutoCloseable {
      */
     public record Stats(Backend backend, long collects, long pagesReported, long faults, long bytesTracked) {}
 
+    /**
+     * What a collect does about kernel writes still in flight through the API ({@link #read},
+     * {@link #kernelWrite} scopes) when it starts: the two ways of never losing them
+     * (docs/pinned-writes.md compares their costs).
+     */
+    public enum InFlightWrites {
+        /**
+         * The collect runs at once and may report pages with part of a write in them; the write's whole
+         * range is reported again by the first collect after it completed, so at the latest that one's
+         * copy holds it in full. Collects never wait for I/O. Needs a backend whose faults the kernel
+         * resolves for itself (uffd-async, uffd-sync unless user-mode-only, soft-dirty, card-table); the
+         * default there.
+         */
+        REPORT_AGAIN("report again"),
+        /**
+         * The collect waits until every kernel write in flight has completed, and new ones wait until it
+         * returns: no collect ever sees half of one, at the price of a collect that lasts as long as the
+         * longest I/O in flight. The only choice (and the default) on backends whose kernel faults fail
+         * with EFAULT (mprotect, uffd-sigbus, a user-mode-only userfaultfd): there no collect may
+         * re-protect a page between the user-mode write that made it writable and the kernel's pin.
+         */
+        COLLECT_WAITS("collect waits");
+
+        private final String id;
+
+        InFlightWrites(String id) {
+            this.id = id;
+        }
+
+        /** The default on a tracker: REPORT_AGAIN where the kernel resolves its own faults, else COLLECT_WAITS. */
+        static InFlightWrites defaultFor(PageTracker tracker) {
+            return tracker.resolvesKernelFaults() ? REPORT_AGAIN : COLLECT_WAITS;
+        }
+
+        /** {@code requested} if the tracker allows it, the default if null. */
+        static InFlightWrites check(InFlightWrites requested, PageTracker tracker, Backend backend) {
+            if (requested == null) return defaultFor(tracker);
+            if (requested == REPORT_AGAIN && !tracker.resolvesKernelFaults()) {
+                throw new IllegalArgumentException("inFlightWrites(REPORT_AGAIN) needs a backend whose kernel faults the kernel"
+                        + " resolves itself; on " + backend + (backend.has(Backend.Trait.SIGNAL_HANDLER) ? "" : " with a user-mode-only userfaultfd")
+                        + " the kernel's write into a page a collect re-protected fails with EFAULT, so only COLLECT_WAITS is accepted");
+            }
+            return requested;
+        }
+
+        @Override
+        public String toString() {
+            return id;
+        }
+    }
+
     // ---- the write API: what card-table sees; on hardware backends the same stores, nothing more ----
 
     public void putByte(long offset, byte value) {
@@ -442,17 +571,96 @@ public final class TrackedArena implements AutoCloseable {
     }
 
     /**
-     * Reads up to {@code length} bytes from {@code channel} straight into the arena at {@code offset}
-     * (for a FileChannel, a kernel-mode write: read(2) into the mapping). Returns the bytes read, or -1
-     * at end of stream. Under mprotect, uffd-sigbus and user-mode-only userfaultfd the kernel cannot
-     * write a protected page and this fails with an IOException (EFAULT).
+     * Reads up to {@code length} bytes from {@code channel} straight into the arena at {@code offset}:
+     * for a FileChannel a kernel-mode write, read(2) into the mapping, through the page cache or, on
+     * a channel opened with {@code ExtendedOpenOption.DIRECT}, by the device through pinned pages.
+     * Returns the bytes read, or -1 at end of stream. Exact on every backend and every channel: the
+     * read runs inside a {@link #kernelWrite} scope over the whole range, so once it returns or throws
+     * the range is in the dirty set, even a short or failed read's (which may have written more than
+     * it returned: an O_DIRECT read that fails part-way has written the pages before the failure).
+     *
+     * @throws IndexOutOfBoundsException if the range is not inside the arena
      */
     public int read(ReadableByteChannel channel, long offset, int length) throws IOException {
         Objects.requireNonNull(channel, "channel");
         ByteBuffer target = segment.asSlice(offset, length).asByteBuffer();
-        int n = channel.read(target);
-        if (cards != null && n > 0) cards.mark(offset, n);
-        return n;
+        try (KernelWrite write = kernelWrite(offset, length)) {
+            return channel.read(target);
+        }
+    }
+
+    /**
+     * Opens a scope around a write into {@code [offset, offset + length)} that the barrier cannot see:
+     * the kernel or a device writing through pinned pages (io_uring, RDMA, a GPU, an O_DIRECT path of
+     * your own). Open it before the I/O is submitted, close it once the I/O has completed (or failed);
+     * see {@link KernelWrite}. Where the kernel's own faults fail (mprotect, uffd-sigbus, a
+     * user-mode-only userfaultfd) it first makes the range writable by user-mode writes (an atomic
+     * add of zero to each page, which changes nothing), so the kernel can pin it. Waits while an
+     * {@link #arm()}, a {@link #copyBeforeWrite()} start or (with {@link InFlightWrites#COLLECT_WAITS})
+     * a collect runs or waits.
+     *
+     * @throws IndexOutOfBoundsException if the range is not inside the arena
+     * @throws IllegalStateException     if the arena is closed
+     */
+    public KernelWrite kernelWrite(long offset, long length) {
+        checkRange("kernelWrite", offset, length);
+        ensureOpen();
+        kernelWrites.begin();
+        try {
+            if (prefaultKernelWrites) makeWritable(offset, length);
+        } catch (RuntimeException | Error e) {
+            kernelWrites.end(offset, 0); // nothing was submitted
+            throw e;
+        }
+        return new KernelWrite(kernelWrites, offset, length);
+    }
+
+    /**
+     * Reports {@code [offset, offset + length)} as written, after a write the barrier cannot see has
+     * completed (a device's DMA through memory it holds pinned, such as an RDMA registration): the
+     * next collect reports it. A collect that overlapped the write may have reported the pages with
+     * part of it; the next one reports them complete. Unlike a {@link #kernelWrite} scope it cannot
+     * keep the write out of a {@link #copyBeforeWrite()} started meanwhile, nor make protected pages
+     * writable for the kernel: on mprotect, uffd-sigbus and a user-mode-only userfaultfd, pin the
+     * memory while it is writable (inside a scope, or after writing each page). A length of 0 reports nothing.
+     *
+     * @throws IndexOutOfBoundsException if the range is not inside the arena
+     * @throws IllegalStateException     if the arena is closed
+     */
+    public void written(long offset, long length) {
+        checkRange("written", offset, length);
+        ensureOpen();
+        kernelWrites.report(offset, length);
+    }
+
+    /** Test-only: the teeth hooks live there. */
+    KernelWrites kernelWritesForTest() {
+        return kernelWrites;
+    }
+
+    /** Kernel writes through {@link #kernelWrite} scopes (and {@link #read}) in flight now. */
+    public int kernelWritesInFlight() {
+        return kernelWrites.inFlight();
+    }
+
+    private void checkRange(String method, long offset, long length) {
+        if (offset < 0 || length < 0 || offset > region.size() - length) {
+            throw new IndexOutOfBoundsException(method + "(offset " + offset + ", length " + length
+                    + "): the range must lie inside the arena's " + region.size() + " bytes (offset >= 0, length >= 0, offset + length <= "
+                    + region.size() + ")");
+        }
+    }
+
+    /**
+     * One user-mode write to each page of the range: an atomic add of zero to its first int, which
+     * changes no byte even while other threads write there, and takes the backend's write fault
+     * (unprotect, record, copy-before-write) where the page is protected.
+     */
+    private void makeWritable(long offset, long length) {
+        long pageSize = region.pageSize();
+        for (long page = offset & -pageSize; page < offset + length; page += pageSize) {
+            ATOMIC_INT.getAndAdd(segment, page, 0);
+        }
     }
 
     public byte getByte(long offset) {
@@ -568,6 +776,7 @@ public final class TrackedArena implements AutoCloseable {
         private Integer ringCapacity;
         private WriterPause writerPause;
         private String name;
+        private InFlightWrites inFlightWrites;
 
         private Builder() {}
 
@@ -593,6 +802,7 @@ public final class TrackedArena implements AutoCloseable {
             copy.ringCapacity = ringCapacity;
             copy.writerPause = writerPause;
             copy.name = name;
+            copy.inFlightWrites = inFlightWrites;
             return copy;
         }
 
@@ -605,6 +815,16 @@ public final class TrackedArena implements AutoCloseable {
         public Builder name(String name) {
             if (name == null || name.isBlank()) throw new IllegalArgumentException("name must not be blank, got '" + name + "'");
             this.name = name;
+            return this;
+        }
+
+        /**
+         * What a collect does about kernel writes in flight through the API (see {@link InFlightWrites});
+         * default REPORT_AGAIN where the backend allows it, else COLLECT_WAITS.
+         * {@link #open()} throws IllegalArgumentException for REPORT_AGAIN on a backend that does not allow it.
+         */
+        public Builder inFlightWrites(InFlightWrites mode) {
+            this.inFlightWrites = Objects.requireNonNull(mode, "mode");
             return this;
         }
 
@@ -760,7 +980,7 @@ public final class TrackedArena implements AutoCloseable {
             String autoFallback = backend == Backend.AUTO && choice.backend() != Backend.autoPreference().getFirst()
                     ? "auto took " + choice.backend() + ", not " + Backend.autoPreference().getFirst() + ": " + choice.why() : null;
             return map(choice.backend(), backend == Backend.AUTO ? "auto: " + choice.why() : choice.why(), rounded, hugePages,
-                    region -> choice.backend().open(region, options), writerPause, name, backend, autoFallback);
+                    region -> choice.backend().open(region, options), writerPause, name, backend, autoFallback, inFlightWrites);
         }
 
         private static Capabilities.Choice requested(Backend backend) {

@@ -18,8 +18,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * The probe as an unprivileged user (a child JVM under setpriv as nobody): with
  * vm.unprivileged_userfaultfd=0 the userfaultfd syscall is refused, /dev/userfaultfd is root's, and
- * UFFD_USER_MODE_ONLY works; the probe says so and what it costs, and indeed a kernel-mode write
- * into the armed arena then fails with EFAULT while user-mode writes are caught.
+ * UFFD_USER_MODE_ONLY works; the probe says so and what it costs, and indeed a raw kernel-mode write
+ * into the armed arena then fails with EFAULT while user-mode writes are caught, and one through
+ * {@code arena.read} succeeds and is reported.
  */
 class PrivilegesTest {
     @Test
@@ -49,9 +50,11 @@ class PrivilegesTest {
             assertTrue(said.get("limitation").contains("fails with EFAULT"), "the probe says what user-mode-only costs: " + all);
             assertEquals("Support[usable=true, reason=null]", said.get("uffd-sync"), all);
             assertTrue(said.get("describe").contains("user-mode-only"), all);
-            assertEquals("false", said.get("handlesKernelModeWrites"), all);
+            assertEquals("false", said.get("handlesKernelCopies"), all);
+            assertEquals("collect waits", said.get("inFlightWrites"), "the kernel cannot fault for itself: " + all);
             assertEquals("reported", said.get("userModeWrite"), all);
-            assertEquals("Bad address", said.get("kernelModeWrite"), "the kernel-mode write fails with EFAULT: " + all);
+            assertEquals("Bad address", said.get("kernelModeWrite"), "a raw kernel-mode write fails with EFAULT: " + all);
+            assertEquals("read 64 bytes, reported", said.get("apiKernelWrite"), "through arena.read it succeeds: " + all);
         } finally {
             try (Stream<Path> files = Files.walk(dir)) {
                 for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);

@@ -67,7 +67,7 @@ public final class MprotectTracker extends NativeFaultTracker {
     }
 
     @Override
-    public boolean handlesKernelModeWrites() {
+    public boolean resolvesKernelFaults() {
         return false; // the page is read-only to the kernel too: EFAULT
     }
 

@@ -35,11 +35,14 @@ public interface PageTracker extends AutoCloseable {
     long faults();
 
     /**
-     * Whether a kernel-mode write into a tracked page (read(2) into the region, FileChannel.read into
-     * a buffer over it) succeeds and is reported. Where the fault cannot be resolved for the kernel
-     * (a signal-handler backend, a user-mode-only userfaultfd) such a write fails with EFAULT instead.
+     * Whether the kernel's own access that faults on a tracked page is resolved and recorded like a
+     * user-mode write: a copy through the page tables (read(2) into the region through the page
+     * cache), or get_user_pages taking the write fault as it pins the page for a device (O_DIRECT,
+     * io_uring, RDMA; the writes later made through the pin are seen by no tracker). Where the fault
+     * cannot be resolved for the kernel (a signal-handler backend, a user-mode-only userfaultfd) the
+     * access fails with EFAULT instead. True where nothing is protected (card-table).
      */
-    default boolean handlesKernelModeWrites() {
+    default boolean resolvesKernelFaults() {
         return true;
     }
 

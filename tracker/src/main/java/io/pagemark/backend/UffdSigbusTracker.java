@@ -49,7 +49,7 @@ public final class UffdSigbusTracker extends UffdFaultTracker {
     }
 
     @Override
-    public boolean handlesKernelModeWrites() {
+    public boolean resolvesKernelFaults() {
         return false; // the kernel cannot take a signal for its own access: EFAULT
     }
 

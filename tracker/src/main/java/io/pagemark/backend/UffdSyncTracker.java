@@ -68,7 +68,7 @@ public class UffdSyncTracker extends UffdFaultTracker {
 
     /** True unless the userfaultfd is user-mode-only: then the kernel's own faults are not queued to us and fail with EFAULT. */
     @Override
-    public boolean handlesKernelModeWrites() {
+    public boolean resolvesKernelFaults() {
         return uffd.openedWith() != Uffd.OpenMode.SYSCALL_USER_MODE_ONLY;
     }
 
