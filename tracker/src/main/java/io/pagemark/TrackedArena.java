@@ -196,7 +196,15 @@ public final class TrackedArena implements AutoCloseable {
      * and how it sees discards ({@link Backend#discards()}).
      */
     public String describe() {
-        return tracker.describe() + "; " + backend.discards() + "; kernel copies (read(2) through the page cache) outside the API: "
+        return tracker.describe() + "; " + backend.discards() + "; " + describeKernelWrites();
+    }
+
+    /**
+     * Which kernel writes this arena sees outside the API, and how those through it are treated in
+     * flight: the tail of {@link #describe()}, and the probe's line for the backend.
+     */
+    public String describeKernelWrites() {
+        return "kernel copies (read(2) through the page cache) outside the API: "
                 + (handlesKernelCopies() ? "seen" : cards != null ? "not seen" : "fail with EFAULT on protected pages")
                 + "; writes through pinned pages (O_DIRECT, io_uring, RDMA) outside read/kernelWrite/written: unsupported (lost"
                 + (prefaultKernelWrites ? " or EFAULT" : "") + "); in flight through them: " + inFlightWrites.id;

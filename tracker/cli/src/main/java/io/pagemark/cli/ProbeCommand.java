@@ -3,6 +3,8 @@ package io.pagemark.cli;
 import io.pagemark.Backend;
 import io.pagemark.Capabilities;
 import io.pagemark.PagemarkException;
+import io.pagemark.TrackedArena;
+import io.pagemark.WriterGate;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -66,6 +68,7 @@ final class ProbeCommand implements Callable<Integer> {
             b.put("usable", support.usable());
             b.put("reason", support.reason());
             b.put("discards", backend.discards());
+            b.put("kernel_writes", support.usable() ? kernelWrites(backend) : null);
             backends.put(backend.id(), b);
         });
         json.put("backends", backends);
@@ -89,6 +92,19 @@ final class ProbeCommand implements Callable<Integer> {
         caps.backends().forEach((Backend backend, Capabilities.Support s) ->
                 out.printf("  %-12s %s%n", backend.id(), s.usable() ? "usable; " + backend.discards() : "not usable: " + s.reason()));
         row(out, "auto", auto == null ? "no hardware backend is usable here" : auto);
+        out.println("kernel writes, per usable backend (docs/pinned-writes.md):");
+        caps.backends().forEach((Backend backend, Capabilities.Support s) -> {
+            if (s.usable()) out.printf("  %-12s %s%n", backend.id(), kernelWrites(backend));
+        });
+    }
+
+    /** What an arena of {@code backend} says of kernel writes, asked of a one-page arena: the tracker knows, the probe does not guess. */
+    static String kernelWrites(Backend backend) {
+        TrackedArena.Builder builder = TrackedArena.builder().size(1).backend(backend);
+        if (backend.needsWriterPause()) builder.writerPause(new WriterGate());
+        try (TrackedArena arena = builder.open()) {
+            return arena.describeKernelWrites();
+        }
     }
 
     private static void row(PrintWriter out, String name, String value) {
