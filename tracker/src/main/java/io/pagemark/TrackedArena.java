@@ -190,13 +190,13 @@ public final class TrackedArena implements AutoCloseable {
     }
 
     /**
-     * How the backend was set up (features used, fallbacks taken), then which kernel writes it sees:
-     * the kernel's copies through the page tables, and that writes through pinned pages (raw O_DIRECT,
-     * io_uring, RDMA) are unsupported outside {@link #read}, {@link #kernelWrite} and {@link #written};
-     * and how it sees discards ({@link Backend#discards()}).
+     * How the backend was set up (features used, fallbacks taken), then which kernel writes it sees
+     * ({@link #describeKernelWrites()}: writes through pinned pages, raw O_DIRECT, io_uring, RDMA, are
+     * unsupported outside {@link #read}, {@link #kernelWrite} and {@link #written}), and last how it
+     * sees discards ({@link Backend#discards()}).
      */
     public String describe() {
-        return tracker.describe() + "; " + backend.discards() + "; " + describeKernelWrites();
+        return tracker.describe() + "; " + describeKernelWrites() + "; " + backend.discards();
     }
 
     /**
