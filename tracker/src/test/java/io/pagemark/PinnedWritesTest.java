@@ -160,6 +160,7 @@ class PinnedWritesTest {
     }
 
     /** A failed read through the API still reports its whole range: the library cannot know how much the kernel wrote. */
+    @KernelMatrix
     @ParameterizedTest(name = "{0}")
     @BackendsWith
     void aFailedReadStillReportsItsRange(Backend backend) {
@@ -175,6 +176,7 @@ class PinnedWritesTest {
         }
     }
 
+    @KernelMatrix
     @ParameterizedTest(name = "{0}")
     @BackendsWith
     void writtenReportsTheRangeAndRejectsBadOnes(Backend backend) {
