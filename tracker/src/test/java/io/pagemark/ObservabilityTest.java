@@ -158,7 +158,7 @@ class ObservabilityTest {
         int pages = 4096;
         try (Recording recording = pagemarkRecording();
              TrackedArena arena = TrackedArena.builder().size((long) pages * PAGE).backend(backend).ringCapacity(FaultRing.MIN_CAPACITY)
-                     .name("degraded").open()) {
+                     .bulkPages(1).name("degraded").open()) {   // a record per page: no adaptive window merging them
             arena.arm();
             for (int page = 0; page < pages; page++) arena.putLong((long) page * PAGE, 1);   // far more records than the ring holds
             assertEquals(pages, arena.collect().pageCount(), "nothing lost: spilled into the bitmap");
