@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <string.h>
 #include <unistd.h>
 
 struct handler_start {
@@ -38,6 +39,7 @@ struct handler_start {
 struct held {
     struct tracker *t;
     int count;
+    int next; /* the first message not yet resolved: those before it are done with (events marked when read) */
     int gone; /* a read failed with an error other than EAGAIN or EINTR: the uffd is closed */
     struct uffd_msg msgs[HELD_MESSAGES];
 };
@@ -71,6 +73,16 @@ static void mark_discarded(struct tracker *t, uint64_t start, uint64_t end) {
 
 /* Reads what the descriptor holds, as far as there is room: events are handled at once, page faults kept. */
 static void read_more(struct held *h, int room) {
+    if (h->count == HELD_MESSAGES && h->next > 0) {
+        /*
+         * Full: drop what is done with. A batch lasts as long as its unprotects keep meeting EAGAIN,
+         * while the writers they wake fault again; without this the messages pile up until no room
+         * is left to read the event that every EAGAIN is waiting for.
+         */
+        memmove(h->msgs, h->msgs + h->next, (size_t)(h->count - h->next) * sizeof h->msgs[0]);
+        h->count -= h->next;
+        h->next = 0;
+    }
     if (room > HELD_MESSAGES - h->count) room = HELD_MESSAGES - h->count;
     if (room <= 0) return;
     ssize_t got = read(h->t->uffd, h->msgs + h->count, (size_t)room * sizeof h->msgs[0]);
@@ -103,18 +115,19 @@ static void serve(void *arg) {
 static void resolve(struct held *h) {
     struct tracker *t = h->t;
     uint64_t entries[RING_MAX_ENTRIES];
-    int next = 0;
+    h->next = 0;
     for (;;) {
-        while (next < h->count && h->msgs[next].event != UFFD_EVENT_PAGEFAULT) next++;
-        if (next == h->count) return;
+        while (h->next < h->count && h->msgs[h->next].event != UFFD_EVENT_PAGEFAULT) h->next++;
+        if (h->next == h->count) return;
         int block_log2 = load_relaxed(&t->current_block_log2);
         const int copy = copy_enter_serving(t, serve, h) == COPY_LIVE;
         int recorded = 0;
-        for (; next < h->count && recorded < RING_MAX_ENTRIES; next++) {
-            if (h->msgs[next].event != UFFD_EVENT_PAGEFAULT) continue;
+        /* h->next, not a local: serve may move the messages not yet resolved to the front (read_more). */
+        for (; h->next < h->count && recorded < RING_MAX_ENTRIES; h->next++) {
+            if (h->msgs[h->next].event != UFFD_EVENT_PAGEFAULT) continue;
             uint64_t first, count, run[RING_MAX_ENTRIES];
             /* The writer's thread id: UFFD_FEATURE_THREAD_ID (requested where offered, else 0). */
-            fault_run(t, (uintptr_t)h->msgs[next].arg.pagefault.address, h->msgs[next].arg.pagefault.feat.ptid, block_log2,
+            fault_run(t, (uintptr_t)h->msgs[h->next].arg.pagefault.address, h->msgs[h->next].arg.pagefault.feat.ptid, block_log2,
                       &first, &count);
             if (copy) copy_block(t, first, count);
             add_relaxed(&t->faults, 1); /* before the wake, so a writer that resumed sees itself counted */
@@ -152,6 +165,7 @@ static void *handler_main(void *arg) {
          */
         add_seq_cst(&progress->seq, 1);
         h->count = 0;
+        h->next = 0;
         read_more(h, RING_MAX_ENTRIES); /* the uffd is non-blocking: handlers race for messages, losers get EAGAIN */
         int got = h->count;
         if (got > 0) resolve(h);

@@ -85,6 +85,8 @@ public final class TrackedArena implements AutoCloseable {
     private final boolean prefaultKernelWrites;
     /** Test-only, the teeth of the pinned-write tests: COLLECT_WAITS collects run without waiting for kernel writes. */
     volatile boolean collectIgnoresKernelWritesForTest;
+    /** Pages {@link #discard} emptied since the last collect (guarded by itself: discard does not take the arena's lock). */
+    private final PageSet discarded;
     /** Non-null only when the backend needs stopped writers to collect ({@link Backend#needsWriterPause()}). */
     private final WriterPause writerPause;
     private final ReentrantLock lock = new ReentrantLock();
@@ -92,8 +94,8 @@ public final class TrackedArena implements AutoCloseable {
     private volatile boolean closed;
     /** Set once close() has unmapped the memory (close() may have to be called again: see there). */
     private boolean unmapped;
-    /** The copy-before-write running now, or null. */
-    private CopyBeforeWrite copying;
+    /** The copy-before-write running now, or null (written under the lock; volatile for {@link #discard}). */
+    private volatile CopyBeforeWrite copying;
     /** The running copy-before-write's JFR event, begun when it started, and the pages copied before write then. */
     private CutEvent cutEvent;
     private long cutCopiedAtStart;
@@ -113,6 +115,7 @@ public final class TrackedArena implements AutoCloseable {
         this.cards = tracker instanceof MarkedByWriteApi marked ? marked.cards() : null;
         this.copier = tracker instanceof CopiesBeforeWrite c ? c : null;
         this.pending = new PageSet(region.address(), region.pageSize(), region.pageCount());
+        this.discarded = new PageSet(region.address(), region.pageSize(), region.pageCount());
         this.writerPause = backend.needsWriterPause() ? writerPause : null;
         this.kernelWrites = new KernelWrites(region.pageSize());
         this.prefaultKernelWrites = !tracker.resolvesKernelFaults();
@@ -270,6 +273,7 @@ public final class TrackedArena implements AutoCloseable {
                 ensureOpen();
                 pending.clear();
                 kernelWrites.forget();
+                forgetDiscards();
                 tracker.arm();
                 armed = true;
             } finally {
@@ -303,6 +307,7 @@ public final class TrackedArena implements AutoCloseable {
             armed = false;
             pending.clear();
             kernelWrites.forget();
+            forgetDiscards();
             // While copying, the fault path must keep the uncopied pages protected: stopCopyBeforeWrite
             // unprotects everything when it ends, as the arena is no longer armed.
             if (copying == null) tracker.disarm();
@@ -347,6 +352,10 @@ public final class TrackedArena implements AutoCloseable {
                 } finally {
                     writerPause.resumeWriters();
                 }
+            }
+            synchronized (discarded) {
+                pending.addAll(discarded);
+                discarded.clear();
             }
             DirtyPages dirty = new DirtyPages(region.pageSize(), region.pageCount(), pending.runs());
             pending.clear();
@@ -446,7 +455,8 @@ public final class TrackedArena implements AutoCloseable {
      * next collect includes every discarded page, and later writes are tracked as any others. Works
      * on every backend; on those without {@link Backend.Trait#SEES_DISCARDS} (mprotect, soft-dirty,
      * card-table) it is the only discard that is reported, since their kernel mechanism cannot see a
-     * plain madvise empty a page (docs/discards.md).
+     * plain madvise empty a page (docs/discards.md). Any thread may call it, while others write,
+     * collect or hold the arena's writer pause.
      *
      * @throws IllegalArgumentException if offset or length is negative, not a multiple of the page
      *                                  size, zero (length), or reaches past the arena's end
@@ -463,18 +473,25 @@ public final class TrackedArena implements AutoCloseable {
             throw new IllegalArgumentException("discard(" + offset + ", " + length + ") reaches past the arena's end ("
                     + region.size() + " bytes)");
         }
-        lock.lock();
-        try {
-            ensureOpen();
-            if (copying != null) {
-                throw new IllegalStateException("discard() while a copy-before-write (live snapshot) is running: its image"
-                        + " would take the discarded pages as zeros; discard after the copy ends");
+        ensureOpen();
+        if (copying != null) {
+            throw new IllegalStateException("discard() while a copy-before-write (live snapshot) is running: its image"
+                    + " would take the discarded pages as zeros; discard after the copy ends");
+        }
+        // Not under the arena's lock: a writer may discard while holding the writer pause that a collect waits for.
+        // The call holds the mapping, so close() cannot unmap it under the kernel.
+        Libc.madvise(segment.asSlice(offset, length), Libc.MADV_DONTNEED, "madvise(MADV_DONTNEED)", Libc.NO_HINT);
+        // Emptied first, recorded second: a collect that takes the record reads the pages emptied.
+        if (armed && !dropDiscardReports) {
+            synchronized (discarded) {
+                discarded.addRange(offset / page, length / page);
             }
-            Libc.madvise(region.address() + offset, length, Libc.MADV_DONTNEED, "madvise(MADV_DONTNEED)", Libc.NO_HINT);
-            // Under the lock: the next collect reports these pages and reads them emptied.
-            if (armed && !dropDiscardReports) pending.addRange(offset / page, length / page);
-        } finally {
-            lock.unlock();
+        }
+    }
+
+    private void forgetDiscards() {
+        synchronized (discarded) {
+            discarded.clear();
         }
     }
 

@@ -109,7 +109,7 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
         // could discard the record of a write made after it: that page would stay writable, unrecorded.
         // Pages that changed without a fault path (a discard emptied them) are in the drain, not among
         // the native side's marks: the re-arm protects both.
-        drainChanges(drained, true);
+        drainChanges(drained);
         drained.copyTo(drainedWords);
         try {
             wholeRegionFallbacks += FaultPaths.rearm(tracker, drainedWords);
@@ -128,7 +128,7 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
     @Override
     public void collect(PageSet out) {
         ensureOpen();
-        drainChanges(drained, false);
+        drainChanges(drained);
         drained.copyTo(drainedWords);
         try {
             wholeRegionFallbacks += FaultPaths.protectPages(tracker, drainedWords);
@@ -161,12 +161,10 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
 
     /**
      * Drains the records ({@link #drain}) and adds the pages that changed without one, to be
-     * re-protected and reported with them: the uffd backends' pages a discard emptied
+     * re-protected with them (and reported, by a collect): the uffd backends' pages a discard emptied
      * (docs/discards.md). Default: the records alone.
-     *
-     * @param arming called by {@link #arm()}, whose re-arm of every unprotected page follows, rather than by a collect
      */
-    protected void drainChanges(PageSet into, boolean arming) {
+    protected void drainChanges(PageSet into) {
         drain(into);
     }
 

@@ -113,7 +113,7 @@ public abstract class UffdFaultTracker extends NativeFaultTracker {
      * the read has its record in the drain), then the discards of the handlers waited for are taken.
      */
     @Override
-    protected void drainChanges(PageSet into, boolean arming) {
+    protected void drainChanges(PageSet into) {
         takeDiscards();
         long[] candidates = discarded.runs();
         readEntries(candidates);
@@ -121,8 +121,9 @@ public abstract class UffdFaultTracker extends NativeFaultTracker {
         drain(into);
         takeDiscards();
         decide(candidates, into, recorded && protectedSinceArm);
-        // A collect reports every pending page, those seen emptied now for the last time; an arm reports nothing.
-        if (!arming) forEachRun(discarded, into::addRange);
+        // Every pending page is re-protected with the records: a collect reports them (those seen emptied
+        // for the last time); an arm, which re-protects only what was unprotected, reports nothing.
+        into.addAll(discarded);
         forEachRun(settled, (first, count) -> {
             for (long p = first; p < first + count; p++) discarded.remove(p);
         });

@@ -70,6 +70,7 @@ public final class Libc {
     private static final MethodHandle MMAP = fixed("mmap", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
     private static final MethodHandle MUNMAP = fixed("munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle MADVISE = fixed("madvise", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle MADVISE_SEGMENT = fixed("madvise", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle MPROTECT = fixed("mprotect", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
     private static final MethodHandle PREAD = fixed("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle READ = fixed("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
@@ -208,11 +209,31 @@ public final class Libc {
     }
 
     public static void madvise(long addr, long length, int advice, String call, Meaning meaning) {
+        madvise(capture -> (int) MADVISE.invokeExact(capture, addr, length, advice), call, meaning);
+    }
+
+    /**
+     * madvise on the memory of {@code range}: the call holds the range's arena, so a shared arena
+     * cannot be closed (and its memory unmapped and reused) while the kernel works on it; on a closed
+     * arena it throws IllegalStateException.
+     */
+    public static void madvise(MemorySegment range, int advice, String call, Meaning meaning) {
+        madvise(capture -> (int) MADVISE_SEGMENT.invokeExact(capture, range, range.byteSize(), advice), call, meaning);
+    }
+
+    /** A downcall that stores errno in {@code capture}. */
+    private interface Downcall {
+        int call(MemorySegment capture) throws Throwable;
+    }
+
+    private static void madvise(Downcall madvise, String call, Meaning meaning) {
         MemorySegment capture = CAPTURE.get();
         while (true) {
             int r;
             try {
-                r = (int) MADVISE.invokeExact(capture, addr, length, advice);
+                r = madvise.call(capture);
+            } catch (IllegalStateException closed) {
+                throw closed;
             } catch (Throwable t) {
                 throw new AssertionError(t);
             }

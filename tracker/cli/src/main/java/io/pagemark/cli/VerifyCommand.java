@@ -73,7 +73,10 @@ final class VerifyCommand implements Callable<Integer> {
 
         List<Object> rows = new ArrayList<>();
         boolean allOk = true;
-        if (!json) out.printf("%-12s %12s %9s %14s %10s %5s  %s%n", "backend", "writes", "collects", "pages reported", "checks", "lost", "result");
+        if (!json) {
+            out.printf("%-12s %12s %9s %9s %14s %10s %5s  %s%n", "backend", "writes", "discards", "collects", "pages reported",
+                    "checks", "lost", "result");
+        }
         for (int i = 0; i < backends.size(); i++) {
             Backend backend = backends.get(i);
             err.printf("pagemark verify: %s (%d of %d) ...%n", backend.id(), i + 1, backends.size());
@@ -82,7 +85,7 @@ final class VerifyCommand implements Callable<Integer> {
             if (json) {
                 rows.add(toJson(r));
             } else {
-                out.printf("%-12s %,12d %,9d %,14d %,10d %,5d  %s (%.1f s; %s)%n", backend.id(), r.writes(), r.collects(),
+                out.printf("%-12s %,12d %,9d %,9d %,14d %,10d %,5d  %s (%.1f s; %s)%n", backend.id(), r.writes(), r.discards(), r.collects(),
                         r.pagesReported(), r.quiescentChecks(), r.lost(), r.ok() ? "ok" : "LOST WRITES", r.seconds(), r.describe());
                 for (String loss : r.losses()) out.println("    " + loss);
             }
@@ -95,6 +98,7 @@ final class VerifyCommand implements Callable<Integer> {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("backend", r.backend().id());
         row.put("writes", r.writes());
+        row.put("discards", r.discards());
         row.put("collects", r.collects());
         row.put("pages_reported", r.pagesReported());
         row.put("quiescent_checks", r.quiescentChecks());

@@ -22,7 +22,10 @@ import java.util.concurrent.locks.LockSupport;
  * collector repeatedly collects and copies every reported page into a shadow copy. Every {@link OracleConfig#quiescentEvery()} the writers
  * are stopped, one more collect is made, and the shadow must then equal the arena byte for byte:
  * any difference is a write that no collect reported. Checking often (not only at the end) keeps a
- * later write to the same page from hiding an earlier loss.
+ * later write to the same page from hiding an earlier loss. One write in {@link OracleConfig#discardOneIn()}
+ * is a discard of a page instead, which empties it: {@link TrackedArena#discard} on every backend, and
+ * on those that {@linkplain Backend.Trait#SEES_DISCARDS see discards} also a plain madvise
+ * (MADV_DONTNEED, or MADV_FREE then MADV_PAGEOUT, which reclaims the page at once if it is still clean).
  *
  * <pre>{@code
  * OracleResult r = NoLostWriteOracle.run(Backend.UFFD_ASYNC, OracleConfig.defaults());
@@ -47,6 +50,7 @@ public final class NoLostWriteOracle {
     private final AtomicReference<Throwable> writerFailure = new AtomicReference<>();
     private final List<String> losses = new ArrayList<>();
     private final LongAdder writes = new LongAdder();
+    private final LongAdder discards = new LongAdder();
     private long lost;
     private long collects;
     private long pagesReported;
@@ -129,7 +133,7 @@ public final class NoLostWriteOracle {
         } finally {
             stopping = true;
         }
-        return new OracleResult(arena.backend(), arena.describe(), writes.sum(), collects, pagesReported, quiescentChecks,
+        return new OracleResult(arena.backend(), arena.describe(), writes.sum(), discards.sum(), collects, pagesReported, quiescentChecks,
                 lost, List.copyOf(losses), (System.nanoTime() - start) / 1e9);
     }
 
@@ -142,6 +146,7 @@ public final class NoLostWriteOracle {
         SplittableRandom random = new SplittableRandom(config.seed() * 1_000_003L + id);
         long stamp = ((long) id << 48);
         boolean direct = arena.backend().isHardware();
+        boolean plainDiscards = arena.backend().has(Backend.Trait.SEES_DISCARDS);
         byte[] span = new byte[64];
         while (!stopping) {
             gate.enter();
@@ -149,7 +154,9 @@ public final class NoLostWriteOracle {
                 for (int i = 0; i < BATCH; i++) {
                     stamp++;
                     int kind = random.nextInt(100);
-                    if (kind < 45) {
+                    if (config.discardOneIn() > 0 && random.nextLong(config.discardOneIn()) == 0) {
+                        discard(random, plainDiscards);
+                    } else if (kind < 45) {
                         long offset = random.nextLong(size - Long.BYTES + 1);
                         if (direct && (kind & 1) == 0) {
                             memory.set(ValueLayout.JAVA_LONG_UNALIGNED, offset, stamp);   // a plain store, not the write API
@@ -180,6 +187,21 @@ public final class NoLostWriteOracle {
         }
     }
 
+    /** Empties one random page, by the arena's API or (where the backend sees it) a plain madvise. */
+    private void discard(SplittableRandom random, boolean plain) {
+        long offset = random.nextLong(size / pageSize) * pageSize;
+        MemorySegment page = memory.asSlice(offset, pageSize);
+        switch (plain ? random.nextInt(3) : 0) {
+            case 0 -> arena.discard(offset, pageSize);
+            case 1 -> Madvise.apply(page, Madvise.MADV_DONTNEED);
+            default -> {
+                Madvise.apply(page, Madvise.MADV_FREE);
+                Madvise.apply(page, Madvise.MADV_PAGEOUT);
+            }
+        }
+        discards.increment();
+    }
+
     private void collect(MemorySegment shadow) {
         var dirty = sync.collectInto(arena, shadow);
         collects++;
@@ -203,7 +225,7 @@ public final class NoLostWriteOracle {
                 lost++;
                 if (losses.size() < MAX_DESCRIBED_LOSSES) {
                     losses.add(String.format("page %d (arena offset 0x%x) differs first at byte %d: arena 0x%02x, shadow 0x%02x"
-                                    + " -- a write to it was never reported by backend %s (quiescent check %d)",
+                                    + " -- a write or discard to it was never reported by backend %s (quiescent check %d)",
                             page, page * pageSize, offset - page * pageSize, memory.get(ValueLayout.JAVA_BYTE, offset),
                             shadow.get(ValueLayout.JAVA_BYTE, offset), arena.backend(), quiescentChecks));
                 }
