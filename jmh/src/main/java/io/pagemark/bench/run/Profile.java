@@ -15,17 +15,18 @@ import java.util.Map;
  */
 public enum Profile {
     /** Every benchmark once, on tiny inputs, to prove it runs (the test suite's smoke test). No timing is meaningful. */
-    SMOKE(new Timing(0, TimeValue.milliseconds(1), 1, TimeValue.milliseconds(1), true), Map.of(
-            "StoreCostBenchmark", Map.of("order", List.of("random"), "range", List.of("64KiB")),
-            "FirstWriteBenchmark", Map.of("order", List.of("random"), "writers", List.of("2")),
-            "CollectBenchmark", Map.of("size", List.of("8MiB"), "dirtyPercent", List.of("1")),
-            "SoftDirtyScanBenchmark", Map.of("size", List.of("8MiB"), "dirtyPercent", List.of("1")),
-            "CrossoverBenchmark", Map.of("storesPerPage", List.of("100")),
-            "CheckpointBenchmark", Map.of("arenaBytes", List.of(Long.toString(8L << 20)), "dirtyPercent", List.of("1")),
-            "FullCopy", Map.of("arenaBytes", List.of(Long.toString(8L << 20))),
-            "SnapshotBenchmark", Map.of("arenaBytes", List.of(Long.toString(8L << 20))),
-            "EndToEndBenchmark", Map.of("workload", List.of("hot-rewire"), "runSeconds", List.of("0.3")),
-            "ReplicationBenchmark", Map.of("media", List.of("ipc"), "dirtyMBps", List.of("10")))),
+    SMOKE(new Timing(0, TimeValue.milliseconds(1), 1, TimeValue.milliseconds(1), true), Map.ofEntries(
+            Map.entry("StoreCostBenchmark", Map.of("order", List.of("random"), "range", List.of("64KiB"))),
+            Map.entry("FirstWriteBenchmark", Map.of("order", List.of("random"), "writers", List.of("2"))),
+            Map.entry("CollectBenchmark", Map.of("size", List.of("8MiB"), "dirtyPercent", List.of("1"))),
+            Map.entry("SoftDirtyScanBenchmark", Map.of("size", List.of("8MiB"), "dirtyPercent", List.of("1"))),
+            Map.entry("CrossoverBenchmark", Map.of("storesPerPage", List.of("100"))),
+            Map.entry("CheckpointBenchmark", Map.of("arenaBytes", List.of(Long.toString(8L << 20)), "dirtyPercent", List.of("1"))),
+            Map.entry("FullCopy", Map.of("arenaBytes", List.of(Long.toString(8L << 20)))),
+            Map.entry("SnapshotBenchmark", Map.of("arenaBytes", List.of(Long.toString(8L << 20)))),
+            Map.entry("EndToEndBenchmark", Map.of("workload", List.of("hot-rewire"), "runSeconds", List.of("0.3"))),
+            Map.entry("ReplicationBenchmark", Map.of("media", List.of("ipc"), "dirtyMBps", List.of("10"))),
+            Map.entry("MigrationBenchmark", Map.of("media", List.of("ipc"), "arenaMiB", List.of("16"), "writeMBps", List.of("10"))))),
 
     /**
      * The reduced matrix behind the README's table, every benchmark on every usable backend: one arena size for collect,
@@ -42,7 +43,8 @@ public enum Profile {
             "CheckpointBenchmark", Map.of("arenaBytes", List.of(Long.toString(256L << 20))),
             "FullCopy", Map.of("arenaBytes", List.of(Long.toString(256L << 20))),
             "SnapshotBenchmark", Map.of("arenaBytes", List.of(Long.toString(256L << 20))),
-            "EndToEndBenchmark", Map.of("workload", List.of("hot-rewire"), "runSeconds", List.of("2")))),
+            "EndToEndBenchmark", Map.of("workload", List.of("hot-rewire"), "runSeconds", List.of("2")),
+            "MigrationBenchmark", Map.of("media", List.of("ipc"), "arenaMiB", List.of("256"), "writeMBps", List.of("50")))),
 
     /** Everything, with the benchmarks' own warmup and measurement settings. */
     FULL(null, Map.of(

@@ -66,6 +66,7 @@ public final class Migration {
     private static final int PINGS = 8;
     /** Control is polled every this many page records (acks, heartbeats, a refusal) while a round goes out. */
     private static final int POLL_EVERY = 64;
+    private static final long BANDWIDTH_ROUND_BYTES = 1L << 20;
 
     /** How a migration ended. */
     public enum Outcome {
@@ -144,8 +145,8 @@ public final class Migration {
     private final List<Round> rounds = new ArrayList<>();
     private double throttle, maxThrottle;
     private int heavyRounds;
-    private final long[] roundBytes = new long[3], roundNanos = new long[3];
-    private int roundSamples;
+    /** Rounds the bandwidth is measured on: round 0, and the later ones of at least BANDWIDTH_ROUND_BYTES. */
+    private long firstBytes, firstNanos, laterBytes, laterNanos, lastRoundNanos;
     private long rttNanos;
 
     private Migration(Builder b) {
@@ -218,7 +219,7 @@ public final class Migration {
                     last = pagesOf(dirty);
                     estimate = estimateNanos(last.length, collectNanos);
                     double dirtyMBps = last.length * pageSize / 1e6 / (interval / 1e9);
-                    Round r = new Round(round, sent, lastRoundNanos() / 1e6, dirtyMBps, bandwidthBytesPerNano() * 1e3, last.length,
+                    Round r = new Round(round, sent, lastRoundNanos / 1e6, dirtyMBps, bandwidthBytesPerNano() * 1e3, last.length,
                             estimate / 1e6, throttle);
                     rounds.add(r);
                     onRound.accept(r);
@@ -301,18 +302,14 @@ public final class Migration {
 
     // ---- estimates ----
 
-    private long lastRoundNanos() {
-        return roundNanos[(roundSamples - 1) % roundNanos.length];
-    }
-
-    /** Bytes per nanosecond over the last rounds (up to 3), each round's time less one round trip. */
+    /**
+     * Bytes per nanosecond: the rounds after round 0 that carried at least {@value #BANDWIDTH_ROUND_BYTES}
+     * bytes, each round's time less one round trip; round 0 alone until there is one. Round 0 is slower
+     * than the link (the destination's first writes to its fresh arena fault), and a small round's
+     * time is mostly its fixed costs, not the link's.
+     */
     private double bandwidthBytesPerNano() {
-        long bytes = 0, nanos = 0;
-        for (int i = 0; i < Math.min(roundSamples, roundBytes.length); i++) {
-            bytes += roundBytes[i];
-            nanos += Math.max(1, roundNanos[i] - rttNanos);
-        }
-        return nanos == 0 ? 0 : (double) bytes / nanos;
+        return laterBytes > 0 ? (double) laterBytes / laterNanos : firstNanos == 0 ? 0 : (double) firstBytes / firstNanos;
     }
 
     /** The final round's downtime if it carried {@code pages}: the collect, the pages over the bandwidth, two round trips. */
@@ -348,9 +345,16 @@ public final class Migration {
         sent(Records.EPOCH_END_BYTES);
         if (awaitAck) {
             await(() -> ackedRound >= round);
-            int slot = roundSamples++ % roundBytes.length;
-            roundBytes[slot] = bytesSent - bytesBefore;
-            roundNanos[slot] = System.nanoTime() - start;
+            long bytes = bytesSent - bytesBefore;
+            lastRoundNanos = System.nanoTime() - start;
+            long linkNanos = Math.max(1, lastRoundNanos - rttNanos);
+            if (round == 0) {
+                firstBytes = bytes;
+                firstNanos = linkNanos;
+            } else if (bytes >= BANDWIDTH_ROUND_BYTES) {
+                laterBytes += bytes;
+                laterNanos += linkNanos;
+            }
         }
         return n;
     }

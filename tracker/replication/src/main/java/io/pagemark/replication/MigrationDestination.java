@@ -38,7 +38,9 @@ import java.util.concurrent.locks.LockSupport;
  * }
  * }</pre>
  *
- * <p>Every page record is checked (its check binds it to the migration, the round and the page) and
+ * <p>The arena is armed when the migration begins (arming is O(arena); done at the switch it would
+ * count in the downtime), so it tracks the migration's own writes too: the first collect after the
+ * takeover reports every page the migration wrote. Every page record is checked (its check binds it to the migration, the round and the page) and
  * written straight into the arena; each round's end is checked (record count, records digest, the
  * state digest of the whole arena) before it is acknowledged. PREPARE is answered READY only if the
  * arena's digest is the source's; a failed check is answered REFUSED with the reason, and the
@@ -242,6 +244,9 @@ public final class MigrationDestination implements AutoCloseable {
             failCheck("the source's pages are " + streamPageSize + " bytes, this machine's " + opened.pageSize());
             return;
         }
+        // Armed now, not at the switch: arming is O(arena) and would count in the downtime. The rounds'
+        // writes are tracked too, so the first collect after the takeover reports every page the migration wrote.
+        opened.arm();
         arena = opened;
         memory = opened.segment();
         pageSize = streamPageSize;
@@ -331,7 +336,6 @@ public final class MigrationDestination implements AutoCloseable {
         }
         // The switch: from here on this side serves, and never discards (docs/migration.md).
         state = State.SERVING;
-        arena.arm();
         servingSince = WallClock.nanos();
         takeover = new Takeover(arena, identity, appliedRound + 1, digests.state(), servingSince);
         signal(Records.SERVING, e, servingSince);
