@@ -223,7 +223,10 @@ public final class Migration {
                             estimate / 1e6, throttle);
                     rounds.add(r);
                     onRound.accept(r);
-                    if (estimate <= downtimeLimitNanos) break;
+                    // Round 0's bandwidth is not the link's (the destination faults its fresh arena in): the final round
+                    // waits for a later round's measure unless what it carries is too small for the bandwidth to matter.
+                    boolean measured = laterBytes > 0 || (long) last.length * pageSize < BANDWIDTH_ROUND_BYTES;
+                    if (estimate <= downtimeLimitNanos && measured) break;
                     long elapsed = System.nanoTime() - startNanos;
                     if (elapsed + estimate > timeLimitNanos) {
                         throw new Abort(String.format("did not converge within the time limit of %d ms: after %d rounds the final round"
