@@ -7,6 +7,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -134,7 +135,7 @@ class WriterGateTest {
         long[] throttled = waitedInEnter(gate, 300);
         assertTrue(throttled[1] <= TimeUnit.MILLISECONDS.toNanos(300) * 0.65,
                 "throttled at 0.5, the writer ran " + throttled[1] / 1_000_000 + " ms of CPU in 300 ms");
-        assertTrue(throttled[0] >= TimeUnit.MILLISECONDS.toNanos(20), "throttled at 0.5, the writer waited only " + throttled[0] / 1_000_000 + " ms of 300");
+        assertTrue(anEntryPastItsShareWaitsForTheNextPeriod(gate), "throttled at 0.5, an entry after the writer's share of its period did not wait for the period's end");
         assertTrue(unthrottled < TimeUnit.MILLISECONDS.toNanos(60), "unthrottled, the writer waited " + unthrottled / 1_000_000 + " ms of 300");
         // A throttled writer waits outside: a stop right after its entry (it is not inside) never waits for a period.
         gate.throttle(0.99);
@@ -150,6 +151,32 @@ class WriterGateTest {
     }
 
     /** Nanoseconds this thread spent in enter(), and its CPU time, while entering, spinning 20 µs inside, and leaving, for {@code millis} ms. */
+    /**
+     * Deterministic where the time a writer waits over a run is not (a descheduled writer's period
+     * runs out while it is off the CPU): a writer that enters, runs past its share of the period and
+     * enters again inside the same period returns from that entry no earlier than the period's end.
+     * Tried until one attempt stays on the CPU long enough to land inside the period.
+     */
+    private static boolean anEntryPastItsShareWaitsForTheNextPeriod(WriterGate gate) {
+        long period = TimeUnit.MILLISECONDS.toNanos(WriterGate.THROTTLE_PERIOD_MILLIS);
+        long share = (long) (period * (1 - gate.throttle()));
+        for (int attempt = 0; attempt < 200; attempt++) {
+            LockSupport.parkNanos(2 * period);   // idle for a whole period: the next entry starts a fresh one
+            long periodStartedNoEarlier = System.nanoTime();
+            gate.enter();
+            gate.exit();
+            long periodStartedNoLater = System.nanoTime();
+            while (System.nanoTime() - periodStartedNoLater < share + period / 10) Thread.onSpinWait();
+            long beforeSecondEntry = System.nanoTime();
+            gate.enter();
+            long returned = System.nanoTime();
+            gate.exit();
+            if (beforeSecondEntry - periodStartedNoEarlier >= period * 9 / 10) continue;   // descheduled: the period may have ended
+            return returned - periodStartedNoEarlier >= period;
+        }
+        throw new AssertionError("200 attempts, each descheduled past its throttle period");
+    }
+
     private static long[] waitedInEnter(WriterGate gate, long millis) {
         var threads = java.lang.management.ManagementFactory.getThreadMXBean();
         long cpuBefore = threads.getCurrentThreadCpuTime();
