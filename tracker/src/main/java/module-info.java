@@ -22,5 +22,6 @@ module io.pagemark.tracker {
 
     exports io.pagemark;
     exports io.pagemark.checkpoint;
+    exports io.pagemark.cut;
     exports io.pagemark.snapshot;
 }

@@ -43,6 +43,11 @@ import java.lang.invoke.VarHandle;
  * recorded) and {@link #release} does nothing; otherwise {@link #release} makes saved pages writable
  * again, and {@link #close()} makes the whole arena writable.
  *
+ * <p><b>Cuts.</b> {@link TrackedArena#copyBeforeWriteOfCut()} starts one for the pages written since
+ * the previous cut only ({@link #cutPages()}); every other page is unchanged since that cut and needs no
+ * copy (its state is never UNCOPIED). The image and the states are then the arena's, kept from cut to
+ * cut, so that a cut costs O(its pages).
+ *
  * <p>Backends: {@link Backend#canCopyBeforeWrite()} (uffd-sync, uffd-sigbus, mprotect). On
  * mprotect with {@code bulkPages} &gt; 1 a fault copies its whole block.
  */
@@ -51,9 +56,13 @@ public final class CopyBeforeWrite implements AutoCloseable {
     private static final VarHandle STATE = ValueLayout.JAVA_INT.varHandle();
 
     private final TrackedArena arena;
-    private final Arena memory = Arena.ofShared();
+    /** A snapshot's own image and states; null for a cut, which uses the arena's {@link CutState}. */
+    private final Arena memory;
+    private final CutState cutState;
     private final MemorySegment image;
     private final MemorySegment states;
+    /** A cut's pages, once it started; null for a snapshot. */
+    private DirtyPages cutPages;
     private final long pageSize;
     private final long pageCount;
     private final long copiedBefore;
@@ -61,11 +70,14 @@ public final class CopyBeforeWrite implements AutoCloseable {
     private boolean stopped;
     private boolean closed;
 
+    /** A snapshot's: an image and states of its own, every page uncopied. */
     CopyBeforeWrite(TrackedArena arena, long copiedBefore) {
         this.arena = arena;
         this.pageSize = arena.pageSize();
         this.pageCount = arena.pageCount();
         this.copiedBefore = copiedBefore;
+        this.memory = Arena.ofShared();
+        this.cutState = null;
         long size = arena.size();
         long address = Libc.mmapAnonymous(size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_NORESERVE);
         this.image = MemorySegment.ofAddress(address).reinterpret(size, memory, unused -> Libc.munmap(address, size));
@@ -80,13 +92,49 @@ public final class CopyBeforeWrite implements AutoCloseable {
         }
     }
 
+    /** A cut's: the arena's cut state, every page but the cut's (which the start marks uncopied) needing no copy. */
+    CopyBeforeWrite(TrackedArena arena, long copiedBefore, CutState cutState) {
+        this.arena = arena;
+        this.pageSize = arena.pageSize();
+        this.pageCount = arena.pageCount();
+        this.copiedBefore = copiedBefore;
+        this.memory = null;
+        this.cutState = cutState;
+        this.image = cutState.image();
+        this.states = cutState.states();
+    }
+
     MemorySegment states() {
         return states;
     }
 
-    /** Unmaps the image and frees the states; only once no fault path uses them (copying stopped, or never started). */
+    /** The cut has started: its pages. */
+    void tookCut(DirtyPages pages) {
+        cutPages = pages;
+    }
+
+    /**
+     * Unmaps the image and frees the states (a cut: resets the arena's cut state for the next cut);
+     * only once no fault path uses them (copying stopped, or never started).
+     */
     void free() {
-        memory.close();
+        if (memory != null) {
+            memory.close();
+        } else if (cutPages != null) {
+            cutState.reset(cutPages, pagesCopiedByFaults() > 0);
+        }
+    }
+
+    /**
+     * A cut's pages ({@link TrackedArena#copyBeforeWriteOfCut()}): those written since the previous
+     * cut, the only ones copied before their first write; every other page's state says no copy is
+     * needed, and {@link #takeUntouched} fails for it.
+     *
+     * @throws IllegalStateException if this is a snapshot's copy-before-write (every page is in it)
+     */
+    public DirtyPages cutPages() {
+        if (cutState == null) throw new IllegalStateException("this copy-before-write is a snapshot's: every page is in it");
+        return cutPages;
     }
 
     /**

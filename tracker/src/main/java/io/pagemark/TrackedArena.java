@@ -96,6 +96,10 @@ public final class TrackedArena implements AutoCloseable {
     private boolean unmapped;
     /** The copy-before-write running now, or null (written under the lock; volatile for {@link #discard}). */
     private volatile CopyBeforeWrite copying;
+    /** The cuts' page states and image, from the first {@link #copyBeforeWriteOfCut()} until close; null before. */
+    private CutState cutState;
+    /** True from a {@link #copyBeforeWriteOfCut()} until {@link #disarm()}: pages stay protected between cuts, as when armed (volatile for {@link #discard}). */
+    private volatile boolean cutting;
     /** The running copy-before-write's JFR event, begun when it started, and the pages copied before write then. */
     private CutEvent cutEvent;
     private long cutCopiedAtStart;
@@ -288,7 +292,9 @@ public final class TrackedArena implements AutoCloseable {
      * writes cost what untracked writes cost, and the writes not yet collected are forgotten; until
      * {@code arm()}, {@link #collect()} throws. For phases in which nobody needs the dirty set, such
      * as an incremental collector's time between cycles. A running {@link #copyBeforeWrite()} keeps
-     * the pages it has not copied yet protected until it ends. Does nothing if not armed.
+     * the pages it has not copied yet protected until it ends. After cuts ({@link #copyBeforeWriteOfCut()}),
+     * it also stops keeping pages protected between them: the next cut holds every page. Does nothing
+     * if neither armed nor cut.
      *
      * <pre>{@code
      * DirtyPages dirty = arena.collect();   // end of a phase that needed the dirty set
@@ -303,8 +309,9 @@ public final class TrackedArena implements AutoCloseable {
         lock.lock();
         try {
             ensureOpen();
-            if (!armed) return;
+            if (!armed && !cutting) return;
             armed = false;
+            cutting = false; // every page writable: the next cut holds them all
             pending.clear();
             kernelWrites.forget();
             forgetDiscards();
@@ -385,28 +392,54 @@ public final class TrackedArena implements AutoCloseable {
      * @throws IllegalStateException         if the arena is closed or a copy-before-write is running
      */
     public CopyBeforeWrite copyBeforeWrite() {
+        return startCopy(false);
+    }
+
+    /**
+     * Starts a cut's copy-before-write: as {@link #copyBeforeWrite()}, but of the cut's pages only,
+     * the pages written (unprotected) since the previous cut, every page at the first cut
+     * ({@link CopyBeforeWrite#cutPages()}). Every other page has been protected, hence unchanged,
+     * since the previous cut, and needs no copy. The pause (in which writers that fault wait) is
+     * O(the cut's pages). From the first cut on, pages stay protected between cuts until
+     * {@link #disarm()}, as they do while armed. The building block of {@code io.pagemark.cut}.
+     *
+     * @throws UnsupportedOperationException if the backend cannot copy before write
+     * @throws IllegalStateException         if the arena is closed or a copy-before-write is running
+     */
+    public CopyBeforeWrite copyBeforeWriteOfCut() {
+        return startCopy(true);
+    }
+
+    private CopyBeforeWrite startCopy(boolean cut) {
+
         if (copier == null) {
-            throw new UnsupportedOperationException("copy-before-write (live snapshots) needs a backend whose fault path runs"
+            throw new UnsupportedOperationException("copy-before-write (live snapshots, cuts) needs a backend whose fault path runs"
                     + " before the faulting store completes: " + Backend.copyBeforeWriteNames() + "; this arena's backend is "
                     + backend + (backend == Backend.UFFD_ASYNC ? " (the kernel resolves its faults itself: nothing runs before the write)"
                     : " (it notices a write only after it landed)"));
         }
         // Its start is an instant with no kernel write in flight: each one is in the image in full or not at all.
-        return kernelWrites.exclusive(this::startCopyBeforeWrite);
+        return kernelWrites.exclusive(() -> startCopyBeforeWrite(cut));
     }
 
-    private CopyBeforeWrite startCopyBeforeWrite() {
+    private CopyBeforeWrite startCopyBeforeWrite(boolean cut) {
         lock.lock();
         try {
             ensureOpen();
             if (copying != null) throw new IllegalStateException("a copy-before-write is already running on this arena: close it first");
-            CopyBeforeWrite copy = new CopyBeforeWrite(this, copier.pagesCopiedBeforeWrite());
+            if (cut && cutState == null) cutState = new CutState(region.pageSize(), region.pageCount());
+            CopyBeforeWrite copy = cut ? new CopyBeforeWrite(this, copier.pagesCopiedBeforeWrite(), cutState)
+                    : new CopyBeforeWrite(this, copier.pagesCopiedBeforeWrite());
             try {
                 // Armed: the records of writes not yet collected must stay for the next collect.
-                copier.startCopyBeforeWrite(copy.states(), copy.image(), MemorySegment.NULL, armed);
+                copier.startCopyBeforeWrite(copy.states(), copy.image(), cut ? cutState.delta() : MemorySegment.NULL, armed);
             } catch (RuntimeException | Error e) {
                 copy.free();
                 throw e;
+            }
+            if (cut) {
+                cutting = true;
+                copy.tookCut(cutState.deltaPages());
             }
             copying = copy;
             cutEvent = new CutEvent();
@@ -423,7 +456,7 @@ public final class TrackedArena implements AutoCloseable {
         lock.lock();
         try {
             // Armed: a page made writable without a fault would take its next write unrecorded.
-            if (closed || armed) return false;
+            if (closed || armed || cutting) return false;
             return copier.unprotect(firstPage, pageCount);
         } finally {
             lock.unlock();
@@ -443,7 +476,7 @@ public final class TrackedArena implements AutoCloseable {
             copier.stopCopyBeforeWrite();
             monitoring.cutStopped(cutEvent, copier.pagesCopiedBeforeWrite() - cutCopiedAtStart);
             // Unless tracking needs them protected, what copying protected and nobody released is made writable.
-            if (!armed) copier.unprotect(0, region.pageCount());
+            if (!armed && !cutting) copier.unprotect(0, region.pageCount());
         } finally {
             lock.unlock();
         }
@@ -477,6 +510,10 @@ public final class TrackedArena implements AutoCloseable {
         if (copying != null) {
             throw new IllegalStateException("discard() while a copy-before-write (live snapshot) is running: its image"
                     + " would take the discarded pages as zeros; discard after the copy ends");
+        }
+        if (cutting && !backend.has(Backend.Trait.SEES_DISCARDS)) {
+            throw new IllegalStateException("discard() on a " + backend + " arena that is being cut: its kernel mechanism cannot see"
+                    + " the pages emptied, so the next cut would miss them; disarm() first (the next cut then holds every page)");
         }
         // Not under the arena's lock: a writer may discard while holding the writer pause that a collect waits for.
         // The call holds the mapping, so close() cannot unmap it under the kernel.
@@ -733,6 +770,7 @@ public final class TrackedArena implements AutoCloseable {
             if (first) {
                 closed = true;
                 armed = false;
+                cutting = false;
                 if (monitoring != null) monitoring.close();
                 copying = null; // the tracker's close stops copying first
             }
@@ -743,6 +781,10 @@ public final class TrackedArena implements AutoCloseable {
                 closeScope();
             }
             unmapped = true;
+            if (cutState != null) {
+                cutState.free(); // no fault path uses it once the tracker is closed
+                cutState = null;
+            }
             // The mapping is gone and the close handshake has passed every Java thread: no fault can still be in flight.
             tracker.regionUnmapped();
         } finally {

@@ -37,7 +37,7 @@ class ModulePathTest {
     void theModuleExportsTheApiPackagesOnly() throws URISyntaxException {
         ModuleDescriptor descriptor = ModuleFinder.of(trackerClasses()).find("io.pagemark.tracker").orElseThrow().descriptor();
         Set<String> exported = descriptor.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet());
-        assertEquals(Set.of("io.pagemark", "io.pagemark.checkpoint", "io.pagemark.snapshot"), exported);
+        assertEquals(Set.of("io.pagemark", "io.pagemark.checkpoint", "io.pagemark.cut", "io.pagemark.snapshot"), exported);
         assertTrue(descriptor.exports().stream().noneMatch(ModuleDescriptor.Exports::isQualified), "no qualified exports");
         assertTrue(descriptor.packages().containsAll(Set.of("io.pagemark.backend", "io.pagemark.linux", "io.pagemark.nativelib")));
     }

@@ -1,0 +1,245 @@
+package io.pagemark;
+
+import io.pagemark.backend.TestTrackers;
+import io.pagemark.backend.TrackerOptions;
+import io.pagemark.cut.Cut;
+import io.pagemark.cut.CutSource;
+import io.pagemark.testing.BackendsWith;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Cuts ({@link CutSource}) equal the arena at their instant, byte for byte, while writers overwrite
+ * pages during the cut, on every backend usable here (copy-before-write on uffd-sync, uffd-sigbus and
+ * mprotect; a writer pause on the others), on 4 KiB and THP arenas: a replica that applies each cut's
+ * pages equals the arena as it was at each cut. With a re-arm that skips a page the replica must differ
+ * (the teeth); an 8 GiB sparse arena is armed and cut.
+ */
+class CutTest {
+    private static final long ARENA_BYTES = 32L << 20;
+    private static final int ROUNDS = 8;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
+
+    private static void assumeUsable(Backend backend) {
+        Capabilities.Support support = Capabilities.probe().backends().get(backend);
+        assumeTrue(support.usable(), () -> "skipped: " + backend + " is not usable here: " + support.reason());
+    }
+
+    /** Writers that overwrite random pages whole (each store a new version) while released, inside the gate. */
+    private static final class Writers implements AutoCloseable {
+        final AtomicBoolean go = new AtomicBoolean();
+        final AtomicBoolean stop = new AtomicBoolean();
+        final AtomicLong pagesWritten = new AtomicLong();
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        final List<Thread> threads = new ArrayList<>();
+
+        Writers(TrackedArena arena, WriterGate gate, long seed) {
+            MemorySegment memory = arena.segment();
+            long pageSize = arena.pageSize();
+            long pages = arena.pageCount();
+            for (int w = 0; w < 2; w++) {
+                SplittableRandom random = new SplittableRandom(seed * 31 + w);
+                long writer = w;
+                threads.add(Thread.ofPlatform().name("cut-writer-" + w).start(() -> {
+                    try {
+                        long version = writer << 56;
+                        while (!stop.get()) {
+                            if (!go.get()) {
+                                Thread.onSpinWait();
+                                continue;
+                            }
+                            gate.enter();
+                            try {
+                                for (int i = 0; i < 16; i++) {
+                                    long offset = random.nextLong(pages) * pageSize;
+                                    version++;
+                                    for (long at = 0; at < pageSize; at += 512) memory.set(LONG, offset + at, version ^ at);
+                                    pagesWritten.incrementAndGet();
+                                }
+                            } finally {
+                                gate.exit();
+                            }
+                        }
+                    } catch (Throwable t) {
+                        failure.set(t);
+                    }
+                }));
+            }
+        }
+
+        /** Holds the writers (returns once none is inside the gate). */
+        void hold(WriterGate gate) {
+            go.set(false);
+            gate.stopWriters();
+            gate.resumeWriters();
+        }
+
+        void awaitPages(long pages) throws InterruptedException {
+            long target = pagesWritten.get() + pages, deadline = System.nanoTime() + 10_000_000_000L;
+            while (pagesWritten.get() < target && failure.get() == null && System.nanoTime() < deadline) Thread.sleep(1);
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop.set(true);
+            for (Thread t : threads) t.join();
+        }
+    }
+
+    /**
+     * Rounds of: writers held, the arena copied as the expected image, a cut, writers released to
+     * overwrite pages while the cut's pages are read into the replica, writers held, the replica equal
+     * to the expected image. Returns the first difference found, or null.
+     */
+    private static String cutsEqualTheirInstant(TrackedArena arena, boolean withPause) throws Exception {
+        WriterGate gate = new WriterGate();
+        long size = arena.size(), pageSize = arena.pageSize();
+        try (Arena scratch = Arena.ofConfined();
+             Writers writers = new Writers(arena, gate, 7)) {
+            MemorySegment replica = scratch.allocate(size, pageSize);
+            MemorySegment expected = scratch.allocate(size, pageSize);
+            writers.go.set(true);
+            writers.awaitPages(2000);
+            writers.hold(gate);
+            try (CutSource cuts = withPause ? CutSource.open(arena, gate) : CutSource.open(arena)) {
+                MemorySegment.copy(arena.segment(), 0, replica, 0, size); // the baseline: cuts hold what is written after it
+                long pagesCut = 0;
+                for (int round = 0; round < ROUNDS; round++) {
+                    writers.go.set(true);
+                    writers.awaitPages(500 + round * 300L);
+                    writers.hold(gate);
+                    MemorySegment.copy(arena.segment(), 0, expected, 0, size);
+                    try (Cut cut = cuts.cut()) {
+                        writers.go.set(true); // overwriting while the cut is read
+                        for (PageRange r : cut.pages()) {
+                            for (long p = r.firstPage(); p < r.firstPage() + r.pageCount(); p++) {
+                                cut.copyTo(p, replica, p * pageSize);
+                                if ((p & 7) == 0) Thread.yield(); // let writers get ahead of the reader
+                            }
+                        }
+                        pagesCut += cut.pages().pageCount();
+                        assertEquals(round + 1, cut.sequence());
+                    }
+                    writers.hold(gate);
+                    assertNull(writers.failure.get(), () -> "a writer failed: " + writers.failure.get());
+                    long at = replica.mismatch(expected);
+                    if (at >= 0) return arena.backend() + ", cut " + (round + 1) + ": the replica differs from the arena at the cut at page " + at / pageSize;
+                }
+                System.out.printf("%s%s: %d cuts (%d pages) of %d MiB equal to the arena at their instant%n", arena.backend(),
+                        withPause ? " (writer pause)" : "", ROUNDS, pagesCut, size >> 20);
+            }
+        }
+        return null;
+    }
+
+    @KernelMatrix
+    @ParameterizedTest(name = "{0}")
+    @BackendsWith(Backend.Trait.HARDWARE)
+    void cutsEqualTheArenaAtTheirInstantWhileWritersOverwrite(Backend backend) throws Exception {
+        assumeUsable(backend);
+        WriterGate pause = new WriterGate();
+        try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES).backend(backend).writerPause(pause).open()) {
+            assertNull(cutsEqualTheirInstant(arena, !backend.canCopyBeforeWrite()));
+        }
+    }
+
+    @KernelMatrix
+    @ParameterizedTest(name = "{0}")
+    @BackendsWith(Backend.Trait.HARDWARE)
+    void cutsOfATransparentHugePageArena(Backend backend) throws Exception {
+        assumeUsable(backend);
+        WriterGate pause = new WriterGate();
+        try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES).backend(backend).transparentHugePages(true)
+                .writerPause(pause).open()) {
+            arena.segment().fill((byte) 1); // populated: huge pages where the kernel gives them
+            assertNull(cutsEqualTheirInstant(arena, !backend.canCopyBeforeWrite()));
+        }
+    }
+
+    /** With a writer pause on a copy-before-write backend: the pause covers the re-protect only. */
+    @ParameterizedTest(name = "{0}")
+    @BackendsWith(Backend.Trait.COPY_BEFORE_WRITE)
+    void cutsWithAWriterPauseOnACopyBeforeWriteBackend(Backend backend) throws Exception {
+        assumeUsable(backend);
+        try (TrackedArena arena = TrackedArena.builder().size(ARENA_BYTES).backend(backend).open()) {
+            assertNull(cutsEqualTheirInstant(arena, true));
+        }
+    }
+
+    /** Teeth: a re-arm that leaves one page writable and unmarked at each cut: its writes miss the next cut. */
+    @ParameterizedTest(name = "{0}")
+    @BackendsWith(Backend.Trait.COPY_BEFORE_WRITE)
+    void aRearmSkippingOnePageMakesTheReplicaDiffer(Backend backend) throws Exception {
+        assumeUsable(backend);
+        try (TrackedArena arena = TrackedArena.map(backend, "test: re-arm skipping a page", ARENA_BYTES, false,
+                region -> TestTrackers.rearmSkippingOnePage(backend.open(region, TrackerOptions.DEFAULTS)), null)) {
+            String difference = cutsEqualTheirInstant(arena, false);
+            assertTrue(difference != null, "the cuts of a re-arm skipping a page still equalled the arena");
+            System.out.println("teeth: " + difference);
+        }
+    }
+
+    /** 8 GiB, sparse: a cut holds exactly the pages written since the previous one, as written. */
+    @ParameterizedTest(name = "{0}")
+    @BackendsWith(Backend.Trait.HARDWARE)
+    void aSparseEightGibArenaIsArmedAndCut(Backend backend) throws Exception {
+        assumeUsable(backend);
+        WriterGate pause = new WriterGate();
+        try (TrackedArena arena = TrackedArena.builder().size(8L << 30).backend(backend).writerPause(pause).open();
+             Arena scratch = Arena.ofConfined()) {
+            long pageSize = arena.pageSize();
+            arena.arm();
+            try (CutSource cuts = backend.canCopyBeforeWrite() ? CutSource.open(arena) : CutSource.open(arena, pause)) {
+                SplittableRandom random = new SplittableRandom(3);
+                TreeSet<Long> written = new TreeSet<>();
+                while (written.size() < 200) {
+                    long page = random.nextLong(arena.pageCount());
+                    arena.putLong(page * pageSize, page + 1);
+                    written.add(page);
+                }
+                MemorySegment page = scratch.allocate(pageSize);
+                long firstPause;
+                try (Cut cut = cuts.cut()) {
+                    firstPause = cut.pauseNanos();
+                    assertEquals(written.size(), cut.pages().pageCount(), "the cut holds the pages written since the baseline");
+                    for (long p : written) {
+                        cut.copyTo(p, page, 0);
+                        assertEquals(p + 1, page.get(LONG, 0));
+                    }
+                    assertThrows(IllegalArgumentException.class, () -> cut.copyTo(written.first(), page, 0), "a page is read once");
+                }
+                try (Cut next = cuts.cut()) {
+                    assertEquals(0, next.pages().pageCount(), "nothing written since the previous cut");
+                    System.out.printf("%s: 8 GiB sparse arena, a cut of %d pages took %.3f ms, an empty one %.3f ms%n", backend,
+                            written.size(), firstPause / 1e6, next.pauseNanos() / 1e6);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aBackendThatCannotCopyBeforeWriteNeedsAWriterPause() {
+        Backend backend = Backend.CARD_TABLE;
+        try (TrackedArena arena = TrackedArena.builder().size(1 << 20).backend(backend).open()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CutSource.open(arena));
+            assertTrue(e.getMessage().contains("need a WriterPause"), e.getMessage());
+        }
+    }
+}
