@@ -48,7 +48,8 @@ public abstract class UffdFaultTracker extends NativeFaultTracker {
     private final PageSet discarded;
     /** The pagemap entries of one drain's candidates (grown as needed). */
     private long[] entries = new long[0];
-    /** Scratch sets of one drain: the pending pages seen emptied, and those of them to populate. */
+    /** Scratch sets of one drain: the discards taken after its drain, the pending pages seen emptied, and those of them to populate. */
+    private final PageSet lateDiscards;
     private final PageSet settled;
     private final PageSet toPopulate;
     /** True while every page has been protected since the last arm (a disarm or unprotect makes it false). */
@@ -63,6 +64,7 @@ public abstract class UffdFaultTracker extends NativeFaultTracker {
         this.pagemapEntries = arena.allocate((long) PAGEMAP_BATCH * Pagemap.ENTRY_BYTES, Long.BYTES);
         this.pagemapFd = Libc.open("/proc/self/pagemap", Libc.O_RDONLY | Libc.O_CLOEXEC, Libc.NO_HINT);
         this.discarded = new PageSet(region.address(), region.pageSize(), region.pageCount());
+        this.lateDiscards = new PageSet(region.address(), region.pageSize(), region.pageCount());
         this.settled = new PageSet(region.address(), region.pageSize(), region.pageCount());
         this.toPopulate = new PageSet(region.address(), region.pageSize(), region.pageCount());
     }
@@ -111,16 +113,26 @@ public abstract class UffdFaultTracker extends NativeFaultTracker {
      * The records, plus every pending discarded page (see the class comment): the pending pages'
      * entries are read first, then the records drained (so a fault path that unprotected a page before
      * the read has its record in the drain), then the discards of the handlers waited for are taken.
+     * Those late discards (a handler that read the event had not set its bits at the first take; the
+     * madvise may well have returned) have their entries read after the drain, so only the first rule
+     * settles them: an empty entry means the zap happened, whatever the drain held. Without this a
+     * page emptied before the collect stays pending until some later collect sees it empty, which a
+     * write refilling it first defers indefinitely (reported again by every collect).
      */
     @Override
     protected void drainChanges(PageSet into) {
-        takeDiscards();
+        takeDiscards(discarded);
         long[] candidates = discarded.runs();
         readEntries(candidates);
         boolean recorded = faultPathsRecorded();
         drain(into);
-        takeDiscards();
         decide(candidates, into, recorded && protectedSinceArm);
+        takeDiscards(lateDiscards);
+        long[] late = lateDiscards.runs();
+        readEntries(late);
+        decide(late, into, false);
+        discarded.addAll(lateDiscards);
+        lateDiscards.clear();
         // Every pending page is re-protected with the records: a collect reports them (those seen emptied
         // for the last time); an arm, which re-protects only what was unprotected, reports nothing.
         into.addAll(discarded);
@@ -133,12 +145,12 @@ public abstract class UffdFaultTracker extends NativeFaultTracker {
         toPopulate.clear();
     }
 
-    private void takeDiscards() {
+    private void takeDiscards(PageSet into) {
         if (dropDiscardReports) {
             discardBits.fill((byte) 0);
             return;
         }
-        discarded.takeAll(discardBits);
+        into.takeAll(discardBits);
     }
 
     /** Reads the candidate pages' pagemap entries into {@link #entries}, in order, for {@link #decide}. */
