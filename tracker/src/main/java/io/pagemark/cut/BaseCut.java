@@ -25,6 +25,9 @@ abstract sealed class BaseCut implements Cut permits CopyBeforeWriteCut, PausedC
     /** Copies page {@code page} (in the cut, not read before) as at the instant. */
     abstract void read(long page, MemorySegment destination, long offset);
 
+    /** Bytes of page copies this cut holds. */
+    abstract long heldBytes();
+
     /** Ends the cut's hold on the arena (once). */
     abstract void release();
 

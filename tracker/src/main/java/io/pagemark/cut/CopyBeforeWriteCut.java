@@ -32,6 +32,11 @@ final class CopyBeforeWriteCut extends BaseCut {
     }
 
     @Override
+    long heldBytes() {
+        return copy.pagesCopiedByFaults() * pageSize();
+    }
+
+    @Override
     void release() {
         copy.close(); // stops copying (its pages not read stay protected, unchanged), then resets the arena's cut state
     }

@@ -143,6 +143,15 @@ public final class CutSource implements AutoCloseable {
         copies = copyScope.allocate(Math.max(bytes, 64 * arena.pageSize()), arena.pageSize());
     }
 
+    /**
+     * Memory this source holds for the open cut: the copies of its pages (the pause's copies, or the
+     * pages writers' faults copied before their writes), at most the arena's size.
+     */
+    public long heldBytes() {
+        BaseCut cut = open;
+        return cut == null ? 0 : cut.heldBytes();
+    }
+
     /** Closes the open cut, if any; the arena stays as it is (see the class comment). Idempotent. */
     @Override
     public void close() {

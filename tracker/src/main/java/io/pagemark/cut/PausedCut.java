@@ -22,5 +22,10 @@ final class PausedCut extends BaseCut {
     }
 
     @Override
+    long heldBytes() {
+        return order.length * pageSize();
+    }
+
+    @Override
     void release() {}
 }

@@ -24,6 +24,7 @@ public enum Profile {
             Map.entry("CheckpointBenchmark", Map.of("arenaBytes", List.of(Long.toString(8L << 20)), "dirtyPercent", List.of("1"))),
             Map.entry("FullCopy", Map.of("arenaBytes", List.of(Long.toString(8L << 20)))),
             Map.entry("SnapshotBenchmark", Map.of("arenaBytes", List.of(Long.toString(8L << 20)))),
+            Map.entry("CutBenchmark", Map.of("size", List.of("8MiB"), "dirtyPercent", List.of("1"), "hugePages", List.of("false"))),
             Map.entry("EndToEndBenchmark", Map.of("workload", List.of("hot-rewire"), "runSeconds", List.of("0.3"))),
             Map.entry("ReplicationBenchmark", Map.of("media", List.of("ipc"), "dirtyMBps", List.of("10"))),
             Map.entry("MigrationBenchmark", Map.of("media", List.of("ipc"), "arenaMiB", List.of("16"), "writeMBps", List.of("10"))))),
@@ -43,6 +44,7 @@ public enum Profile {
             "CheckpointBenchmark", Map.of("arenaBytes", List.of(Long.toString(256L << 20))),
             "FullCopy", Map.of("arenaBytes", List.of(Long.toString(256L << 20))),
             "SnapshotBenchmark", Map.of("arenaBytes", List.of(Long.toString(256L << 20))),
+            "CutBenchmark", Map.of("size", List.of("1GiB"), "dirtyPercent", List.of("1")),
             "EndToEndBenchmark", Map.of("workload", List.of("hot-rewire"), "runSeconds", List.of("2")),
             "MigrationBenchmark", Map.of("media", List.of("ipc"), "arenaMiB", List.of("256"), "writeMBps", List.of("50")))),
 

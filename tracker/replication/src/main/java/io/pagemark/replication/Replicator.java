@@ -47,8 +47,10 @@ import java.util.concurrent.locks.LockSupport;
  * the previous one, as they were at the cut) and publishes it: an epoch start, one record per page
  * (index, contents, a check binding them to the stream and the epoch), an epoch end (how many page
  * records, a digest of them, a digest of the whole arena at the cut). A replica applies an epoch
- * only once it holds all of it. The cut stops the writers through the {@link WriterPause} for as long
- * as it takes to copy the pages written since the previous cut.
+ * only once it holds all of it. The cut ({@code io.pagemark.cut}) stops the writers through the
+ * {@link WriterPause} for as long as it takes to re-protect the pages written since the previous cut
+ * (uffd-sync, uffd-sigbus, mprotect: they are copied before write, and read while the writers run) or
+ * to copy them (the other backends).
  *
  * <p><b>Joining and catching up.</b> A replica that starts, restarts or fell out of the stream asks
  * to join, saying which epoch it holds. If that epoch is one this replicator published (its digest
@@ -582,10 +584,10 @@ public final class Replicator implements AutoCloseable {
             if (s == null) {
                 if (arena == null) throw new IllegalStateException("arena(...) is required");
                 if (writerPause == null) {
-                    throw new IllegalStateException("writerPause(...) is required: a cut stops the arena's writers while it copies the"
-                            + " pages written since the previous cut (a WriterGate the writers enter around their writes, or your runtime's pause)");
+                    throw new IllegalStateException("writerPause(...) is required: a cut stops the arena's writers while it re-protects or copies"
+                            + " the pages written since the previous cut (a WriterGate the writers enter around their writes, or your runtime's pause)");
                 }
-                s = new GatedCutSource(arena, writerPause);
+                s = new ArenaCutSource(arena, writerPause);
             }
             try {
                 return new Replicator(this, s);

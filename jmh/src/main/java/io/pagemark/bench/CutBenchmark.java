@@ -1,0 +1,112 @@
+package io.pagemark.bench;
+
+import io.pagemark.Backend;
+import io.pagemark.TrackedArena;
+import io.pagemark.WriterGate;
+import io.pagemark.cut.Cut;
+import io.pagemark.cut.CutSource;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The pause of a consistent cut ({@link CutSource#cut()}) against the size of the arena and the pages
+ * written since the previous one (a live snapshot's start is the same native call, with every page in
+ * it: pm_copy_before_write_start): before each invocation (not timed) one store goes to each of {@code dirtyPercent}% of
+ * the pages (the same random pages each time); the invocation is the cut's start (copy-before-write
+ * backends: the re-protect of those pages; the others: a writer pause in which they are collected and
+ * copied). {@link #stopTheWorldCopy} is the alternative: the whole arena
+ * copied with the writers stopped. THP arenas ({@code hugePages}) are populated with huge pages where
+ * the kernel gives them; the dirtied pages split their PMDs, the rest stay intact.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Fork(value = 1, jvmArgsAppend = {JvmFlags.NATIVE_ACCESS, JvmFlags.ADD_EXPORTS, JvmFlags.EXPORT_INTERNAL_MISC, JvmFlags.ALLOW_UNSAFE, JvmFlags.HEAP_MIN, JvmFlags.HEAP_MAX})
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 3, time = 1)
+public class CutBenchmark {
+    @Param({"uffd-sync", "uffd-sigbus", "mprotect", "uffd-async"})
+    public String backend;
+
+    @Param({"256MiB", "1GiB"})
+    public String size;
+
+    @Param({"0.1", "1", "10"})
+    public double dirtyPercent;
+
+    @Param({"false", "true"})
+    public boolean hugePages;
+
+    private TrackedArena arena;
+    private CutSource cuts;
+    private long[] dirtyOffsets;
+    private Cut cut;
+    private Arena copyScope;
+    private MemorySegment copyTarget;
+
+    @Setup(Level.Trial)
+    public void open() {
+        Backend b = Backend.parse(backend);
+        WriterGate gate = new WriterGate(); // no benchmark writer enters it: the writes come before each invocation, on this thread
+        arena = TrackedArena.builder().size(Sizes.parse(size)).backend(b).transparentHugePages(hugePages).writerPause(gate).open();
+        arena.segment().fill((byte) 1);
+        cuts = b.canCopyBeforeWrite() ? CutSource.open(arena) : CutSource.open(arena, gate);
+        int[] pages = PageOrder.sample(PageOrder.pageCount(arena.size(), arena.pageSize()), dirtyPercent);
+        dirtyOffsets = PageOrder.offsets(pages, arena.pageSize());
+        copyScope = Arena.ofShared();
+        copyTarget = copyScope.allocate(arena.size(), arena.pageSize());
+        copyTarget.fill((byte) 0);
+    }
+
+    @Setup(Level.Invocation)
+    public void dirty() {
+        for (long offset : dirtyOffsets) arena.putLong(offset, offset);
+    }
+
+    /** Ends the cut the invocation started (unmeasured). */
+    @TearDown(Level.Invocation)
+    public void finish() {
+        if (cut != null) {
+            if (cut.pages().pageCount() < dirtyOffsets.length) {
+                throw new IllegalStateException(backend + " cut held " + cut.pages().pageCount() + " of " + dirtyOffsets.length + " dirtied pages");
+            }
+            cut.close();
+            cut = null;
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void close() {
+        cuts.close();
+        arena.close();
+        copyScope.close();
+    }
+
+    /** A cut's start: the writers' pause (see the class comment). */
+    @Benchmark
+    public Cut cut() {
+        return cut = cuts.cut();
+    }
+
+    /** The alternative: the whole arena copied while the writers are stopped. */
+    @Benchmark
+    public MemorySegment stopTheWorldCopy() {
+        MemorySegment.copy(arena.segment(), 0, copyTarget, 0, arena.size());
+        return copyTarget;
+    }
+}
