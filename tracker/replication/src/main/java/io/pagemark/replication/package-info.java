@@ -4,7 +4,9 @@
  * {@link io.pagemark.replication.Replica} (applies complete epochs only; failover by promotion),
  * {@link io.pagemark.replication.AeronTransport} (an embedded or external media driver),
  * {@link io.pagemark.replication.ArenaDigest} (the digest every epoch carries). docs/replication.md
- * describes the records, the orderings and the tests.
+ * describes the records, the orderings and the tests. Live migration on the same records:
+ * {@link io.pagemark.replication.Migration} (iterative pre-copy, then the switch) and
+ * {@link io.pagemark.replication.MigrationDestination} (docs/migration.md).
  *
  * <pre>{@code
  * try (AeronTransport transport = AeronTransport.embedded();
