@@ -89,7 +89,7 @@ public final class KvMigrationDemo {
                     next += nanosPerBatch;
                     long wait = next - System.nanoTime();
                     if (wait > 0) LockSupport.parkNanos(wait);
-                    else if (wait < -TimeUnit.MILLISECONDS.toNanos(20)) next = System.nanoTime();   // a fixed rate: no bursts to catch up
+                    else if (wait < -TimeUnit.MILLISECONDS.toNanos(2)) next = System.nanoTime();   // time lost to a throttle is not made up in a burst
                 }
             }, r -> Thread.ofPlatform().daemon().name("kv-writer").start(r));
         }
