@@ -6,9 +6,14 @@ import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 
 /**
- * A mutable set of page indices of one region (a bitset), into which a tracker's collect reports.
+ * A mutable set of page indices of one region, into which a tracker's collect reports.
  * Adding a page twice is harmless: mechanisms may report a page more than once (PAGEMAP_SCAN
  * restarts, a page faulted by two threads). Not thread-safe: the collecting thread owns it.
+ * <p>
+ * While pages arrive in ascending order (PAGEMAP_SCAN's regions, a ring of sequential faults) the
+ * set keeps them as runs, so that adding a run and {@link #runs()} cost O(1) and O(runs): a collect
+ * then costs what the kernel reports, not a walk of a bitset. The first page added out of order,
+ * and the first removal, move them into a bitset, which takes any order from then until {@link #clear()}.
  */
 public final class PageSet {
     private static final VarHandle SHARED_WORD = ValueLayout.JAVA_LONG.varHandle();
@@ -19,6 +24,11 @@ public final class PageSet {
     /** Bounds of the words that may be non-zero, so clearing and walking cost what was added, not the region size. */
     private int lowWord = Integer.MAX_VALUE;
     private int highWord = -1;
+    /** True while every page is in {@link #runs} (and every word is 0); false once they are in {@link #words}. */
+    private boolean ordered = true;
+    /** While ordered: sorted, disjoint, non-adjacent runs as (first page, page count) pairs in [0, runLongs). */
+    private long[] runs = new long[16];
+    private int runLongs;
 
     public PageSet(long base, long pageSize, long pageCount) {
         if (Long.bitCount(pageSize) != 1) throw new IllegalArgumentException("page size must be a power of two: " + pageSize);
@@ -36,6 +46,7 @@ public final class PageSet {
     /** Adds page {@code page} (an index from 0). */
     public void add(long page) {
         checkIndex(page);
+        if (ordered && appended(page, page + 1)) return;
         int w = (int) (page >>> 6);
         words[w] |= 1L << page;
         touched(w, w);
@@ -47,6 +58,7 @@ public final class PageSet {
         checkIndex(first);
         checkIndex(first + count - 1);
         long end = first + count;
+        if (ordered && appended(first, end)) return;
         int firstWord = (int) (first >>> 6), lastWord = (int) ((end - 1) >>> 6);
         long firstMask = -1L << first, lastMask = -1L >>> (63 - ((end - 1) & 63));
         if (firstWord == lastWord) {
@@ -79,9 +91,39 @@ public final class PageSet {
         add((address - base) >>> pageShift);
     }
 
+    /**
+     * Adds [first, end) to the runs if it starts no earlier than the last run (it may overlap or touch
+     * it: merged); false, with every run moved into the bitset, if it starts earlier.
+     */
+    private boolean appended(long first, long end) {
+        if (runLongs > 0) {
+            long lastFirst = runs[runLongs - 2], lastEnd = lastFirst + runs[runLongs - 1];
+            if (first >= lastFirst && first <= lastEnd) {
+                if (end > lastEnd) runs[runLongs - 1] = end - lastFirst;
+                return true;
+            }
+            if (first < lastFirst) {
+                toBits();
+                return false;
+            }
+        }
+        if (runLongs == runs.length) runs = Arrays.copyOf(runs, runs.length * 2);
+        runs[runLongs++] = first;
+        runs[runLongs++] = end - first;
+        return true;
+    }
+
+    private void toBits() {
+        ordered = false;
+        int n = runLongs;
+        runLongs = 0;
+        for (int i = 0; i < n; i += 2) addRange(runs[i], runs[i + 1]);
+    }
+
     /** Removes page {@code page}. */
     public void remove(long page) {
         checkIndex(page);
+        if (ordered) toBits();
         words[(int) (page >>> 6)] &= ~(1L << page);
     }
 
@@ -104,16 +146,29 @@ public final class PageSet {
 
     public boolean contains(long page) {
         checkIndex(page);
+        if (ordered) {
+            int lo = 0, hi = runLongs / 2 - 1;
+            while (lo <= hi) {
+                int mid = (lo + hi) >>> 1;
+                long first = runs[2 * mid];
+                if (page < first) hi = mid - 1;
+                else if (page >= first + runs[2 * mid + 1]) lo = mid + 1;
+                else return true;
+            }
+            return false;
+        }
         return (words[(int) (page >>> 6)] & (1L << page)) != 0;
     }
 
     public boolean isEmpty() {
+        if (ordered) return runLongs == 0;
         for (int w = lowWord; w <= highWord; w++) if (words[w] != 0) return false;
         return true;
     }
 
     /** The pages as sorted, maximal runs: pairs (first page, page count) packed in one array. */
     public long[] runs() {
+        if (ordered) return Arrays.copyOf(runs, runLongs);
         long[] out = new long[16];
         int n = 0;
         long runStart = -1, runEnd = -1;
@@ -175,6 +230,8 @@ public final class PageSet {
         if (highWord >= lowWord) Arrays.fill(words, lowWord, highWord + 1, 0L);
         lowWord = Integer.MAX_VALUE;
         highWord = -1;
+        ordered = true;
+        runLongs = 0;
     }
 
     private void touched(int from, int to) {

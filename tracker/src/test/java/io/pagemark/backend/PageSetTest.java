@@ -1,0 +1,86 @@
+package io.pagemark.backend;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** PageSet against a BitSet: ascending runs (kept as runs), then any order (a bitset), removals, reuse after clear. */
+class PageSetTest {
+    private static final int PAGES = 5000;
+
+    private static long[] runsOf(BitSet bits) {
+        List<Long> runs = new ArrayList<>();
+        for (int p = bits.nextSetBit(0); p >= 0; ) {
+            int end = bits.nextClearBit(p);
+            runs.add((long) p);
+            runs.add((long) (end - p));
+            p = bits.nextSetBit(end);
+        }
+        return runs.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    private static void assertSame(BitSet expected, PageSet set, String when) {
+        assertArrayEquals(runsOf(expected), set.runs(), when);
+        assertEquals(expected.isEmpty(), set.isEmpty(), when);
+        for (int p = 0; p < PAGES; p++) {
+            int page = p;
+            assertEquals(expected.get(page), set.contains(page), () -> when + ": page " + page);
+        }
+    }
+
+    @Test
+    void ascendingOverlappingAndTouchingRunsMergeAsTheBitsetWould() {
+        PageSet set = new PageSet(0, 4096, PAGES);
+        BitSet expected = new BitSet();
+        set.addRange(10, 5);          // 10-14
+        set.addRange(12, 2);          // inside the last run
+        set.addRange(15, 3);          // touching: 10-17
+        set.addRange(17, 4);          // overlapping the end: 10-20
+        set.add(30);
+        set.addAddresses(31 * 4096L + 1, 33 * 4096L);   // pages 31 and 32: 30-32
+        expected.set(10, 21);
+        expected.set(30, 33);
+        assertSame(expected, set, "ascending");
+    }
+
+    @Test
+    void anyOrderRemovalsAndReuseAgreeWithABitSet() {
+        SplittableRandom random = new SplittableRandom(7);
+        PageSet set = new PageSet(0, 4096, PAGES);
+        for (int round = 0; round < 50; round++) {
+            BitSet expected = new BitSet();
+            long next = random.nextInt(20);
+            int ascending = random.nextInt(30);
+            for (int i = 0; i < ascending && next < PAGES; i++) {   // ascending first, sometimes overlapping the previous run
+                long first = Math.max(0, next - random.nextInt(3));
+                long count = Math.min(1 + random.nextInt(8), PAGES - first);
+                set.addRange(first, count);
+                expected.set((int) first, (int) (first + count));
+                next = first + count + random.nextInt(10);
+            }
+            assertSame(expected, set, "round " + round + " ascending");
+            int later = random.nextInt(3) == 0 ? 0 : random.nextInt(40);
+            for (int i = 0; i < later; i++) {
+                int op = random.nextInt(4);
+                int page = random.nextInt(PAGES);
+                if (op == 0) {
+                    set.remove(page);
+                    expected.clear(page);
+                } else {
+                    int count = Math.min(1 + random.nextInt(70), PAGES - page);
+                    set.addRange(page, count);
+                    expected.set(page, page + count);
+                }
+            }
+            assertSame(expected, set, "round " + round + " any order");
+            set.clear();
+            assertSame(new BitSet(), set, "round " + round + " cleared");
+        }
+    }
+}
