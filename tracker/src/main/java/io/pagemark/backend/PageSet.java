@@ -13,7 +13,8 @@ import java.util.Arrays;
  * While pages arrive in ascending order (PAGEMAP_SCAN's regions, a ring of sequential faults) the
  * set keeps them as runs, so that adding a run and {@link #runs()} cost O(1) and O(runs): a collect
  * then costs what the kernel reports, not a walk of a bitset. The first page added out of order,
- * and the first removal, move them into a bitset, which takes any order from then until {@link #clear()}.
+ * the first removal and the word-wise operations (bitmaps, {@link #addAll}) move them into a bitset,
+ * which takes any order from then until {@link #clear()}.
  */
 public final class PageSet {
     private static final VarHandle SHARED_WORD = ValueLayout.JAVA_LONG.varHandle();
@@ -74,6 +75,11 @@ public final class PageSet {
     /** Adds every page of {@code other}, a set of the same region. */
     public void addAll(PageSet other) {
         if (other.words.length != words.length) throw new IllegalArgumentException("a set of another region (" + other.pageCount + " pages, not " + pageCount + ")");
+        if (ordered) toBits();
+        if (other.ordered) {
+            for (int i = 0; i < other.runLongs; i += 2) addRange(other.runs[i], other.runs[i + 1]);
+            return;
+        }
         for (int w = other.lowWord; w <= other.highWord; w++) words[w] |= other.words[w];
         if (other.highWord >= other.lowWord) touched(other.lowWord, other.highWord);
     }
@@ -205,6 +211,7 @@ public final class PageSet {
      * at bit p % 64 of long p / 64) that is zero where this set may hold pages; {@link #clearIn} undoes it.
      */
     public void copyTo(MemorySegment bitmap) {
+        if (ordered) toBits();
         if (highWord >= lowWord) {
             MemorySegment.copy(words, lowWord, bitmap, ValueLayout.JAVA_LONG, (long) lowWord * Long.BYTES, highWord - lowWord + 1);
         }
@@ -212,11 +219,13 @@ public final class PageSet {
 
     /** Zeroes in {@code bitmap} the words {@link #copyTo} wrote (call before this set changes). */
     public void clearIn(MemorySegment bitmap) {
+        if (ordered) toBits();
         if (highWord >= lowWord) bitmap.asSlice((long) lowWord * Long.BYTES, (long) (highWord - lowWord + 1) * Long.BYTES).fill((byte) 0);
     }
 
     /** Adds every page set in {@code bitmap}, a native bitmap of the region as {@link #copyTo} writes it. */
     public void addBitmap(MemorySegment bitmap) {
+        if (ordered) toBits();
         for (int w = 0; w < words.length; w++) {
             long bits = bitmap.getAtIndex(ValueLayout.JAVA_LONG, w);
             if (bits == 0) continue;

@@ -2,6 +2,10 @@ package io.pagemark.backend;
 
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -10,7 +14,7 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** PageSet against a BitSet: ascending runs (kept as runs), then any order (a bitset), removals, reuse after clear. */
+/** PageSet against a BitSet: ascending runs (kept as runs), then any order (a bitset), removals, sets and bitmaps word-wise, reuse after clear. */
 class PageSetTest {
     private static final int PAGES = 5000;
 
@@ -67,11 +71,26 @@ class PageSetTest {
             assertSame(expected, set, "round " + round + " ascending");
             int later = random.nextInt(3) == 0 ? 0 : random.nextInt(40);
             for (int i = 0; i < later; i++) {
-                int op = random.nextInt(4);
+                int op = random.nextInt(6);
                 int page = random.nextInt(PAGES);
                 if (op == 0) {
                     set.remove(page);
                     expected.clear(page);
+                } else if (op == 1) {
+                    PageSet other = new PageSet(0, 4096, PAGES);   // ordered runs added word-wise
+                    other.addRange(page, Math.min(9, PAGES - page));
+                    set.addAll(other);
+                    expected.set(page, Math.min(page + 9, PAGES));
+                } else if (op == 2) {
+                    try (Arena arena = Arena.ofConfined()) {       // through a native bitmap and back
+                        MemorySegment bitmap = arena.allocate((PAGES + 63) / 64 * 8L, 8);
+                        set.copyTo(bitmap);
+                        PageSet copy = new PageSet(0, 4096, PAGES);
+                        copy.addBitmap(bitmap);
+                        assertArrayEquals(set.runs(), copy.runs(), "copyTo then addBitmap");
+                        set.clearIn(bitmap);
+                        assertEquals(0, bitmap.elements(ValueLayout.JAVA_LONG).filter(w -> w.get(ValueLayout.JAVA_LONG, 0) != 0).count());
+                    }
                 } else {
                     int count = Math.min(1 + random.nextInt(70), PAGES - page);
                     set.addRange(page, count);
