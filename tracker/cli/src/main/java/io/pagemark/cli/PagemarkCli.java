@@ -1,6 +1,7 @@
 package io.pagemark.cli;
 
 import io.pagemark.PagemarkException;
+import io.pagemark.Version;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,8 +21,19 @@ import java.nio.charset.StandardCharsets;
  * }</pre>
  */
 @Command(name = "pagemark", description = "pagemark's tracker commands.",
-        subcommands = {ProbeCommand.class, VerifyCommand.class, TourCommand.class})
+        subcommands = {ProbeCommand.class, VerifyCommand.class, TourCommand.class}, versionProvider = PagemarkCli.TrackerVersion.class)
 public final class PagemarkCli implements Runnable {
+    /** {@code --version}: "pagemark VERSION", the tracker's {@link Version}. */
+    static final class TrackerVersion implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"pagemark " + Version.current()};
+        }
+    }
+
+    @CommandLine.Option(names = "--version", versionHelp = true, description = "the version, then exit")
+    private boolean version;
+
     /** A check failed. */
     static final int FAILED = 1;
     /** Bad input: a usage error, or a backend not usable here. */

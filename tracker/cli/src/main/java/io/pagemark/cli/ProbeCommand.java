@@ -5,6 +5,7 @@ import io.pagemark.Capabilities;
 import io.pagemark.PagemarkException;
 import io.pagemark.TrackedArena;
 import io.pagemark.WriterGate;
+import io.pagemark.Version;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -49,6 +50,7 @@ final class ProbeCommand implements Callable<Integer> {
 
     static Map<String, Object> toJson(Capabilities caps, String auto) {
         Map<String, Object> json = new LinkedHashMap<>();
+        json.put("version", Version.current());
         json.put("kernel_release", caps.kernelRelease());
         json.put("page_size", caps.pageSize());
         json.put("thp_mode", caps.transparentHugePages());

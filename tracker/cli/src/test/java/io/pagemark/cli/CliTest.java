@@ -50,7 +50,8 @@ class CliTest {
         String text = capture(0, "probe", "--json");
         assertEquals(1, text.strip().lines().count(), "one line of JSON");
         JsonNode probe = JSON.readTree(text);
-        for (String field : List.of("kernel_release", "page_size", "thp_mode", "max_map_count", "userfaultfd",
+        assertEquals(io.pagemark.Version.current(), probe.get("version").asText());
+        for (String field : List.of("version", "kernel_release", "page_size", "thp_mode", "max_map_count", "userfaultfd",
                 "userfaultfd_limitation", "userfaultfd_attempts", "uffd_features", "pagemap_scan", "soft_dirty", "native_library", "backends", "auto")) {
             assertTrue(probe.has(field), field + " missing from " + text);
         }
@@ -69,6 +70,11 @@ class CliTest {
             assertTrue(backends.get("uffd-async").get("usable").asBoolean());
             assertEquals("uffd-async", probe.get("auto").asText());
         }
+    }
+
+    @Test
+    void versionPrintsTheTrackersVersion() {
+        assertEquals("pagemark " + io.pagemark.Version.current(), capture(0, "--version").strip());
     }
 
     @Test
