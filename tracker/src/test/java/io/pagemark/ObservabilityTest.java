@@ -47,7 +47,7 @@ class ObservabilityTest {
         Recording recording = new Recording(Map.of(
                 "io.pagemark.Collect#enabled", "true", "io.pagemark.Collect#threshold", "0 ms",
                 "io.pagemark.Cut#enabled", "true", "io.pagemark.Cut#threshold", "0 ms",
-                "io.pagemark.Backend#enabled", "true",
+                "io.pagemark.BackendChosen#enabled", "true",
                 "io.pagemark.FaultRate#enabled", "true", "io.pagemark.FaultRate#period", "100 ms",
                 "io.pagemark.Degradation#enabled", "true"));
         recording.start();
@@ -121,7 +121,7 @@ class ObservabilityTest {
                 assertEquals(8L * PAGE, c.getLong("bytes"));
                 assertFalse(c.getDuration().isNegative());
             }
-            RecordedEvent backend = named(events, "io.pagemark.Backend").getFirst();
+            RecordedEvent backend = named(events, "io.pagemark.BackendChosen").getFirst();
             assertEquals("auto", backend.getString("requested"));
             assertEquals(arena.backend().id(), backend.getString("backend"));
             assertEquals(arena.backendReason(), backend.getString("reason"));
@@ -177,7 +177,7 @@ class ObservabilityTest {
         Map<String, EventType> types = java.util.stream.Stream.of(CollectEvent.class, CutEvent.class, FaultRateEvent.class,
                 BackendEvent.class, DegradationEvent.class).map(EventType::getEventType)
                 .collect(java.util.stream.Collectors.toMap(EventType::getName, t -> t));
-        assertEquals(java.util.Set.of("io.pagemark.Collect", "io.pagemark.Cut", "io.pagemark.FaultRate", "io.pagemark.Backend",
+        assertEquals(java.util.Set.of("io.pagemark.Collect", "io.pagemark.Cut", "io.pagemark.FaultRate", "io.pagemark.BackendChosen",
                 "io.pagemark.Degradation"), types.keySet());
         assertTrue(types.values().stream().allMatch(t -> t.getCategoryNames().equals(List.of("Pagemark"))));
         EventType rate = types.get("io.pagemark.FaultRate");
@@ -185,7 +185,7 @@ class ObservabilityTest {
         assertNotNull(rate.getField("bytesReportedPerSecond").getAnnotation(Frequency.class));
         assertNotNull(rate.getField("bytesReportedPerSecond").getAnnotation(DataAmount.class));
         assertNotNull(rate.getField("interval").getAnnotation(Timespan.class));
-        for (String event : List.of("io.pagemark.Collect", "io.pagemark.Cut", "io.pagemark.Backend")) {
+        for (String event : List.of("io.pagemark.Collect", "io.pagemark.Cut", "io.pagemark.BackendChosen")) {
             assertNotNull(types.get(event).getField("arenaBytes").getAnnotation(DataAmount.class), event);
         }
         assertNotNull(types.get("io.pagemark.Collect").getField("bytes").getAnnotation(DataAmount.class));

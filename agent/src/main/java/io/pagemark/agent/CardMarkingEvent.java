@@ -10,7 +10,7 @@ import jdk.jfr.StackTrace;
 /**
  * The agent's one event of its own: a card-scan, card-preclean or card-clear hook, with its duration (the collect
  * and the card marking). The collect itself, the backend and the fault rate are the tracker's events
- * ({@code io.pagemark.Collect}, {@code io.pagemark.Backend}, {@code io.pagemark.FaultRate}), which
+ * ({@code io.pagemark.Collect}, {@code io.pagemark.BackendChosen}, {@code io.pagemark.FaultRate}), which
  * every arena the agent opens commits like any other.
  */
 @Name("io.pagemark.agent.CardMarking")

@@ -42,15 +42,21 @@ final class AgentJvm {
 
     /** Starts {@code main} with {@code args}; {@code agentOptions} null means no agent. */
     static AgentJvm start(String agentOptions, List<String> jvmFlags, Class<?> main, String... args) throws IOException {
-        return start(true, agentOptions, jvmFlags, main, args);
+        return start(true, agentJar(), agentOptions, jvmFlags, main, args);
     }
 
     /** As {@link #start}, but the JVM started without pagemark's run flags: what a user who adds only -javaagent runs. */
     static AgentJvm startWithoutRunFlags(String agentOptions, List<String> jvmFlags, Class<?> main, String... args) throws IOException {
-        return start(false, agentOptions, jvmFlags, main, args);
+        return start(false, agentJar(), agentOptions, jvmFlags, main, args);
     }
 
-    private static AgentJvm start(boolean runFlags, String agentOptions, List<String> jvmFlags, Class<?> main, String... args)
+    /** As {@link #startWithoutRunFlags}, with {@code jar} as the agent (the shaded jar, once it exists). */
+    static AgentJvm startWithoutRunFlags(Path jar, String agentOptions, List<String> jvmFlags, Class<?> main, String... args)
+            throws IOException {
+        return start(false, jar, agentOptions, jvmFlags, main, args);
+    }
+
+    private static AgentJvm start(boolean runFlags, Path jar, String agentOptions, List<String> jvmFlags, Class<?> main, String... args)
             throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -58,7 +64,7 @@ final class AgentJvm {
             if (runFlags && (flag.startsWith("--enable-native-access") || flag.startsWith("--add-exports"))) command.add(flag);
         }
         command.addAll(jvmFlags);
-        if (agentOptions != null) command.add("-javaagent:" + agentJar() + "=" + agentOptions);
+        if (agentOptions != null) command.add("-javaagent:" + jar + "=" + agentOptions);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(main.getName());

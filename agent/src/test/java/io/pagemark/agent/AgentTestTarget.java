@@ -73,7 +73,7 @@ public final class AgentTestTarget {
                 "io.pagemark.agent.CardMarking#enabled", "true",
                 "io.pagemark.agent.CardMarking#threshold", "0 ms",
                 "io.pagemark.FaultRate#enabled", "true",
-                "io.pagemark.Backend#enabled", "true",
+                "io.pagemark.BackendChosen#enabled", "true",
                 "jdk.MethodTiming#enabled", "true",
                 "jdk.MethodTiming#filter", BARRIER,
                 "jdk.MethodTiming#period", "endChunk"));

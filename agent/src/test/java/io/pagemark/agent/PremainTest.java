@@ -109,7 +109,7 @@ class PremainTest {
         List<RecordedEvent> collects = AgentRuns.events(recording, "io.pagemark.Collect");
         assertTrue(collects.size() >= 2 && collects.stream().allMatch(e -> e.getString("backend").equals(backend.id())
                 && e.getString("arena").startsWith(CardMarkingReplacement.HEAP_NAME)), collects::toString);
-        RecordedEvent chosen = AgentRuns.events(recording, "io.pagemark.Backend").getFirst();
+        RecordedEvent chosen = AgentRuns.events(recording, "io.pagemark.BackendChosen").getFirst();
         assertEquals(backend.id(), chosen.getString("backend"));
         assertEquals("requested", chosen.getString("reason"));
         assertTrue(AgentRuns.events(recording, "io.pagemark.FaultRate").stream().anyMatch(e -> e.getLong("faults") > 0));

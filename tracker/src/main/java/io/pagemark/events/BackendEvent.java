@@ -9,7 +9,7 @@ import jdk.jfr.Period;
 import jdk.jfr.StackTrace;
 
 /** When an arena opens, and per open arena at the start and the end of every recording chunk: its backend, what was asked for, and why. */
-@Name("io.pagemark.Backend")
+@Name("io.pagemark.BackendChosen")
 @Label("Pagemark Backend")
 @Category("Pagemark")
 @Description("The backend a tracked arena runs on, what was requested, and why (what auto found)")
