@@ -4,8 +4,8 @@ import io.pagemark.Backend;
 import io.pagemark.Capabilities;
 import io.pagemark.PagemarkException;
 import io.pagemark.TrackedArena;
-import io.pagemark.WriterGate;
 import io.pagemark.Version;
+import io.pagemark.WriterGate;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
