@@ -154,8 +154,8 @@ public final class KvMigrationDemo {
 
     static String resultLine(String what, Migration.Result r, long pageSize) {
         return String.format("RESULT migration=%s outcome=%s rounds=%d finalPages=%d mbSent=%.1f estimatedMs=%.2f measuredMs=%.2f totalMs=%.0f"
-                        + " rttMs=%.3f maxThrottle=%.2f", what, r.outcome(), r.roundCount(), r.finalPages(), r.bytesSent() / 1e6,
-                r.estimatedDowntimeMillis(), r.measuredDowntimeMillis(), r.totalMillis(), r.rttMillis(), r.maxThrottle());
+                        + " rttMs=%.3f maxThrottle=%.2f reason=%s", what, r.outcome(), r.roundCount(), r.finalPages(), r.bytesSent() / 1e6,
+                r.estimatedDowntimeMillis(), r.measuredDowntimeMillis(), r.totalMillis(), r.rttMillis(), r.maxThrottle(), r.reason());
     }
 
     // ---- the destination ----
@@ -257,7 +257,10 @@ public final class KvMigrationDemo {
             System.out.println("| " + name + " | (none) | | | | | | | |");
             return;
         }
-        System.out.printf("| %s | %s | %s | %s | %s | %s | %s ms | %s ms | %s |%n", name, r.get("outcome"), r.get("rounds"), r.get("finalPages"),
+        String outcome = r.get("outcome");
+        // A rehearsal ends ABORTED by design once the destination was READY; any other abort is a failure, named.
+        if (!estimated) outcome = r.getOrDefault("reason", "").startsWith("a rehearsal") ? "rehearsed (READY)" : "FAILED: " + r.get("reason");
+        System.out.printf("| %s | %s | %s | %s | %s | %s | %s ms | %s ms | %s |%n", name, outcome, r.get("rounds"), r.get("finalPages"),
                 r.get("mbSent"), estimated ? r.get("estimatedMs") + " ms" : "-", r.get("measuredMs"), r.get("totalMs"),
                 Math.round(Double.parseDouble(r.get("maxThrottle")) * 100) + "%");
     }
@@ -276,7 +279,13 @@ public final class KvMigrationDemo {
                 for (String line; (line = in.readLine()) != null; ) {
                     if (line.startsWith("RESULT ")) {
                         Map<String, String> fields = new HashMap<>();
-                        for (String pair : line.substring(7).split(" ")) {
+                        String text = line.substring(7);
+                        int reason = text.indexOf(" reason=");   // last, and it has spaces
+                        if (reason >= 0) {
+                            fields.put("reason", text.substring(reason + 8));
+                            text = text.substring(0, reason);
+                        }
+                        for (String pair : text.split(" ")) {
                             int eq = pair.indexOf('=');
                             if (eq > 0) fields.put(pair.substring(0, eq), pair.substring(eq + 1));
                         }

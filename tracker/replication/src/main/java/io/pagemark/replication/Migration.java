@@ -557,7 +557,7 @@ public final class Migration {
         private int streamId = 1201;
         private Duration downtimeLimit = Duration.ofMillis(50);
         private Duration timeLimit = Duration.ofSeconds(60);
-        private Duration peerTimeout = Duration.ofSeconds(1);
+        private Duration peerTimeout = Duration.ofSeconds(3);
         private boolean autoConverge = true;
         private boolean stopAndCopy;
         private boolean rehearsal;
@@ -613,7 +613,7 @@ public final class Migration {
             return this;
         }
 
-        /** How long the destination may be silent before the migration aborts (default 1 s). */
+        /** How long the destination may be silent before the migration aborts (default 3 s: over UDP a lost frame holds back the heartbeats behind it until it is retransmitted). */
         public Builder peerTimeout(Duration timeout) {
             this.peerTimeout = positive(timeout, "peerTimeout");
             return this;

@@ -443,7 +443,7 @@ public final class MigrationDestination implements AutoCloseable {
         private String controlChannel = "aeron:ipc";
         private int streamId = 1201;
         private Backend backend = Backend.AUTO;
-        private Duration peerTimeout = Duration.ofSeconds(1);
+        private Duration peerTimeout = Duration.ofSeconds(3);
 
         private Builder() {}
 
@@ -477,7 +477,7 @@ public final class MigrationDestination implements AutoCloseable {
             return this;
         }
 
-        /** How long the source may be silent before the switch until the migration is discarded (default 1 s). */
+        /** How long the source may be silent before the switch until the migration is discarded (default 3 s: over UDP a lost frame holds back the heartbeats behind it until it is retransmitted). */
         public Builder peerTimeout(Duration timeout) {
             if (timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("peerTimeout must be positive, got " + timeout);
             this.peerTimeout = timeout;
