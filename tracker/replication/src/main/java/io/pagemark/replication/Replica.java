@@ -15,7 +15,6 @@ import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import javax.management.ObjectName;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
@@ -44,12 +43,15 @@ import java.util.concurrent.locks.StampedLock;
  * }
  * }</pre>
  *
- * <p><b>How an epoch is applied.</b> Its page records are staged (verified one by one, kept aside)
- * until its end arrives; the end's record count and digests are checked, including the digest of
- * the whole arena the epoch leads to; only then are the staged pages copied into the state, under
- * the write side of a {@link StampedLock}. Readers ({@link #read}) read optimistically and retry
- * under the read lock if an apply overlapped them, so a reader never waits longer than one apply,
- * and never returns what it read across two epochs. An epoch that fails a check is never applied:
+ * <p><b>How an epoch is applied.</b> The replica keeps two copies of the arena: the front, which
+ * readers see, and the back, which no reader sees. Its page records are verified one by one and
+ * written straight from Aeron's term into the back until its end arrives; the end's record count
+ * and digests are checked, including the digest of the whole arena the epoch leads to; only then is
+ * the back brought level with the front where the previous epoch wrote pages this one does not
+ * carry, and the two are swapped, under the write side of a {@link StampedLock}: an apply is a swap,
+ * not a copy. Readers ({@link #read}) read optimistically and retry under the read lock if a swap
+ * overlapped them, so a reader never waits longer than a swap, and never returns what it read across
+ * two epochs. The price is a second copy of the arena's memory. An epoch that fails a check is never applied:
  * the replica keeps its last good epoch, reports the reason ({@link #lastRejection()}), and asks the
  * primary to catch it up from there. The first epoch, applied while nothing is readable yet, goes
  * straight into the state.
@@ -78,8 +80,14 @@ public final class Replica implements AutoCloseable {
     private final ObjectName mbeanName;
 
     // ---- the replica thread's state ----
-    private TrackedArena arena;
-    private MemorySegment state;
+    private TrackedArena arena;                // the front: what readers see (the last applied epoch)
+    private TrackedArena back;                 // the back: the epoch being received is written here
+    /** The front's memory, swapped under the write lock; readers read it after taking a stamp. */
+    private volatile MemorySegment state;
+    private MemorySegment backState;
+    /** Pages where the back differs from the front (the last applied epoch's), {@code behindCount} of them. */
+    private long[] behind = new long[0];
+    private int behindCount;
     private long pageSize;
     private long pageCount;
     private Records.PageDigests digests;
@@ -93,8 +101,6 @@ public final class Replica implements AutoCloseable {
     private long stagingIdentity;
     private long stagingRecords;
     private long stagingDigest;
-    private Arena stagingScope;
-    private MemorySegment staged = MemorySegment.NULL;
     private int[] slotOfPage;
     private long[] pageOfSlot = new long[0];
     private int[] crcOfSlot = new int[0];
@@ -121,7 +127,7 @@ public final class Replica implements AutoCloseable {
     private volatile long epochsApplied, pagesApplied, epochsRejected, stagedBytes;
     /** Tests: while true the replica reads nothing (a stalled standby). */
     volatile boolean stalled;
-    /** Tests: run on the replica thread halfway through copying a staged epoch into the state (write lock held). */
+    /** Tests: run on the replica thread once an epoch with pages is complete in the back, just before the swap (no lock held). */
     volatile Runnable midApply;
     private final long[] lagSamples = new long[LAG_SAMPLES];
     private long lagCount;                     // guarded by lagSamples
@@ -302,12 +308,25 @@ public final class Replica implements AutoCloseable {
                 rejectRecord("the primary's pages are " + streamPageSize + " bytes, this machine's " + opened.pageSize());
                 return false;
             }
+            TrackedArena second;
+            try {
+                second = TrackedArena.builder().size(arenaBytes).backend(backend).open();
+            } catch (RuntimeException e) {
+                opened.close();
+                throw e;
+            }
             arena = opened;
             state = opened.segment();
+            back = second;
+            backState = second.segment();
             pageSize = streamPageSize;
             pageCount = arenaBytes / streamPageSize;
-            slotOfPage = new int[Math.toIntExact(pageCount)];
+            int pages = Math.toIntExact(pageCount);
+            slotOfPage = new int[pages];
             Arrays.fill(slotOfPage, -1);
+            pageOfSlot = new long[pages];
+            crcOfSlot = new int[pages];
+            behind = new long[pages];
             return true;
         }
         if (arenaBytes != arena.size() || streamPageSize != pageSize) {
@@ -342,12 +361,11 @@ public final class Replica implements AutoCloseable {
             int slot = slotOfPage[(int) page];
             if (slot < 0) {
                 slot = slots++;
-                ensureStaging(slots);
                 slotOfPage[(int) page] = slot;
                 pageOfSlot[slot] = page;
             }
             crcOfSlot[slot] = crc;
-            MemorySegment.copy(source, 0, staged, slot * pageSize, pageSize);
+            MemorySegment.copy(source, 0, backState, page * pageSize, pageSize);   // no reader sees the back
         }
         stagingRecords++;
         stagingDigest = Records.foldRecord(stagingDigest, page, crc);
@@ -358,21 +376,6 @@ public final class Replica implements AutoCloseable {
     private static long contentsAddress(DirectBuffer b, int at) {
         if (b.byteArray() != null) throw new IllegalStateException("Aeron handed a record in a heap buffer");
         return b.addressOffset() + at + Records.CONTENTS_AT;
-    }
-
-    private void ensureStaging(int needed) {
-        if (needed <= pageOfSlot.length) return;
-        int capacity = (int) Math.min(pageCount, Math.max(64, Math.max(needed, pageOfSlot.length * 2L)));
-        Arena scope = Arena.ofShared();
-        MemorySegment bigger = scope.allocate(capacity * pageSize, pageSize);
-        if (stagingScope != null) {
-            MemorySegment.copy(staged, 0, bigger, 0, (long) (needed - 1) * pageSize);
-            stagingScope.close();
-        }
-        stagingScope = scope;
-        staged = bigger;
-        pageOfSlot = Arrays.copyOf(pageOfSlot, capacity);
-        crcOfSlot = Arrays.copyOf(crcOfSlot, capacity);
     }
 
     private void onEpochEnd(DirectBuffer b, int at, int length) {
@@ -399,23 +402,37 @@ public final class Replica implements AutoCloseable {
         long applyStart = System.nanoTime();
         long applied = stagingDirect ? pageCount : slots;
         if (!stagingDirect) {
-            long stamp = lock.writeLock();
-            try {
-                for (int s = 0; s < slots; s++) {
-                    if (s == slots / 2 && midApply != null) midApply.run();
-                    MemorySegment.copy(staged, s * pageSize, state, pageOfSlot[s] * pageSize, pageSize);
-                }
-            } finally {
-                lock.unlockWrite(stamp);
+            // The back holds this epoch's pages; where the previous epoch wrote others, the front has them.
+            for (int i = 0; i < behindCount; i++) {
+                long p = behind[i];
+                if (slotOfPage[(int) p] < 0) MemorySegment.copy(state, p * pageSize, backState, p * pageSize, pageSize);
             }
+            if (slots > 0) {
+                if (midApply != null) midApply.run();
+                long stamp = lock.writeLock();
+                try {
+                    TrackedArena was = arena;
+                    arena = back;
+                    back = was;
+                    backState = state;
+                    state = arena.segment();
+                } finally {
+                    lock.unlockWrite(stamp);
+                }
+            }
+            // The new back (the old front) lacks exactly this epoch's pages (none: an empty epoch left the two level, unswapped).
+            System.arraycopy(pageOfSlot, 0, behind, 0, slots);
+            behindCount = slots;
             for (int s = 0; s < slots; s++) {
                 digests.set(pageOfSlot[s], crcOfSlot[s]);
                 slotOfPage[(int) pageOfSlot[s]] = -1;
             }
-            releaseLargeStaging();
+            slots = 0;
         } else {
             // Nothing was readable before: the lock's write side publishes the state to readers all the same.
             lock.unlockWrite(lock.writeLock());
+            for (int p = 0; p < pageCount; p++) behind[p] = p;   // the back is still empty
+            behindCount = (int) pageCount;
         }
         long applyNanos = System.nanoTime() - applyStart;
         long now = WallClock.nanos();
@@ -445,18 +462,6 @@ public final class Replica implements AutoCloseable {
         }
     }
 
-    /** Staging grows to the largest epoch; beyond 16 MiB it is given back after each apply. */
-    private void releaseLargeStaging() {
-        if (stagingScope != null && staged.byteSize() > (16L << 20)) {
-            stagingScope.close();
-            stagingScope = null;
-            staged = MemorySegment.NULL;
-            pageOfSlot = new long[0];
-            crcOfSlot = new int[0];
-        }
-        slots = 0;
-    }
-
     /** The epoch being received is not applied: the state stays at the last good epoch; the primary is asked to catch up from it. */
     private void reject(long e, String reason) {
         abandon(e, reason);
@@ -469,7 +474,12 @@ public final class Replica implements AutoCloseable {
             // The first epoch was going straight into the state: nothing readable was touched, but the digests start over.
             digests = null;
         }
-        for (int s = 0; s < slots; s++) slotOfPage[(int) pageOfSlot[s]] = -1;
+        for (int s = 0; s < slots; s++) {
+            long p = pageOfSlot[s];
+            slotOfPage[(int) p] = -1;
+            // The back took this page of the epoch; it goes back to the front's (a page also behind is copied again at the next apply).
+            if (!stagingDirect) MemorySegment.copy(state, p * pageSize, backState, p * pageSize, pageSize);
+        }
         slots = 0;
         stagingEpoch = Records.NO_EPOCH;
         stagingDirect = false;
@@ -523,10 +533,11 @@ public final class Replica implements AutoCloseable {
         if (e == Records.NO_EPOCH) throw new IllegalStateException("no epoch applied yet: awaitEpoch(1, timeout) first");
         if (promoted) throw new IllegalStateException("the replica was promoted: read its arena");
         if (!running) throw new IllegalStateException("the replica is closed");
-        MemorySegment view = state.asReadOnly();
         long stamp = lock.tryOptimisticRead();
         if (stamp != 0) {
             try {
+                // Read after the stamp: a swap after it fails validate() (the old front becomes the back, which the next epoch writes).
+                MemorySegment view = state.asReadOnly();
                 long at = epoch;
                 T result = reader.read(view, at);
                 if (lock.validate(stamp)) return result;
@@ -537,7 +548,7 @@ public final class Replica implements AutoCloseable {
         }
         stamp = lock.readLock();
         try {
-            return reader.read(view, epoch);
+            return reader.read(state.asReadOnly(), epoch);
         } finally {
             lock.unlockRead(stamp);
         }
@@ -625,6 +636,10 @@ public final class Replica implements AutoCloseable {
         closeStreams();
         TrackedArena owned = arena;
         arena = null;
+        if (back != null) {
+            back.close();
+            back = null;
+        }
         long stamp = lock.writeLock();
         lock.unlockWrite(stamp);
         owned.arm();
@@ -646,10 +661,6 @@ public final class Replica implements AutoCloseable {
             control.close();
         } finally {
             unregisterMBean();
-            if (stagingScope != null) {
-                stagingScope.close();
-                stagingScope = null;
-            }
         }
     }
 
@@ -663,6 +674,10 @@ public final class Replica implements AutoCloseable {
         if (arena != null) {
             arena.close();
             arena = null;
+        }
+        if (back != null) {
+            back.close();
+            back = null;
         }
     }
 
