@@ -368,6 +368,7 @@ public final class Replicator implements AutoCloseable {
     public long sync(Duration timeout) throws TimeoutException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         long request = syncRequests.incrementAndGet();
+        LockSupport.unpark(thread);   // its idle strategy may be parked for up to 0.5 ms: the cut starts now
         long target = Long.MAX_VALUE;   // the first epoch whose cut was taken after this call
         while (ackedEpoch < target) {
             checkRunning();
