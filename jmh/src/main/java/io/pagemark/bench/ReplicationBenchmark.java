@@ -4,6 +4,7 @@ import io.aeron.ExclusivePublication;
 import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.aeron.logbuffer.BufferClaim;
+import io.aeron.logbuffer.FragmentHandler;
 import io.pagemark.TrackedArena;
 import io.pagemark.WriterGate;
 import io.pagemark.replication.AeronTransport;
@@ -40,7 +41,7 @@ import java.util.concurrent.locks.LockSupport;
  * Replication over Aeron against Aeron itself, on the same channel and MTU (8 KiB: one 4 KiB page per
  * frame), IPC and UDP loopback (a driver per side):
  * {@link #plainAeron} streams {@value #PAGES} messages of 4 KiB from one publication to one
- * subscriber (the limit here); {@link #replicated} ships the same 16 MiB as one epoch of a dirtied
+ * subscriber (the limit here), which counts them ({@code copyOut=false}) or copies each out; {@link #replicated} ships the same 16 MiB as one epoch of a dirtied
  * arena and returns when the replica has applied it (cut, copy, check, stage, apply, ack);
  * {@link #lag} records each epoch's lag from the primary's cut to the replica's apply while a writer
  * dirties pages at {@code dirtyMBps}; {@link #writes} is a writer's batch of random stores with and
@@ -95,9 +96,15 @@ public class ReplicationBenchmark {
         }
     }
 
-    /** A publication and a subscriber thread counting 4 KiB messages: Aeron alone. */
+    /**
+     * A publication and a subscriber thread taking 4 KiB messages: Aeron alone. With {@code copyOut}
+     * false the subscriber only counts them (it never reads the payload: Aeron's own limit); true, it
+     * copies each one out of the term into a page, the least a receiver that keeps the data does.
+     */
     @State(Scope.Benchmark)
     public static class Plain {
+        @Param({"false", "true"})
+        boolean copyOut;
         ExclusivePublication publication;
         Subscription subscription;
         final BufferClaim claim = new BufferClaim();
@@ -112,11 +119,19 @@ public class ReplicationBenchmark {
             subscription = link.replicaSide.aeron().addSubscription(link.data, 9001);
             publication = link.primarySide.aeron().addExclusivePublication(link.data, 9001);
             page = Arena.ofAuto().allocate(PAGE, PAGE);
+            MemorySegment kept = Arena.ofAuto().allocate((long) PAGES * PAGE, PAGE);
+            FragmentHandler count = (buffer, offset, length, header) -> received.incrementAndGet();
+            FragmentHandler copy = (buffer, offset, length, header) -> {
+                long n = received.get();
+                MemorySegment.copy(termBytes(buffer.addressOffset() + offset, length), 0, kept, (n % PAGES) * PAGE, length);
+                received.set(n + 1);   // this thread is the only writer
+            };
+            FragmentHandler handler = copyOut ? copy : count;
             subscriber = Thread.ofPlatform().daemon().start(() -> {
                 // The replica's idle strategy, so that both sides leave the CPUs alike.
                 IdleStrategy idle = new BackoffIdleStrategy(10, 20, 1_000, 200_000);
                 while (running.get()) {
-                    idle.idle(subscription.poll((buffer, offset, length, header) -> received.incrementAndGet(), 64));
+                    idle.idle(subscription.poll(handler, 64));
                 }
             });
             while (!publication.isConnected()) LockSupport.parkNanos(1_000_000);
@@ -131,10 +146,15 @@ public class ReplicationBenchmark {
         }
     }
 
+    /** A message in a term buffer, addressed as Agrona hands it. */
+    @SuppressWarnings("restricted")
+    static MemorySegment termBytes(long address, int length) {
+        return MemorySegment.ofAddress(address).reinterpret(length);
+    }
+
     @Benchmark
     @BenchmarkMode(Mode.AverageTime)
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
-    @SuppressWarnings("restricted")   // the claimed frame, addressed as Agrona hands it
     public long plainAeron(Plain plain) {
         long target = plain.received.get() + PAGES;
         for (int i = 0; i < PAGES; i++) {
@@ -144,7 +164,7 @@ public class ReplicationBenchmark {
                 plain.backPressure.idle(0);   // the replicator's idle strategy under back pressure
             }
             var buffer = plain.claim.buffer();
-            MemorySegment.copy(plain.page, 0, MemorySegment.ofAddress(buffer.addressOffset() + plain.claim.offset()).reinterpret(PAGE), 0, PAGE);
+            MemorySegment.copy(plain.page, 0, termBytes(buffer.addressOffset() + plain.claim.offset(), PAGE), 0, PAGE);
             plain.claim.commit();
         }
         while (plain.received.get() < target) LockSupport.parkNanos(50_000);   // as Replicator.sync waits
