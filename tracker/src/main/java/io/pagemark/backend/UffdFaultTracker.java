@@ -114,10 +114,12 @@ public abstract class UffdFaultTracker extends NativeFaultTracker {
      * entries are read first, then the records drained (so a fault path that unprotected a page before
      * the read has its record in the drain), then the discards of the handlers waited for are taken.
      * Those late discards (a handler that read the event had not set its bits at the first take; the
-     * madvise may well have returned) have their entries read after the drain, so only the first rule
-     * settles them: an empty entry means the zap happened, whatever the drain held. Without this a
-     * page emptied before the collect stays pending until some later collect sees it empty, which a
-     * write refilling it first defers indefinitely (reported again by every collect).
+     * madvise may well have returned) have their entries read after that drain and are then decided
+     * by both rules against a second drain, the same order as the first take's. Without this a page
+     * emptied before the collect stays pending until some later collect sees it emptied, and a write
+     * refilling it first (through a fault path: recorded) defers that indefinitely, reported again by
+     * every collect; so does a read, which maps the zero page (present, not protected) before the
+     * collect: the empty rule alone never settles it.
      */
     @Override
     protected void drainChanges(PageSet into) {
@@ -128,11 +130,15 @@ public abstract class UffdFaultTracker extends NativeFaultTracker {
         drain(into);
         decide(candidates, into, recorded && protectedSinceArm);
         takeDiscards(lateDiscards);
-        long[] late = lateDiscards.runs();
-        readEntries(late);
-        decide(late, into, false);
-        discarded.addAll(lateDiscards);
-        lateDiscards.clear();
+        if (!lateDiscards.isEmpty()) {
+            long[] late = lateDiscards.runs();
+            readEntries(late);
+            boolean lateRecorded = faultPathsRecorded();
+            drain(into);
+            decide(late, into, lateRecorded && protectedSinceArm);
+            discarded.addAll(lateDiscards);
+            lateDiscards.clear();
+        }
         // Every pending page is re-protected with the records: a collect reports them (those seen emptied
         // for the last time); an arm, which re-protects only what was unprotected, reports nothing.
         into.addAll(discarded);
