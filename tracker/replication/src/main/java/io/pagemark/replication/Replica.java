@@ -399,7 +399,7 @@ public final class Replica implements AutoCloseable {
                     + Long.toHexString(stateDigest));
             return;
         }
-        long applyStart = System.nanoTime();
+        long heldNanos = 0;   // how long readers were held off: the swap alone
         long applied = stagingDirect ? pageCount : slots;
         if (!stagingDirect) {
             // The back holds this epoch's pages; where the previous epoch wrote others, the front has them.
@@ -409,6 +409,7 @@ public final class Replica implements AutoCloseable {
             }
             if (slots > 0) {
                 if (midApply != null) midApply.run();
+                long swapStart = System.nanoTime();
                 long stamp = lock.writeLock();
                 try {
                     TrackedArena was = arena;
@@ -419,6 +420,7 @@ public final class Replica implements AutoCloseable {
                 } finally {
                     lock.unlockWrite(stamp);
                 }
+                heldNanos = System.nanoTime() - swapStart;
             }
             // The new back (the old front) lacks exactly this epoch's pages (none: an empty epoch left the two level, unswapped).
             System.arraycopy(pageOfSlot, 0, behind, 0, slots);
@@ -430,11 +432,12 @@ public final class Replica implements AutoCloseable {
             slots = 0;
         } else {
             // Nothing was readable before: the lock's write side publishes the state to readers all the same.
+            long start = System.nanoTime();
             lock.unlockWrite(lock.writeLock());
+            heldNanos = System.nanoTime() - start;
             for (int p = 0; p < pageCount; p++) behind[p] = p;   // the back is still empty
             behindCount = (int) pageCount;
         }
-        long applyNanos = System.nanoTime() - applyStart;
         long now = WallClock.nanos();
         identity = stagingIdentity;
         joinId = 0;
@@ -457,7 +460,7 @@ public final class Replica implements AutoCloseable {
             event.epoch = e;
             event.pages = applied;
             event.lagNanos = lastLagNanos;
-            event.applyNanos = applyNanos;
+            event.applyNanos = heldNanos;
             event.commit();
         }
     }
