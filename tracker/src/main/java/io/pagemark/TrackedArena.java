@@ -11,6 +11,7 @@ import io.pagemark.backend.TrackerOptions;
 import io.pagemark.events.CollectEvent;
 import io.pagemark.events.CutEvent;
 import io.pagemark.linux.Libc;
+import io.pagemark.linux.Smaps;
 
 import javax.management.ObjectName;
 import java.io.IOException;
@@ -70,6 +71,8 @@ public final class TrackedArena implements AutoCloseable {
     private final Backend backend;
     private final String backendReason;
     private final MappedRegion region;
+    /** Whether the mapping was advised MADV_HUGEPAGE ({@link Builder#transparentHugePages}). */
+    private boolean hugePages;
     private final Arena scope;
     private final MemorySegment segment;
     private final PageTracker tracker;
@@ -154,6 +157,7 @@ public final class TrackedArena implements AutoCloseable {
             try {
                 InFlightWrites mode = InFlightWrites.check(inFlightWrites, tracker, backend);
                 arena = new TrackedArena(backend, backendReason, region, scope, tracker, writerPause, mode);
+                arena.hugePages = hugePages;
             } catch (RuntimeException e) {
                 tracker.close();
                 throw e;
@@ -203,7 +207,19 @@ public final class TrackedArena implements AutoCloseable {
      * sees discards ({@link Backend#discards()}).
      */
     public String describe() {
-        return tracker.describe() + "; " + describeKernelWrites() + "; " + backend.discards();
+        return tracker.describe() + "; " + describeHugePages() + "; " + describeKernelWrites() + "; " + backend.discards();
+    }
+
+    /**
+     * Whether the arena is backed by transparent huge pages now, from the kernel's AnonHugePages of its
+     * mapping (/proc/self/smaps): "transparent huge pages: 1024 of 1024 MiB now" (a huge page with its
+     * PMD intact is armed and cut as one entry; the first tracked write to one splits it into 4 KiB
+     * pages, docs/cuts.md), or that it was not asked for them.
+     */
+    public String describeHugePages() {
+        if (!hugePages) return "transparent huge pages: not asked for (MADV_NOHUGEPAGE)";
+        long bytes = closed ? 0 : Smaps.anonHugePageBytes(region.address(), region.end());
+        return "transparent huge pages: " + (bytes >> 20) + " of " + (region.size() >> 20) + " MiB now (AnonHugePages)";
     }
 
     /**
