@@ -104,6 +104,10 @@ public final class MigrationDestination implements AutoCloseable {
         this.streamId = b.streamId;
         this.backend = b.backend;
         this.peerTimeoutNanos = b.peerTimeout.toNanos();
+        // A page's worth of the backend now: the first arena of a JVM loads the native library and probes the kernel,
+        // which on a busy machine took seconds; inside a migration's round 0 that silence aborted it. A backend that
+        // cannot open fails here, at start, instead.
+        TrackedArena.builder().size(4096).backend(backend).open().close();
         this.subscription = transport.aeron().addSubscription(b.channel, streamId, image -> {}, this::onImageLost);
         try {
             this.control = transport.aeron().addExclusivePublication(b.controlChannel, streamId + 1);
