@@ -71,7 +71,7 @@ final class ArenaMonitoring implements ArenaMXBean {
                 ArenaMonitoring monitoring = new ArenaMonitoring(arena, requested.id(), unique, objectName);
                 server.registerMBean(monitoring, objectName);
                 OPEN.add(monitoring);
-                monitoring.backendEvent();   // now, for a recording running already; then at every chunk's start and end while open
+                if (recorderExists()) monitoring.backendEvent(); // now, for a recording running already; then at every chunk's start and end while open
                 if (autoFallback != null) monitoring.degradation("auto-fallback", 1, autoFallback);
                 return monitoring;
             } catch (InstanceAlreadyExistsException taken) {
@@ -103,9 +103,26 @@ final class ArenaMonitoring implements ArenaMXBean {
         return objectName;
     }
 
-    /** A collect's event, begun before it ran; and a degradation event if the fault path degraded since the previous one. */
+    /**
+     * Whether JFR is initialized. The first use of an event class costs JFR's set-up (about as much as
+     * the platform MBean server) even when nothing records; before the recorder exists no recording
+     * runs and no event could be committed, so none is made.
+     */
+    private static boolean recorderExists() {
+        return FlightRecorder.isInitialized();
+    }
+
+    /** A collect's event, begun; null while no recorder exists. */
+    CollectEvent collectStarting() {
+        if (!recorderExists()) return null;
+        CollectEvent event = new CollectEvent();
+        event.begin();
+        return event;
+    }
+
+    /** The collect's event ({@link #collectStarting()}); and a degradation event if the fault path degraded since the previous one. */
     void collected(CollectEvent event, DirtyPages dirty) {
-        if (event.shouldCommit()) {
+        if (event != null && event.shouldCommit()) {
             event.arena = name;
             event.backend = arena.backend().id();
             event.pages = dirty.pageCount();
@@ -120,9 +137,17 @@ final class ArenaMonitoring implements ArenaMXBean {
         }
     }
 
-    /** A cut's event, begun when it started, ended now. */
+    /** A cut's event, begun; null while no recorder exists. */
+    CutEvent cutStarting() {
+        if (!recorderExists()) return null;
+        CutEvent event = new CutEvent();
+        event.begin();
+        return event;
+    }
+
+    /** The cut's event ({@link #cutStarting()}), ended now. */
     void cutStopped(CutEvent event, long pagesCopiedBeforeWrite) {
-        if (!event.shouldCommit()) return;
+        if (event == null || !event.shouldCommit()) return;
         event.arena = name;
         event.backend = arena.backend().id();
         event.pages = arena.pageCount();
@@ -132,6 +157,7 @@ final class ArenaMonitoring implements ArenaMXBean {
     }
 
     private void degradation(String what, long count, String detail) {
+        if (!recorderExists()) return;
         DegradationEvent event = new DegradationEvent();
         if (!event.shouldCommit()) return;
         event.arena = name;

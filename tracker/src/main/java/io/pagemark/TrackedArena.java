@@ -362,8 +362,7 @@ public final class TrackedArena implements AutoCloseable {
         try {
             ensureOpen();
             if (!armed) throw new IllegalStateException("collect() while not armed (before arm(), or after disarm()): call arm() to start tracking");
-            CollectEvent event = new CollectEvent();
-            event.begin();
+            CollectEvent event = monitoring.collectStarting();
             // Kernel writes completed before this drain are reported now; the rest by a later collect.
             kernelWrites.drainInto(pending);
             if (writerPause == null) {
@@ -458,8 +457,7 @@ public final class TrackedArena implements AutoCloseable {
                 copy.tookCut(cutState.deltaPages());
             }
             copying = copy;
-            cutEvent = new CutEvent();
-            cutEvent.begin();
+            cutEvent = monitoring.cutStarting();
             cutCopiedAtStart = copier.pagesCopiedBeforeWrite();
             return copy;
         } finally {
