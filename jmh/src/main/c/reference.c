@@ -36,6 +36,8 @@
  * exit 3 with the reason on stderr; bad arguments: exit 2, with what is accepted.
  */
 #define _GNU_SOURCE
+#include "fault_signal_action.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
@@ -252,16 +254,7 @@ static void on_sigbus(int sig, siginfo_t *info, void *context) {
 
 static void install(int sig, void (*handler)(int, siginfo_t *, void *)) {
     struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = handler;
-    /* The mask signal_ranges.c installs its handlers with. */
-    sigfillset(&action.sa_mask);
-    sigdelset(&action.sa_mask, SIGSEGV);
-    sigdelset(&action.sa_mask, SIGBUS);
-    sigdelset(&action.sa_mask, SIGILL);
-    sigdelset(&action.sa_mask, SIGFPE);
-    sigdelset(&action.sa_mask, SIGTRAP);
-    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    pm_fault_signal_action(&action, handler);
     CHECK(sigaction(sig, &action, NULL));
 }
 

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "atomics.h"
+#include "fault_signal_action.h"
 #include "pagemark.h"
 #include "tracker.h"
 
@@ -104,16 +105,7 @@ static void on_fault_signal(int sig, siginfo_t *info, void *context) {
 
 static void install_handlers(void) {
     struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = on_fault_signal;
-    /* As HotSpot installs its own: every signal blocked while we run, except the synchronous error signals. */
-    sigfillset(&action.sa_mask);
-    sigdelset(&action.sa_mask, SIGSEGV);
-    sigdelset(&action.sa_mask, SIGBUS);
-    sigdelset(&action.sa_mask, SIGILL);
-    sigdelset(&action.sa_mask, SIGFPE);
-    sigdelset(&action.sa_mask, SIGTRAP);
-    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    pm_fault_signal_action(&action, on_fault_signal);
     /*
      * Read the previous handlers first, install ours second: with one sigaction call doing both,
      * glibc copies the old action out only after the kernel installed the new one, and a JVM fault
