@@ -12,11 +12,20 @@ import java.util.Arrays;
  * a collection cycle starts, precleaned concurrently just before the remark ({@link #precleanDirty},
  * as CMS did), and read by the remark, which rescans only objects on dirty cards.
  *
- * <p>Ordering: the barrier's byte store is a release store (on x86 the same plain store; it only
- * keeps the compiler from moving it above the reference store), so that a preclean which reads the
- * mark with the atomic exchange that clears it sees the reference stored before it. The remark
- * clears and reads cards while every mutator is stopped at a safepoint, and stopping provides the
- * happens-before edge that makes each mutator's stores (the reference and its card) visible to it.
+ * <p>Ordering: the barrier's byte store is a plain store, as a real collector's card mark is (HotSpot's
+ * unconditional card mark, G1's since JDK 26 without its StoreLoad fence): the JIT may even move it
+ * before the reference store it marks. Nothing the collector does relies on an order between the two:
+ * <ul>
+ * <li>the remark clears and reads cards while every mutator is stopped at a safepoint, and stopping
+ *     provides the happens-before edge that makes each mutator's stores (the reference and its card)
+ *     visible to it;</li>
+ * <li>the concurrent preclean clears the cards it takes ({@link #precleanDirty}, plain reads and
+ *     stores), then handshakes with every mutator ({@link Safepoints#handshake}), and only then
+ *     rescans those cards' objects (as JEP 522's G1 refinement handshakes after swapping card
+ *     tables). A mutator acknowledges a handshake between operations, so an operation either ended
+ *     before its acknowledgement, and then its reference stores happen-before the rescan, or began
+ *     after it, and then the preclean's clear happens-before its card mark, which the remark finds.</li>
+ * </ul>
  */
 public final class CardTable {
     public static final int CARD_SHIFT = 9;
@@ -24,7 +33,6 @@ public final class CardTable {
     static final byte CLEAN = 0;
     static final byte DIRTY = 1;
     private static final VarHandle EIGHT_CARDS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
-    private static final VarHandle CARD = MethodHandles.arrayElementVarHandle(byte[].class);
 
     /** The heap memory this table covers: card {@code i} is bytes [i * 512, i * 512 + 512) of it. */
     private final MemorySegment covered;
@@ -42,8 +50,8 @@ public final class CardTable {
     /** The write barrier: marks the card holding the reference field at {@code heapOffset}. */
     @WriteBarrier
     public void mark(long heapOffset) {
-        // Release: the reference store before it is seen by a preclean that reads this mark (see precleanDirty).
-        CARD.setRelease(cards, (int) (heapOffset >>> CARD_SHIFT), DIRTY);
+        // Plain: no order with the reference store is needed (the class comment: the preclean handshakes).
+        cards[(int) (heapOffset >>> CARD_SHIFT)] = DIRTY;
     }
 
     /**
@@ -51,7 +59,7 @@ public final class CardTable {
      * rescan while the mutators run. Collector thread.
      */
     void keepDirty(int card) {
-        CARD.setRelease(cards, card, DIRTY);
+        cards[card] = DIRTY;
     }
 
     /** Clears every card: the start of a cycle. Called with mutators stopped. */
@@ -61,37 +69,32 @@ public final class CardTable {
 
     /**
      * Appends the index of every dirty card to {@code out}, clears them, and returns how many there
-     * were. Called by the remark with mutators stopped. Reads eight cards per step to skip clean runs.
+     * were. Called by the remark with mutators stopped.
      */
     public int drainDirty(IntList out) {
+        return take(out);
+    }
+
+    /**
+     * The concurrent preclean's read of the table, mutators running: appends the index of every card
+     * found dirty to {@code out}, clears it, and returns how many there were. Plain reads and stores
+     * racing with the barrier's: the caller handshakes with every mutator before it rescans the
+     * cards' objects (see the class comment), and a card marked again after its clear, or after the
+     * read that found it clean, is the remark's. (A method of its own, not {@link #drainDirty}: a
+     * tool that hooks the card scan in the pause tells the two apart by name.)
+     */
+    public int precleanDirty(IntList out) {
+        return take(out);
+    }
+
+    /** Takes the dirty cards, clearing them. Reads eight cards per step to skip clean runs. */
+    private int take(IntList out) {
         int found = 0;
         for (int word = 0; word < cards.length; word += Long.BYTES) {
             if ((long) EIGHT_CARDS.get(cards, word) == 0) continue;
             for (int card = word; card < word + Long.BYTES; card++) {
                 if (cards[card] != CLEAN) {
                     cards[card] = CLEAN;
-                    out.add(card);
-                    found++;
-                }
-            }
-        }
-        return found;
-    }
-
-    /**
-     * The concurrent preclean's read of the table, mutators running: appends the index of every card
-     * found dirty to {@code out}, clears it, and returns how many there were. Each card is cleared by
-     * an atomic exchange (volatile) that reads the mark it clears, so every reference store made
-     * before that mark (the barrier's release store) happens-before the collector's rescan of the
-     * card's objects; a mark made after the exchange stays for the remark. A card that turns dirty
-     * after the plain read that skips a clean run is the remark's as well.
-     */
-    public int precleanDirty(IntList out) {
-        int found = 0;
-        for (int word = 0; word < cards.length; word += Long.BYTES) {
-            if ((long) EIGHT_CARDS.get(cards, word) == 0) continue;
-            for (int card = word; card < word + Long.BYTES; card++) {
-                if (cards[card] != CLEAN && (byte) CARD.getAndSet(cards, card, CLEAN) != CLEAN) {
                     out.add(card);
                     found++;
                 }

@@ -176,13 +176,18 @@ final class Collector implements Runnable {
 
     /**
      * The concurrent preclean, as CMS did, mutators running: takes the cards dirtied so far (clearing
-     * them), rescans the marked objects on them and traces from what they reach, so that the remark
-     * only rescans what was dirtied in the last moments. Cards holding objects allocated during
-     * marking stay dirty for the remark (see {@link Heap#forEachMarkedObjectOn}).
+     * them), handshakes with every mutator, then rescans the marked objects on those cards and traces
+     * from what they reach, so that the remark only rescans what was dirtied in the last moments.
+     * Cards holding objects allocated during marking stay dirty for the remark (see
+     * {@link Heap#forEachMarkedObjectOn}).
      */
-    private void preclean() {
+    private void preclean() throws InterruptedException {
         dirtyCards.clear();
         int dirty = cards.precleanDirty(dirtyCards);
+        // The barrier's card mark is a plain store, in no order with the reference store it marks: only
+        // once every mutator has passed a poll since the clear are the stores of the operations that marked
+        // these cards visible here; an operation after that poll marks its card again (CardTable's comment).
+        safepoints.handshake();
         for (int i = 0; i < dirty; ) {
             int first = dirtyCards.get(i), end = first + 1;
             while (++i < dirty && dirtyCards.get(i) == end) end++;

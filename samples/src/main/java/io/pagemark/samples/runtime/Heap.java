@@ -330,10 +330,11 @@ public final class Heap implements AutoCloseable {
      * before the reference the collector reached it by was stored, and stays allocated until the
      * sweep), and {@code keepDirty} with each of those cards that an object allocated during marking
      * overlaps: such an object may still be being initialized, so it is left, with its cards, to the
-     * remark. The allocation bitmaps are read while mutators update them: the preclean cleared these
-     * cards with atomic exchanges that read the barrier's release stores (card table), or read them
-     * after the collect that reported their pages returned (under a hardware barrier), and an object's
-     * bits are set before its initialization's release fence, so before any reference is stored into it.
+     * remark. The allocation bitmaps are read while mutators update them (aligned longs: a whole old
+     * or new word); what this relies on was published by the preclean's handshake with every mutator
+     * after it cleared these cards ({@link Safepoints#handshake}): every object allocated in an
+     * operation that ended before then has its bits, its initialization and its reference stores
+     * visible here, and the cards of the operations after it are dirty again for the remark.
      */
     void forEachMarkedObjectOn(int firstCard, int endCard, java.util.function.LongConsumer scan, java.util.function.IntConsumer keepDirty) {
         long start = (long) firstCard << CardTable.CARD_SHIFT, end = (long) endCard << CardTable.CARD_SHIFT;

@@ -26,7 +26,7 @@ import java.util.function.Consumer;
 @SuppressWarnings("try") // close() may throw InterruptedException: it waits for the runtime's threads to end
 public final class ManagedRuntime implements AutoCloseable {
     private final Heap heap;
-    private final Safepoints safepoints = new Safepoints();
+    private final Safepoints safepoints;
     private final Collector collector;
     private final List<Mutator> mutators = new ArrayList<>();
     private final List<long[]> rootSets = new ArrayList<>();
@@ -43,6 +43,7 @@ public final class ManagedRuntime implements AutoCloseable {
 
     public ManagedRuntime(RuntimeConfig config) {
         this.heap = new Heap(config.heapBytes());
+        this.safepoints = new Safepoints(config.mutators());
         long[] shared = new long[config.sharedRoots()];
         for (int i = 0; i < config.mutators(); i++) {
             Mutator m = new Mutator(this, heap, i, config, shared);
@@ -58,7 +59,7 @@ public final class ManagedRuntime implements AutoCloseable {
         if (started) throw new IllegalStateException("this runtime was already started");
         started = true;
         for (int i = 0; i < mutators.size(); i++) {
-            safepoints.register();
+            safepoints.register(i);
             threads.add(Thread.ofPlatform().name("mutator-" + i).daemon().unstarted(mutators.get(i)));
         }
         threads.add(Thread.ofPlatform().name("collector").daemon().unstarted(collector));
@@ -178,7 +179,7 @@ public final class ManagedRuntime implements AutoCloseable {
             }
             long seen = safepoints.cyclesCompleted();
             collector.requestCycle();
-            safepoints.awaitCycleAfter(seen, this::stopping);
+            safepoints.awaitCycleAfter(mutator.index, seen, this::stopping);
             if (stopping) return 0;
         }
     }

@@ -16,7 +16,7 @@ final class Mutator implements Runnable {
 
     private final ManagedRuntime runtime;
     private final Heap heap;
-    private final int index;
+    final int index;
     private final Workload mix;
     final long[] roots;
     private final int hotRoots;
@@ -55,12 +55,12 @@ final class Mutator implements Runnable {
         try {
             // First the mutator's data: an object in every root, as an application loads its data at start.
             for (int slot = 0; slot < roots.length && !runtime.stopping(); slot++) {
-                safepoints.poll();
+                safepoints.poll(index);
                 allocateInto(slot);
                 operations++;
             }
             while (!runtime.stopping()) {
-                safepoints.poll();
+                safepoints.poll(index);
                 step();
                 operations++;
             }
@@ -71,7 +71,7 @@ final class Mutator implements Runnable {
         } finally {
             cpuNanos = threads.getCurrentThreadCpuTime() - cpuAtStart;
             systemNanos = cpuNanos - (threads.getCurrentThreadUserTime() - userAtStart);
-            safepoints.deregister();
+            safepoints.deregister(index);
         }
     }
 
