@@ -36,6 +36,12 @@ public final class DirtyPages implements Iterable<PageRange> {
         this.pageCount = count;
     }
 
+    /** Every page of {@code arena}, as one range (what a full cut or a base holds). */
+    public static DirtyPages allPagesOf(TrackedArena arena) {
+        long pages = arena.pageCount();
+        return new DirtyPages(arena.pageSize(), pages, pages == 0 ? new long[0] : new long[] {0, pages});
+    }
+
     /** The arena's page size. */
     public long pageSize() {
         return pageSize;

@@ -5,19 +5,15 @@ import io.pagemark.backend.TrackerOptions;
 import io.pagemark.cut.Cut;
 import io.pagemark.cut.CutSource;
 import io.pagemark.testing.BackendsWith;
+import io.pagemark.testing.OverwritingWriters;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -42,67 +38,6 @@ class CutTest {
         assumeTrue(support.usable(), () -> "skipped: " + backend + " is not usable here: " + support.reason());
     }
 
-    /** Writers that overwrite random pages whole (each store a new version) while released, inside the gate. */
-    private static final class Writers implements AutoCloseable {
-        final AtomicBoolean go = new AtomicBoolean();
-        final AtomicBoolean stop = new AtomicBoolean();
-        final AtomicLong pagesWritten = new AtomicLong();
-        final AtomicReference<Throwable> failure = new AtomicReference<>();
-        final List<Thread> threads = new ArrayList<>();
-
-        Writers(TrackedArena arena, WriterGate gate, long seed) {
-            MemorySegment memory = arena.segment();
-            long pageSize = arena.pageSize();
-            long pages = arena.pageCount();
-            for (int w = 0; w < 2; w++) {
-                SplittableRandom random = new SplittableRandom(seed * 31 + w);
-                long writer = w;
-                threads.add(Thread.ofPlatform().name("cut-writer-" + w).start(() -> {
-                    try {
-                        long version = writer << 56;
-                        while (!stop.get()) {
-                            if (!go.get()) {
-                                Thread.onSpinWait();
-                                continue;
-                            }
-                            gate.enter();
-                            try {
-                                for (int i = 0; i < 16; i++) {
-                                    long offset = random.nextLong(pages) * pageSize;
-                                    version++;
-                                    for (long at = 0; at < pageSize; at += 512) memory.set(LONG, offset + at, version ^ at);
-                                    pagesWritten.incrementAndGet();
-                                }
-                            } finally {
-                                gate.exit();
-                            }
-                        }
-                    } catch (Throwable t) {
-                        failure.set(t);
-                    }
-                }));
-            }
-        }
-
-        /** Holds the writers (returns once none is inside the gate). */
-        void hold(WriterGate gate) {
-            go.set(false);
-            gate.stopWriters();
-            gate.resumeWriters();
-        }
-
-        void awaitPages(long pages) throws InterruptedException {
-            long target = pagesWritten.get() + pages, deadline = System.nanoTime() + 10_000_000_000L;
-            while (pagesWritten.get() < target && failure.get() == null && System.nanoTime() < deadline) Thread.sleep(1);
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop.set(true);
-            for (Thread t : threads) t.join();
-        }
-    }
-
     /**
      * Rounds of: writers held, the arena copied as the expected image, a cut, writers released to
      * overwrite pages while the cut's pages are read into the replica, writers held, the replica equal
@@ -112,22 +47,22 @@ class CutTest {
         WriterGate gate = new WriterGate();
         long size = arena.size(), pageSize = arena.pageSize();
         try (Arena scratch = Arena.ofConfined();
-             Writers writers = new Writers(arena, gate, 7)) {
+             OverwritingWriters writers = new OverwritingWriters(arena, gate, 7)) {
             MemorySegment replica = scratch.allocate(size, pageSize);
             MemorySegment expected = scratch.allocate(size, pageSize);
-            writers.go.set(true);
+            writers.go();
             writers.awaitPages(2000);
-            writers.hold(gate);
+            writers.hold();
             try (CutSource cuts = withPause ? CutSource.open(arena, gate) : CutSource.open(arena)) {
                 MemorySegment.copy(arena.segment(), 0, replica, 0, size); // the baseline: cuts hold what is written after it
                 long pagesCut = 0;
                 for (int round = 0; round < ROUNDS; round++) {
-                    writers.go.set(true);
+                    writers.go();
                     writers.awaitPages(500 + round * 300L);
-                    writers.hold(gate);
+                    writers.hold();
                     MemorySegment.copy(arena.segment(), 0, expected, 0, size);
                     try (Cut cut = cuts.cut()) {
-                        writers.go.set(true); // overwriting while the cut is read
+                        writers.go(); // overwriting while the cut is read
                         for (PageRange r : cut.pages()) {
                             for (long p = r.firstPage(); p < r.firstPage() + r.pageCount(); p++) {
                                 cut.copyTo(p, replica, p * pageSize);
@@ -137,8 +72,7 @@ class CutTest {
                         pagesCut += cut.pages().pageCount();
                         assertEquals(round + 1, cut.sequence());
                     }
-                    writers.hold(gate);
-                    assertNull(writers.failure.get(), () -> "a writer failed: " + writers.failure.get());
+                    writers.hold();
                     long at = replica.mismatch(expected);
                     if (at >= 0) return arena.backend() + ", cut " + (round + 1) + ": the replica differs from the arena at the cut at page " + at / pageSize;
                 }
@@ -230,6 +164,32 @@ class CutTest {
                     System.out.printf("%s: 8 GiB sparse arena, a cut of %d pages took %.3f ms, an empty one %.3f ms%n", backend,
                             written.size(), firstPause / 1e6, next.pauseNanos() / 1e6);
                 }
+            }
+        }
+    }
+
+    /** A full cut holds every page as at its instant, though each is overwritten before it is read; the next cut holds what was written since. */
+    @ParameterizedTest(name = "{0}")
+    @BackendsWith(Backend.Trait.HARDWARE)
+    void aFullCutHoldsEveryPageAsAtItsInstant(Backend backend) {
+        assumeUsable(backend);
+        WriterGate pause = new WriterGate();
+        try (TrackedArena arena = TrackedArena.builder().size(1 << 20).backend(backend).writerPause(pause).open();
+             Arena scratch = Arena.ofConfined();
+             CutSource cuts = backend.canCopyBeforeWrite() ? CutSource.open(arena) : CutSource.open(arena, pause)) {
+            long pageSize = arena.pageSize(), pages = arena.pageCount();
+            MemorySegment page = scratch.allocate(pageSize);
+            for (long p = 0; p < pages; p++) arena.putLong(p * pageSize, p + 1);
+            try (Cut full = cuts.fullCut()) {
+                assertEquals(pages, full.pages().pageCount(), "a full cut holds every page");
+                for (long p = 0; p < pages; p += 2) arena.putLong(p * pageSize, -1); // after the instant
+                for (long p = 0; p < pages; p++) {
+                    full.copyTo(p, page, 0);
+                    assertEquals(p + 1, page.get(LONG, 0), "page " + p + " as at the full cut");
+                }
+            }
+            try (Cut next = cuts.cut()) {
+                assertEquals((pages + 1) / 2, next.pages().pageCount(), "the next cut holds the pages written since the full cut");
             }
         }
     }

@@ -56,12 +56,24 @@ final class CheckpointFileWriter implements AutoCloseable {
         }
     }
 
+    /** Where a page's bytes come from: the arena itself, or a cut ({@code Cut::copyTo}). */
+    @FunctionalInterface
+    interface PageSource {
+        /** Copies page {@code page} (one page) to {@code destination} at {@code offset}. */
+        void copyTo(long page, MemorySegment destination, long offset);
+    }
+
     /** Appends page {@code page}, whose bytes are {@code pageSize} bytes of {@code source} at {@code offset}. */
     void add(long page, MemorySegment source, long offset) throws IOException {
+        add(page, (p, destination, at) -> MemorySegment.copy(source, offset, destination, at, pageSize));
+    }
+
+    /** Appends page {@code page}, whose bytes {@code source} copies straight into the record. */
+    void add(long page, PageSource source) throws IOException {
         if (filled + recordBytes > staging.buffer().byteSize()) flush();
         MemorySegment record = staging.buffer().asSlice(filled, recordBytes);
         MemorySegment data = record.asSlice(Format.RECORD_PREFIX_BYTES, pageSize);
-        MemorySegment.copy(source, offset, data, 0, pageSize);
+        source.copyTo(page, data, 0);
         if (header.kind() == Checkpoint.Kind.BASE && data.mismatch(staging.zeroPage()) == -1) return;
         record.set(INDEX, 0, page);
         int at = (int) filled;

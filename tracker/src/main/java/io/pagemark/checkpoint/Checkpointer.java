@@ -3,6 +3,8 @@ package io.pagemark.checkpoint;
 import io.pagemark.DirtyPages;
 import io.pagemark.PageRange;
 import io.pagemark.TrackedArena;
+import io.pagemark.cut.Cut;
+import io.pagemark.cut.CutSource;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -33,20 +35,26 @@ import java.util.concurrent.locks.ReentrantLock;
  * try (TrackedArena restored = Checkpointer.restore(Path.of("/var/lib/app/ckpt"), TrackedArena.builder())) { ... }
  * }</pre>
  *
- * <p><b>Writers keep running.</b> A checkpoint collects the arena's dirty pages (which re-protects
- * them) and only then copies their contents, so a write that lands during the copy is caught and
- * goes into the next checkpoint. A checkpoint taken while writers run is therefore <em>fuzzy</em>:
- * each page is as it was at some moment during the checkpoint. A checkpoint taken while writers are
- * paused (a quiet point) restores to exactly the arena at that point; so does the chain after any
- * fuzzy checkpoints once one quiet checkpoint follows them. For a consistent image without pausing
- * writers, use a live snapshot.
+ * <p><b>Writers keep running.</b> On a backend that copies before write (uffd-sync, uffd-sigbus,
+ * mprotect: {@link #consistent()}) every checkpoint is a <em>consistent</em> cut
+ * ({@link io.pagemark.cut.CutSource}): it restores to the arena exactly as it was at one instant
+ * (the cut's, near the start of {@link #checkpoint()}), while the writers keep writing. A base is a
+ * cut of every page, a delta a cut of the pages written since the previous checkpoint's instant;
+ * a writer's first write to a page of the cut that is not yet in the file waits for one page copy.
+ * On the other backends (uffd-async, soft-dirty, card-table) a checkpoint collects the arena's dirty
+ * pages (which re-protects them) and only then copies their contents, so a write that lands during
+ * the copy is caught and goes into the next checkpoint: a checkpoint taken while writers run is
+ * <em>fuzzy</em> there, each page as it was at some moment during the checkpoint. One taken while
+ * writers are paused (a quiet point) restores to exactly the arena at that point; so does the chain
+ * after fuzzy checkpoints once one quiet checkpoint follows them.
  *
  * <p><b>Crashes and failures.</b> A checkpoint is published atomically: the file is written to a
  * temporary name, fsynced, renamed, and the directory fsynced; then the manifest that lists the
  * chain is replaced the same way, and that rename is the moment the checkpoint exists. A crash at
  * any point leaves the previous chain or the new one, both restorable. If {@link #checkpoint()}
  * fails (an {@link IOException}, a full disk), the pages it collected are kept and go into the next
- * checkpoint: a failed checkpoint never loses a write. Restore checks every byte (checksums on the
+ * checkpoint (a consistent checkpointer's next checkpoint is a base: a cut cannot be read again as at
+ * a later instant): a failed checkpoint never loses a write. Restore checks every byte (checksums on the
  * header, each page record, the trailer, the manifest) and refuses a damaged chain with a
  * {@link CheckpointCorruptException} naming the file and the offset, before it changes its target
  * (see {@link #restore(Path, MemorySegment)} for the cost). With a {@link SequencePin}, a chain
@@ -59,7 +67,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * once. Writers ({@link #open(TrackedArena, Path)}, {@link #compact(Path)}, {@link BaseWriter}) check up front that they can create, write,
  * fsync and rename files there, and fail at once, in one line, if not.
  *
- * <p><b>Ownership.</b> The checkpointer is the arena's only collector: it calls {@link TrackedArena#arm()}
+ * <p><b>Ownership.</b> A consistent checkpointer is the arena's only cutter: it opens a
+ * {@link CutSource} at its first checkpoint (a base's full cut disarms the arena first; from then on
+ * the arena's pages stay protected between checkpoints, also after {@link #close()}, until
+ * {@link TrackedArena#disarm()}), and it does not collect: others may arm and collect the arena,
+ * though a collect then needs an {@code arm()} after each base. On mprotect,
+ * {@link TrackedArena#discard} is refused while the arena is cut. A fuzzy checkpointer is the
+ * arena's only collector: it calls {@link TrackedArena#arm()}
  * for each base and {@link TrackedArena#collect()} once per delta; pages collected by anyone else
  * would be missing from the chain. On soft-dirty, whose collect is only correct while writers are
  * stopped, the arena's {@link io.pagemark.WriterPause} stops them for that collect alone: the copy
@@ -82,6 +96,10 @@ public final class Checkpointer implements AutoCloseable {
     private final long pageSize;
     private final long pageCount;
     private final ReentrantLock mutex = new ReentrantLock();
+    /** Checkpoints are cuts (the backend copies before write); else fuzzy: collected, then read. */
+    private final boolean consistent;
+    /** The cuts of a consistent checkpointer, from its first checkpoint on. */
+    private CutSource cuts;
     /** Pages collected from the arena that no published checkpoint holds yet: kept across a failed checkpoint. */
     private final BitSet unpublished;
     /** True until a base of this arena is published (a failed base stays owed). */
@@ -100,6 +118,7 @@ public final class Checkpointer implements AutoCloseable {
         this.pageCount = arena.pageCount();
         this.staging = new Staging((int) pageSize);
         this.unpublished = new BitSet((int) pageCount);
+        this.consistent = arena.backend().canCopyBeforeWrite();
         this.published = found;
         this.nextSequence = nextSequence;
     }
@@ -166,8 +185,9 @@ public final class Checkpointer implements AutoCloseable {
 
     /**
      * Writes and publishes the next checkpoint: a base (every non-zero page) the first time and after
-     * a failed base, otherwise a delta of the pages written since the previous checkpoint. Writers may
-     * keep running (see the class comment on fuzzy checkpoints).
+     * a failed base (or, if {@link #consistent()}, after any failed checkpoint), otherwise a delta of the
+     * pages written since the previous checkpoint. Writers may keep running (see the class comment:
+     * consistent or fuzzy, by backend).
      *
      * @return the checkpoint just published
      * @throws IOException if it could not be written; nothing is published then, and the next
@@ -182,30 +202,33 @@ public final class Checkpointer implements AutoCloseable {
             ensureOpen();
             long sequence = nextSequence++;
             boolean base = baseOwed;
-            Format.Header header;
-            if (base) {
+            Manifest.Entry parent = base ? null : published.head();
+            Format.Header header = base ? new Format.Header(Checkpoint.Kind.BASE, arena.size(), (int) pageSize, sequence, newStateId(), -1, 0)
+                    : new Format.Header(Checkpoint.Kind.DELTA, arena.size(), (int) pageSize, sequence, newStateId(),
+                            parent.sequence(), parent.stateId());
+            if (consistent) {
+                // A failed checkpoint's cut cannot be read again as at a later instant: what it held is owed as a new base.
+                baseOwed = true;
+            } else if (base) {
                 // arm() makes every page clean and protected first, so reading every page after it is a
                 // full checkpoint: a write during the read is caught and goes into the next delta.
                 arena.arm();
-                header = new Format.Header(Checkpoint.Kind.BASE, arena.size(), (int) pageSize, sequence, newStateId(), -1, 0);
             } else {
                 DirtyPages dirty = arena.collect();
                 // Recorded before anything can fail: from here these pages are this checkpointer's to publish.
                 for (PageRange r : dirty) unpublished.set((int) r.firstPage(), (int) r.endPage());
-                Manifest.Entry parent = published.head();
-                header = new Format.Header(Checkpoint.Kind.DELTA, arena.size(), (int) pageSize, sequence, newStateId(),
-                        parent.sequence(), parent.stateId());
             }
             Manifest.Entry entry;
             long pages;
             try (CheckpointFileWriter writer = new CheckpointFileWriter(directory, header, staging)) {
-                MemorySegment memory = arena.segment();
-                if (base) {
-                    for (long p = 0; p < pageCount; p++) writer.add(p, memory, p * pageSize);
+                if (consistent) {
+                    writeCut(writer, base);
+                } else if (base) {
+                    afterInstantForTest.run();
+                    for (long p = 0; p < pageCount; p++) writer.add(p, this::copyFromArena);
                 } else {
-                    for (int p = unpublished.nextSetBit(0); p >= 0; p = unpublished.nextSetBit(p + 1)) {
-                        writer.add(p, memory, p * pageSize);
-                    }
+                    afterInstantForTest.run();
+                    for (int p = unpublished.nextSetBit(0); p >= 0; p = unpublished.nextSetBit(p + 1)) writer.add(p, this::copyFromArena);
                 }
                 entry = writer.publish();
                 pages = writer.records();
@@ -230,6 +253,45 @@ public final class Checkpointer implements AutoCloseable {
         } finally {
             mutex.unlock();
         }
+    }
+
+    /**
+     * Writes a cut's pages: every page (a full cut) for a base, else the pages written since the
+     * previous cut, each as at the cut's instant while the writers keep writing. The cut is closed
+     * as soon as its pages are in the file's buffers, before the file is synced.
+     */
+    private void writeCut(CheckpointFileWriter writer, boolean base) throws IOException {
+        if (cuts == null) cuts = CutSource.open(arena);
+        try (Cut cut = base ? cuts.fullCut() : cuts.cut()) {
+            afterInstantForTest.run();
+            CheckpointFileWriter.PageSource from = bypassCutForTest ? this::copyFromArena : cut::copyTo;
+            for (PageRange r : cut.pages()) {
+                for (long p = r.firstPage(); p < r.endPage(); p++) writer.add(p, from);
+            }
+        }
+    }
+
+    private void copyFromArena(long page, MemorySegment destination, long offset) {
+        MemorySegment.copy(arena.segment(), page * pageSize, destination, offset, pageSize);
+    }
+
+    /**
+     * Test hook: runs right after a checkpoint's instant (its cut; a fuzzy checkpoint's arm or collect),
+     * before its pages are read (the tests let writers go there).
+     */
+    Runnable afterInstantForTest = () -> { };
+
+    /** Test hook (the teeth of the consistency test): a cut's pages are read from the arena as they are now, not as at the cut. */
+    boolean bypassCutForTest;
+
+    /**
+     * True if every checkpoint is the arena as it was at one instant, with the writers running: the
+     * arena's backend copies before write (uffd-sync, uffd-sigbus, mprotect), so checkpoints are
+     * taken from cuts ({@link CutSource}). False on the other backends: a checkpoint taken while
+     * writers run is fuzzy there (see the class comment).
+     */
+    public boolean consistent() {
+        return consistent;
     }
 
     /**
@@ -273,6 +335,7 @@ public final class Checkpointer implements AutoCloseable {
         try {
             if (closed) return;
             closed = true;
+            if (cuts != null) cuts.close();
             staging.close();
             try (directory) {
                 ChainDirectory.unlock(lock);

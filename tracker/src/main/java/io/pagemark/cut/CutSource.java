@@ -100,15 +100,36 @@ public final class CutSource implements AutoCloseable {
      * @throws IllegalStateException if this source is closed, or the previous cut is still open
      */
     public Cut cut() {
+        return take(false);
+    }
+
+    /**
+     * Takes a cut of every page of the arena, as it is at this instant: the start of a new chain of
+     * cuts (a checkpoint's base, a replica's first copy); the next cut holds the pages written since.
+     * Its pause is O(the arena): on copy-before-write backends every page is re-protected in it (as
+     * {@link TrackedArena#arm()} does), on the others every page is copied in it (into memory of the
+     * arena's size, which this source keeps for later cuts). On copy-before-write backends the arena
+     * is {@linkplain TrackedArena#disarm() disarmed} first: writes collected by nobody are forgotten,
+     * and {@link TrackedArena#collect()} needs an {@link TrackedArena#arm()} again.
+     *
+     * @throws IllegalStateException if this source is closed, or the previous cut is still open
+     */
+    public Cut fullCut() {
+        return take(true);
+    }
+
+    private Cut take(boolean full) {
         if (closed) throw new IllegalStateException("this CutSource is closed");
         if (open != null) throw new IllegalStateException("cut " + open.sequence() + " is still open: close it before the next cut");
         long sequence = cuts + 1;
+        // Every page writable (and marked so): the next cut holds them all (TrackedArena.disarm). Not in the pause.
+        if (full && copiesBeforeWrite) arena.disarm();
         long start = System.nanoTime();
         if (pause != null) pause.stopWriters();
         BaseCut cut;
         try {
             cut = copiesBeforeWrite ? new CopyBeforeWriteCut(this, arena.segment(), arena.copyBeforeWriteOfCut(), sequence)
-                    : pausedCut(sequence);
+                    : pausedCut(sequence, full);
         } finally {
             if (pause != null) pause.resumeWriters();
         }
@@ -121,9 +142,10 @@ public final class CutSource implements AutoCloseable {
         if (open == cut) open = null;
     }
 
-    /** With the writers stopped: collect, copy every page collected. */
-    private BaseCut pausedCut(long sequence) {
+    /** With the writers stopped: collect, copy every page collected (every page, if {@code full}). */
+    private BaseCut pausedCut(long sequence, boolean full) {
         DirtyPages dirty = arena.collect();
+        if (full) dirty = DirtyPages.allPagesOf(arena);
         long pageSize = arena.pageSize();
         long[] order = new long[Math.toIntExact(dirty.pageCount())];
         ensureCapacity(order.length * pageSize);
