@@ -85,6 +85,7 @@ static void mprotect_fault(struct tracker *t, uintptr_t addr) {
     block_log2 = wanted;
     uint64_t first, count, entries[RING_MAX_ENTRIES];
     const int copy = copy_enter(t) == COPY_LIVE;
+    const int record = tracker_recording(t);
     for (;;) {
         /* pthread_self reads the thread pointer (no TLS lookup, no syscall): the faulting thread's key. */
         fault_run(t, addr, (uint64_t)pthread_self(), block_log2, &first, &count);
@@ -109,7 +110,7 @@ static void mprotect_fault(struct tracker *t, uintptr_t addr) {
     }
     copy_leave(t);
     add_relaxed(&t->faults, 1);
-    int n = fault_run_entries(t, first, count, entries);
+    int n = record ? fault_run_entries(t, first, count, entries) : 0;
     if (n > 0) ring_record(&t->ring, entries, n); /* after the unprotect: see tracker.c */
 }
 
@@ -178,6 +179,7 @@ static const struct backend mprotect_backend = {
     .release = mprotect_release,
     .unprotect = mprotect_unprotect,
     .protect = mprotect_protect,
-    .protect_call_pages = 32, /* docs/cuts.md, "Re-arm" */
+    .protect_call_pages = 32,
+    .protect_all_skips_protected = 1, /* mprotect_fixup returns at once for a VMA that has the flags already: docs/cuts.md, "Re-arm" */
 };
 PM_BACKEND(mprotect_backend);

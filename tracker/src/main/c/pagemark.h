@@ -20,7 +20,7 @@
 #define PM_EXPORT __attribute__((visibility("default")))
 
 /* Bumped whenever an exported signature or constant changes; the Java loader refuses a mismatch. */
-#define PM_ABI_VERSION 8
+#define PM_ABI_VERSION 9
 
 /* Indexes for pm_counter. */
 #define PM_COUNTER_FAULTS 0            /* faults resolved (one per unprotected block) */
@@ -152,6 +152,13 @@ PM_EXPORT void pm_test_rearm_skips_one_page(struct tracker *t, int skip);
 PM_EXPORT int pm_copy_before_write_start(struct tracker *t, int32_t *states, uint8_t *image, uint64_t *delta);
 /* Copy-before-write off: when this returns no fault path uses states or image any more. Idempotent. */
 PM_EXPORT void pm_copy_before_write_stop(struct tracker *t);
+/*
+ * Whether the fault paths record what they unprotect in the ring (on from an arm until a disarm: the
+ * records are a collector's; a cut or a snapshot of an arena nobody collects needs only the re-arm's
+ * marks). Off for a new tracker. Switch it on before pm_rearm: the pages a fault path unprotected
+ * without recording before that are re-protected by it.
+ */
+PM_EXPORT void pm_set_recording(struct tracker *t, int on);
 /* Unprotects pages [first, first + count) outside a fault (waking uffd-sync writers waiting on them). 0 or -errno. */
 PM_EXPORT int pm_unprotect(struct tracker *t, uint64_t first, uint64_t count);
 

@@ -1,8 +1,9 @@
 /*
  * Incremental re-arm (rearm.h): protecting only the pages unprotected since they were last
  * protected, adjacent runs merged into one call, or the whole range in one call where that costs
- * less (each backend says what a call costs, in pages: struct backend's protect_call_pages; the
- * figures it comes from are in docs/cuts.md, "Re-arm").
+ * less (each backend says what a call costs, in pages: struct backend's protect_call_pages, or that
+ * a whole-range call costs only what is unprotected: protect_all_skips_protected; the figures they
+ * come from are in docs/cuts.md, "Re-arm").
  */
 #define _GNU_SOURCE
 #include "rearm.h"
@@ -123,7 +124,7 @@ static int rearm_protect(struct tracker *t, uint64_t *words) {
     uint64_t covered = 0;
     int error = 0;
     uint64_t runs = merged_runs(words, t->rearm.words, t->pages, call, &covered, NULL, t, &error);
-    if (runs > 0 && runs * call + covered >= t->pages + call && !skip) {
+    if (runs > 0 && !skip && (t->backend->protect_all_skips_protected || runs * call + covered >= t->pages + call)) {
         error = t->backend->protect(t, 0, t->pages);
     } else if (runs > 0) {
         covered = 0;

@@ -132,6 +132,23 @@ void pm_tracker_free(struct tracker *t) {
     free(t);
 }
 
+/*
+ * Records are wanted from an arm (which forgets those before it) until a disarm; a cut or a snapshot
+ * of an arena nobody collects wants the re-arm marks only. Switched on before arm's re-arm pause
+ * (pm_rearm): a fault path reads the flag after copy_enter, so one that entered after the pause saw
+ * the phase stored after this store (sequentially consistent both) and records; one that read 0 was in
+ * flight before the pause, which waits for it, and its pages are marked, so the pause re-protects them.
+ * A record of such a page made anyway is one more report, never a lost one.
+ */
+void pm_set_recording(struct tracker *t, int on) {
+    store_seq_cst(&t->recording, on != 0);
+}
+
+/* Acquire (after copy_enter): see pm_set_recording. */
+int tracker_recording(struct tracker *t) {
+    return load_acquire(&t->recording);
+}
+
 int pm_unprotect(struct tracker *t, uint64_t first, uint64_t count) {
     if (first > t->pages || count > t->pages - first) return -EINVAL;
     rearm_unprotected(t, first, count); /* before: marking a page that stays protected costs a protect, never a write */

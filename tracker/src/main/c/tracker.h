@@ -51,6 +51,11 @@ struct backend {
      * than this are merged, and the whole range is protected when the runs would cost more (rearm.c).
      */
     uint64_t protect_call_pages;
+    /*
+     * 1: a whole-range protect costs what is unprotected, not the range's size (mprotect passes over
+     * the VMAs that already have the protection), so re-protecting any runs is one whole-range call.
+     */
+    int protect_all_skips_protected;
 };
 
 struct tracker {
@@ -65,6 +70,12 @@ struct tracker {
     _Atomic int largest_block_log2;   /* the largest block used since the tracker was created */
     int max_block_log2;               /* a block of 2^max_block_log2 pages covers the whole range */
     struct ring ring;
+    /*
+     * 1 while a collector consumes the ring (from an arm to a disarm, pm_set_recording): only then do
+     * fault paths record; otherwise the re-arm marks (rearm.h) alone say what to protect. A fault path
+     * reads it after copy_enter: see tracker.c, pm_set_recording.
+     */
+    _Atomic int recording;
     _Atomic uint64_t faults;
     struct mprotect_state mprotect;   /* mprotect.h */
     struct handler_threads handlers;  /* uffd_sync.h */
@@ -81,6 +92,9 @@ static inline uint64_t tracker_block(const struct tracker *t, uintptr_t addr, in
     if (*first + *count > t->pages) *count = t->pages - *first;
     return (*first << ENTRY_LOG2_BITS) | (uint64_t)block_log2;
 }
+
+/* Whether a fault path that has entered (copy_enter) records what it unprotects: pm_set_recording. */
+int tracker_recording(struct tracker *t);
 
 /* The address of page `page` of the range. */
 static inline void *tracker_page(const struct tracker *t, uint64_t page) {

@@ -17,12 +17,13 @@ static void uffd_sigbus_fault(struct tracker *t, uintptr_t addr) {
     /* pthread_self reads the thread pointer (no TLS lookup, no syscall): the faulting thread's key. */
     fault_run(t, addr, (uint64_t)pthread_self(), load_relaxed(&t->current_block_log2), &first, &count);
     if (copy_enter(t) == COPY_LIVE) copy_block(t, first, count);
+    const int record = tracker_recording(t);
     /* DONTWAKE: the only thread waiting for these pages is this one, in its signal handler. */
     uffd_unprotect_in_fault(t, first, count, 1);
     rearm_unprotected(t, first, count);
     copy_leave(t);
     add_relaxed(&t->faults, 1);
-    int n = fault_run_entries(t, first, count, entries);
+    int n = record ? fault_run_entries(t, first, count, entries) : 0;
     if (n > 0) ring_record(&t->ring, entries, n); /* after the unprotect: see tracker.c */
 }
 

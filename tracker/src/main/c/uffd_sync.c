@@ -121,6 +121,7 @@ static void resolve(struct held *h) {
         if (h->next == h->count) return;
         int block_log2 = load_relaxed(&t->current_block_log2);
         const int copy = copy_enter_serving(t, serve, h) == COPY_LIVE;
+        const int record = tracker_recording(t);
         int recorded = 0;
         /* h->next, not a local: serve may move the messages not yet resolved to the front (read_more). */
         for (; h->next < h->count && recorded < RING_MAX_ENTRIES; h->next++) {
@@ -133,7 +134,7 @@ static void resolve(struct held *h) {
             add_relaxed(&t->faults, 1); /* before the wake, so a writer that resumed sees itself counted */
             uffd_unprotect_in_fault_serving(t, first, count, serve, h);
             rearm_unprotected(t, first, count);
-            int m = fault_run_entries(t, first, count, run);
+            int m = record ? fault_run_entries(t, first, count, run) : 0;
             /* A run of several entries (a window recorded short: tests only) may not fit: record what is unprotected so far. */
             if (recorded + m > RING_MAX_ENTRIES) {
                 ring_record(&t->ring, entries, recorded);

@@ -16,8 +16,8 @@ import java.lang.invoke.VarHandle;
  * <p>
  * Every writable run inside the read-only region is a VMA of its own, and a process may hold at
  * most vm.max_map_count VMAs. The native side keeps a bit per writable page and counts the VMA
- * boundaries they make; once three quarters of the budget (refreshed at each arm: vm.max_map_count
- * minus the mappings in use, minus headroom) are drawn, the handler unprotects larger aligned
+ * boundaries they make; once three quarters of the budget (refreshed by an arm at most once a second:
+ * vm.max_map_count minus the mappings in use, minus headroom) are drawn, the handler unprotects larger aligned
  * blocks (and records all their pages), which {@link #describe()} reports. Kernel-mode writes
  * (read(2) into the arena) into a read-only page fail with EFAULT. Each fault takes the mm's
  * mmap_lock for writing, so writers on several threads serialize.
@@ -61,9 +61,24 @@ public final class MprotectTracker extends NativeFaultTracker {
         return Math.max(64, max - Kernel.mappingCount() - headroom);
     }
 
+    /**
+     * How often arming refreshes the budget at most. Counting the mappings reads /proc/self/maps, which
+     * costs O(the process's VMAs): milliseconds inside a cut's or an arm's pause once an arena is split
+     * into thousands of writable runs (docs/cuts.md). The budget is an estimate (an ENOMEM the estimate
+     * missed protects the whole range instead), so one a second old does as well.
+     */
+    private static final long BUDGET_REFRESH_NANOS = 1_000_000_000L;
+    /** When the budget was last set (System.nanoTime), or 0 before the first arm of this process; guarded by the class. */
+    private static long budgetSetAt;
+
     @Override
     protected void beforeProtectingAll() {
-        FaultPaths.setVmaBudget(vmaBudget());
+        synchronized (MprotectTracker.class) {
+            long now = System.nanoTime();
+            if (budgetSetAt != 0 && now - budgetSetAt < BUDGET_REFRESH_NANOS) return;
+            FaultPaths.setVmaBudget(vmaBudget());
+            budgetSetAt = now == 0 ? 1 : now;
+        }
     }
 
     @Override

@@ -105,6 +105,8 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
     public void arm() {
         ensureOpen();
         beforeProtectingAll();
+        // Records from here on are this arm's collects' (the re-arm below protects what was unprotected unrecorded before).
+        FaultPaths.setRecording(tracker, true);
         // Forget what was recorded before: drain first, then protect. Draining after the protect
         // could discard the record of a write made after it: that page would stay writable, unrecorded.
         // Pages that changed without a fault path (a discard emptied them) are in the drain, not among
@@ -122,6 +124,7 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
     /** Should mprotect lack the room to unprotect (it never does for a whole region), pages stay protected: faults, never lost writes. */
     @Override
     public void disarm() {
+        FaultPaths.setRecording(tracker, false); // no collect until the next arm, which forgets the records anyway
         unprotect(0, region.pageCount());
     }
 
@@ -192,7 +195,7 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
         ensureOpen();
         beforeProtectingAll();
         if (!keepRecords) {
-            drain(drained); // the records of writes nobody collects: dropped so that the ring never fills
+            drain(drained); // the records of writes nobody collects (made before a disarm): dropped so that the ring never fills
             drained.clear();
         }
         wholeRegionFallbacks += FaultPaths.startCopyBeforeWrite(tracker, states, image, delta);

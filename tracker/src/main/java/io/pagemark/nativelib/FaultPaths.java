@@ -28,7 +28,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class FaultPaths {
     /** PM_ABI_VERSION of the library this class was written against. */
-    public static final int ABI_VERSION = 8;
+    public static final int ABI_VERSION = 9;
 
     /** Counters a native tracker keeps (PM_COUNTER_*, by explicit code). */
     public enum Counter {
@@ -92,6 +92,7 @@ public final class FaultPaths {
         static final MethodHandle SIGNAL_RANGE_REMOVE = bind("pm_signal_range_remove", FunctionDescriptor.ofVoid(JAVA_INT), false);
         static final MethodHandle SIGNAL_RANGES = bind("pm_signal_ranges", FunctionDescriptor.of(JAVA_INT), false);
         static final MethodHandle SET_VMA_BUDGET = bind("pm_set_vma_budget", FunctionDescriptor.ofVoid(JAVA_LONG), false);
+        static final MethodHandle SET_RECORDING = bind("pm_set_recording", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT), false);
         static final MethodHandle PROTECT_PAGES = bind("pm_protect_pages", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), false);
         static final MethodHandle REARM = bind("pm_rearm", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), false);
         static final MethodHandle TEST_REARM_SKIPS = bind("pm_test_rearm_skips_one_page", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT), false);
@@ -286,6 +287,19 @@ public final class FaultPaths {
     public static void setVmaBudget(long vmas) {
         try {
             Handles.SET_VMA_BUDGET.invokeExact(vmas);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * Whether the tracker's fault paths record what they unprotect in the ring: on from an arm (before
+     * its {@link #rearm}) until a disarm, since only a collector reads the records; a cut or a snapshot
+     * of an arena nobody collects needs the re-arm's marks alone. Off for a new tracker.
+     */
+    public static void setRecording(MemorySegment tracker, boolean on) {
+        try {
+            Handles.SET_RECORDING.invokeExact(tracker, on ? 1 : 0);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
