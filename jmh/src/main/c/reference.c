@@ -23,6 +23,11 @@
  *                 unprotect of it: a full arm (--thp: with its huge PMDs intact)
  *   memcpy        copying the dirty pages into another populated mapping at the same offsets, adjacent
  *                 pages in one memcpy: a stop-the-world copy of what changed (100%: of everything)
+ *   reprotect     the synchronous backends' collect (uffd-sync, uffd-sigbus, mprotect: --backend): the dirty
+ *                 pages made writable one by one (untimed, as one-page fault paths do), then re-protected
+ *                 with the calls rearm.c makes for them: UFFDIO_WRITEPROTECT per run, runs closer than 8
+ *                 pages merged (UFFD_PROTECT_CALL_PAGES), the whole range where that costs less; mprotect
+ *                 one PROT_READ call over the whole range (it passes over the VMAs already read-only)
  *   fork          fork() in the parent, up to its return there, with the range populated; the child
  *                 exits at once and is reaped untimed: the pause a fork-based snapshot costs
  *   pagemap-read  pread of the range's /proc/self/pagemap entries and the test of bit 55 of each
@@ -360,6 +365,58 @@ static void pagemap_scan_sample(int pagemap) {
     if (reported < dirty_count) fail(1, "PAGEMAP_SCAN reported %zu of the %zu pages written", reported, dirty_count);
 }
 
+/* ---- reprotect: the calls of rearm.c's re-protect, on the dirty pages ---- */
+
+#define UFFD_PROTECT_CALL_PAGES 8 /* tracker/src/main/c/uffd_wp.h */
+
+static int reprotect_mprotect;
+
+static void reprotect_setup(void) {
+    if (strcmp(backend, "mprotect") == 0) {
+        reprotect_mprotect = 1;
+        CHECK(mprotect(range, size, PROT_READ));
+    } else if (strcmp(backend, "uffd-sync") == 0 || strcmp(backend, "uffd-sigbus") == 0) {
+        register_range(strcmp(backend, "uffd-sigbus") == 0 ? UFFD_FEATURE_SIGBUS : 0);
+        write_protect(range, size, UFFDIO_WRITEPROTECT_MODE_WP);
+    } else {
+        fail(2, "bad --backend '%s' for reprotect: expected uffd-sync, uffd-sigbus or mprotect", backend);
+    }
+}
+
+/* The dirty pages as runs merged across gaps of at most `gap` pages; emit(first page, pages) each unless NULL; returns the runs, adds their pages to *covered. */
+static size_t merged_runs(size_t gap, size_t *covered, void (*emit)(size_t, size_t)) {
+    size_t runs = 0;
+    for (size_t i = 0; i < dirty_count;) {
+        size_t first = dirty[i], end = first + 1;
+        for (i++; i < dirty_count && dirty[i] <= end + gap; i++) end = dirty[i] + 1;
+        runs++;
+        *covered += end - first;
+        if (emit != NULL) emit(first, end - first);
+    }
+    return runs;
+}
+
+static void protect_run(size_t first, size_t count) {
+    write_protect(range + first * (size_t)page_size, count * (size_t)page_size, UFFDIO_WRITEPROTECT_MODE_WP);
+}
+
+static void reprotect_sample(void) {
+    for (size_t i = 0; i < dirty_count; i++) {
+        char *page = range + (size_t)dirty[i] * page_size;
+        if (reprotect_mprotect) CHECK(mprotect(page, (size_t)page_size, PROT_READ | PROT_WRITE));
+        else write_protect(page, (size_t)page_size, UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
+    }
+    int64_t start = now_ns();
+    if (reprotect_mprotect) {
+        CHECK(mprotect(range, size, PROT_READ));
+    } else {
+        size_t covered = 0, runs = merged_runs(UFFD_PROTECT_CALL_PAGES, &covered, NULL);
+        if (runs * UFFD_PROTECT_CALL_PAGES + covered >= pages + UFFD_PROTECT_CALL_PAGES) protect_run(0, pages);
+        else merged_runs(UFFD_PROTECT_CALL_PAGES, &covered, protect_run);
+    }
+    record(now_ns() - start);
+}
+
 static char *copy_target;
 
 static void memcpy_sample(void) {
@@ -439,7 +496,7 @@ static int compare_i64(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    static const char *usage = "usage: pagemark-reference first-write|pagemap-scan|writeprotect|memcpy|fork|pagemap-read|card-mark"
+    static const char *usage = "usage: pagemark-reference first-write|pagemap-scan|writeprotect|memcpy|fork|pagemap-read|card-mark|reprotect"
                                " [--size BYTES] [--dirty-percent P] [--backend NAME] [--thp] [--timed] [--samples N] [--max-seconds S]";
     if (argc < 2) fail(2, "no measurement named; %s", usage);
     measurement = argv[1];
@@ -462,16 +519,16 @@ int main(int argc, char **argv) {
     if (pages > INT32_MAX) fail(2, "bad --size %zu: more pages than an int indexes", size);
 
     int kind;
-    static const char *kinds[] = {"first-write", "pagemap-scan", "writeprotect", "memcpy", "fork", "pagemap-read", "card-mark"};
-    for (kind = 0; kind < 7 && strcmp(measurement, kinds[kind]) != 0; kind++) {
+    static const char *kinds[] = {"first-write", "pagemap-scan", "writeprotect", "memcpy", "fork", "pagemap-read", "card-mark", "reprotect"};
+    for (kind = 0; kind < 8 && strcmp(measurement, kinds[kind]) != 0; kind++) {
     }
-    if (kind == 7) fail(2, "unknown measurement; %s", usage);
+    if (kind == 8) fail(2, "unknown measurement; %s", usage);
     if (kind == 6 && (size & (size - 1)) != 0) fail(2, "bad --size %zu for card-mark: expected a power of two", size);
 
     range = map_populated();
     check_huge_pages();
     int pagemap = -1;
-    if (kind == 1 || kind == 3) choose_dirty_pages();
+    if (kind == 1 || kind == 3 || kind == 7) choose_dirty_pages();
     switch (kind) {
     case 0:
         first_write_setup();
@@ -503,6 +560,9 @@ int main(int argc, char **argv) {
         cards = calloc(size >> CARD_SHIFT, 1);
         if (cards == NULL) fail(1, "out of memory");
         break;
+    case 7:
+        reprotect_setup();
+        break;
     }
 
     /* One untimed sample warms the path (page tables, caches, the handler thread), then samples until either limit. */
@@ -527,6 +587,7 @@ int main(int argc, char **argv) {
         case 4: fork_sample(); break;
         case 5: pagemap_read_sample(pagemap); break;
         case 6: card_mark_sample(); break;
+        case 7: reprotect_sample(); break;
         }
         if (n >= 0) samples++;
         if (n >= 0 && now_ns() > deadline) break;
@@ -537,8 +598,8 @@ int main(int argc, char **argv) {
     printf("{\"measurement\": \"%s\", \"params\": {\"size\": \"%zu\", \"dirtyPercent\": \"%g\", \"backend\": \"%s\","
            " \"thp\": \"%s\", \"timed\": \"%s\"}, \"unit\": \"ns\", \"samples\": %ld, \"values\": %zu,"
            " \"median\": %.3f, \"min\": %.3f, \"max\": %.3f, \"pageDigest\": \"%016llx\"}\n",
-           measurement, size, dirty_percent, kind == 0 ? backend : "", thp ? "true" : "false", timed ? "true" : "false",
+           measurement, size, dirty_percent, kind == 0 || kind == 7 ? backend : "", thp ? "true" : "false", timed ? "true" : "false",
            samples, value_count, values[value_count / 2] / ops_per_value, values[0] / ops_per_value,
-           values[value_count - 1] / ops_per_value, (kind == 1 || kind == 3) ? (unsigned long long)page_digest : 0ULL);
+           values[value_count - 1] / ops_per_value, (kind == 1 || kind == 3 || kind == 7) ? (unsigned long long)page_digest : 0ULL);
     return 0;
 }

@@ -46,6 +46,11 @@ public final class CReference {
     public static final String WRITEPROTECT = "writeprotect";
     /** A stop-the-world memcpy of the dirty pages (100%: of the whole range). */
     public static final String MEMCPY = "memcpy";
+    /**
+     * The synchronous backends' collect (option {@link #BACKEND}: uffd-sync, uffd-sigbus, mprotect): the dirty pages
+     * re-protected with the calls rearm.c makes for them, after an untimed unprotect of each.
+     */
+    public static final String REPROTECT = "reprotect";
     /** fork() of a process holding the populated range, in the parent until it returns. */
     public static final String FORK = "fork";
     /** pread of the range's pagemap entries and the soft-dirty bit test. */
@@ -57,7 +62,7 @@ public final class CReference {
     public static final String SIZE = "size";
     /** Option: the share of pages dirtied, as {@link PageOrder#sample} picks them (default 1). */
     public static final String DIRTY_PERCENT = "dirtyPercent";
-    /** Option of {@link #FIRST_WRITE}: uffd-async, uffd-sync, uffd-sigbus or mprotect. */
+    /** Option of {@link #FIRST_WRITE} (uffd-async, uffd-sync, uffd-sigbus or mprotect) and {@link #REPROTECT} (the last three). */
     public static final String BACKEND = "backend";
     /** Option: "true" for a range of transparent huge pages (the program fails if the kernel gives too few). */
     public static final String THP = "thp";
@@ -119,7 +124,7 @@ public final class CReference {
         JsonNode out = run(command);
         Measurement m = new Measurement(measurement, Map.copyOf(options), out.get("median").asDouble(), out.get("min").asDouble(),
                 out.get("max").asDouble(), out.get("samples").asLong());
-        if (options.containsKey(DIRTY_PERCENT) && (measurement.equals(PAGEMAP_SCAN) || measurement.equals(MEMCPY))) {
+        if (options.containsKey(DIRTY_PERCENT) && (measurement.equals(PAGEMAP_SCAN) || measurement.equals(MEMCPY) || measurement.equals(REPROTECT))) {
             checkPages(out, Long.parseLong(options.getOrDefault(SIZE, Long.toString(256L << 20))), Double.parseDouble(options.get(DIRTY_PERCENT)));
         }
         return m;

@@ -47,6 +47,9 @@ class CReferenceTest {
     void theDirtyPagesAreTheBenchmarksOwn(String percent) {
         assertTimed(measure(CReference.PAGEMAP_SCAN, CReference.DIRTY_PERCENT, percent));
         assertTimed(measure(CReference.MEMCPY, CReference.DIRTY_PERCENT, percent));
+        for (String backend : List.of("uffd-sync", "uffd-sigbus", "mprotect")) {
+            assertTimed(measure(CReference.REPROTECT, CReference.DIRTY_PERCENT, percent, CReference.BACKEND, backend));
+        }
     }
 
     @ParameterizedTest
@@ -82,7 +85,15 @@ class CReferenceTest {
         List<CReferences.Pairing> due = CReferences.after("CollectBenchmark.collect", collected);
         assertEquals(List.of("67108864 1", "67108864 10", "268435456 1", "268435456 10"),
                 due.stream().map(p -> p.options().get(CReference.SIZE) + " " + p.options().get(CReference.DIRTY_PERCENT)).toList(), due::toString);
-        assertEquals(List.of(), CReferences.after("CollectBenchmark.collect", Map.of("backend", List.of("mprotect"),
+        assertEquals(List.of(), CReferences.after("CollectBenchmark.collect", Map.of("backend", List.of("card-table"),
                 "size", List.of("64MiB"), "dirtyPercent", List.of("1"))));
+        List<CReferences.Pairing> synchronous = CReferences.after("CollectBenchmark.collect", Map.of("backend", List.of("mprotect"),
+                "size", List.of("64MiB"), "dirtyPercent", List.of("1")));
+        assertEquals(List.of(CReference.REPROTECT + " mprotect"),
+                synchronous.stream().map(p -> p.measurement() + " " + p.options().get(CReference.BACKEND)).toList(), synchronous::toString);
+        List<CReferences.Pairing> cut = CReferences.after("CutBenchmark.cut", Map.of("backend", List.of("uffd-sync"), "size", List.of("1GiB"),
+                "dirtyPercent", List.of("0.1", "1"), "hugePages", List.of("false", "true")));
+        assertEquals(List.of("fork 1073741824 false", "fork 1073741824 true"), cut.stream()
+                .map(p -> p.measurement() + " " + p.options().get(CReference.SIZE) + " " + p.options().get(CReference.THP)).toList(), cut::toString);
     }
 }

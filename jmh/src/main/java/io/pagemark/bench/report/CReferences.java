@@ -61,6 +61,11 @@ public final class CReferences {
     static final Comparison FORK_ANCHOR = new Comparison(ReportGenerator.SNAPSHOT_ARM, Map.of(), List.of("arenaBytes"), CReference.FORK,
             p -> Map.of(CReference.SIZE, p.get("arenaBytes")), p -> "fork() of " + Sizes.format(Long.parseLong(p.get("arenaBytes"))));
 
+    /** fork() of a process holding the cut benchmark's arena, populated (with huge pages where the arena has them). */
+    static final Comparison CUT_FORK_ANCHOR = new Comparison(ReportGenerator.CUT, Map.of(), List.of("size", "hugePages"), CReference.FORK,
+            p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size"))), CReference.THP, p.get("hugePages")),
+            p -> "fork() of " + p.get("size") + (Boolean.parseBoolean(p.get("hugePages")) ? " of huge pages" : ""));
+
     private CReferences() {}
 
     private static List<Comparison> comparisons() {
@@ -83,6 +88,13 @@ public final class CReferences {
         c.add(new Comparison(ReportGenerator.COLLECT, Map.of("backend", "uffd-async"), List.of("size", "dirtyPercent"), CReference.PAGEMAP_SCAN,
                 p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size"))), CReference.DIRTY_PERCENT, p.get("dirtyPercent")),
                 p -> "uffd-async collect = PAGEMAP_SCAN, " + p.get("dirtyPercent") + "% of " + Sizes.format(Sizes.parse(p.get("size"))) + " dirty"));
+        for (String backend : List.of("uffd-sync", "uffd-sigbus", "mprotect")) {
+            c.add(new Comparison(ReportGenerator.COLLECT, Map.of("backend", backend), List.of("size", "dirtyPercent"), CReference.REPROTECT,
+                    p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size"))), CReference.DIRTY_PERCENT, p.get("dirtyPercent"),
+                            CReference.BACKEND, backend, CReference.SAMPLES, "20"),
+                    p -> backend + " collect = re-protect of the dirty pages (" + (backend.equals("mprotect") ? "one whole-range mprotect"
+                            : "UFFDIO_WRITEPROTECT per merged run") + "), " + p.get("dirtyPercent") + "% of " + Sizes.format(Sizes.parse(p.get("size")))));
+        }
         c.add(new Comparison(ReportGenerator.PAGEMAP_READ, Map.of("dirtyPercent", "0.1"), List.of("size"), CReference.PAGEMAP_READ,
                 p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size")))),
                 p -> "pagemap read of " + Sizes.format(Sizes.parse(p.get("size"))) + " (pread + bit 55 test)"));
@@ -108,6 +120,7 @@ public final class CReferences {
     public static List<Pairing> after(String benchmark, Map<String, List<String>> runParams) {
         List<Comparison> all = new ArrayList<>(COMPARISONS);
         all.add(FORK_ANCHOR);
+        all.add(CUT_FORK_ANCHOR);
         List<Pairing> due = new ArrayList<>();
         for (Comparison c : all) {
             if (!c.benchmark().equals(benchmark)) continue;

@@ -7,6 +7,7 @@ import io.pagemark.bench.CheckpointBenchmark;
 import io.pagemark.bench.CollectBenchmark;
 import io.pagemark.bench.CollectJvmCostBenchmark;
 import io.pagemark.bench.CrossoverBenchmark;
+import io.pagemark.bench.CutBenchmark;
 import io.pagemark.bench.EndToEndBenchmark;
 import io.pagemark.bench.FirstWriteBenchmark;
 import io.pagemark.bench.Sizes;
@@ -64,10 +65,12 @@ public final class ReportGenerator {
     static final String SNAPSHOT = SnapshotBenchmark.class.getSimpleName() + ".snapshot";
     static final String SNAPSHOT_STW = SnapshotBenchmark.class.getSimpleName() + ".stopTheWorldCopy";
     static final String SNAPSHOT_WRITES = SnapshotBenchmark.class.getSimpleName() + ".writes";
+    static final String CUT = CutBenchmark.class.getSimpleName() + ".cut";
+    static final String CUT_STW = CutBenchmark.class.getSimpleName() + ".stopTheWorldCopy";
     static final String END_TO_END = EndToEndBenchmark.class.getSimpleName() + ".run";
     static final String JVM_COST = CollectJvmCostBenchmark.class.getSimpleName() + ".heapWorkload";
     private static final Set<String> KNOWN = Set.of(STORE, FIRST_WRITE, FIRST_WRITE_LATENCY, COLLECT, PAGEMAP_READ, CLEAR_REFS, EPOCH,
-            CHECKPOINT, COPY_TO_FILE, COPY_TO_MEMORY, SNAPSHOT_ARM, SNAPSHOT, SNAPSHOT_STW, SNAPSHOT_WRITES, END_TO_END, JVM_COST);
+            CHECKPOINT, COPY_TO_FILE, COPY_TO_MEMORY, SNAPSHOT_ARM, SNAPSHOT, SNAPSHOT_STW, SNAPSHOT_WRITES, CUT, CUT_STW, END_TO_END, JVM_COST);
     private static final String BASELINE_FAULT = Backend.UFFD_ASYNC.id();
     private static final String CARD_TABLE = Backend.CARD_TABLE.id();
     /** A run that started with a higher 1-minute load average than this shared the machine. */
@@ -124,7 +127,7 @@ public final class ReportGenerator {
                 .append(runFacts()).append('\n')
                 .append("## Conclusions (from ratios)\n\n").append(conclusions()).append('\n')
                 .append(targets()).append(store).append(firstWrite).append(latency).append(collect).append(crossover)
-                .append(jvmCost()).append(checkpoint()).append(snapshot()).append(endToEnd()).append(otherResults());
+                .append(jvmCost()).append(checkpoint()).append(snapshot()).append(cuts()).append(endToEnd()).append(otherResults());
         Path reportFile = dir.resolve(REPORT);
         Files.writeString(reportFile, report);
         Files.writeString(dir.resolve(README_SECTION), readmeSection());
@@ -501,6 +504,38 @@ public final class ReportGenerator {
                         time(alone), cell(during, alone), time(fork)));
             }
             sb.append("### ").append(Sizes.format(Long.parseLong(arena))).append(" arena\n\n").append(t.render()).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private String cuts() {
+        List<String> sizes = results.values(CUT, "size");
+        if (sizes.isEmpty()) return "";
+        StringBuilder sb = new StringBuilder("## Consistent cuts\n\nThe pause of a cut (`CutSource.cut()`: the pages written since "
+                + "the previous cut, as at its instant) against the share of pages written since the previous one: on uffd-sync, "
+                + "uffd-sigbus and mprotect the re-protect of those pages (copy-before-write; the writers are never stopped), on "
+                + "uffd-async a writer pause in which they are collected and copied. Beside it a stop-the-world copy of the whole "
+                + "arena, and fork() of a process holding the same memory, populated, timed by the C reference in this run (the "
+                + "pause of a fork-based snapshot); in brackets the cut's pause as a multiple of fork()'s.\n\n");
+        for (String size : sizes) {
+            for (String huge : results.values(CUT, "hugePages")) {
+                double fork = CReferences.find(reference, CReferences.CUT_FORK_ANCHOR.pairing(Map.of("size", size, "hugePages", huge)))
+                        .map(CReference.Measurement::medianNanos).orElse(Double.NaN);
+                List<String> fractions = fractions(CUT);
+                List<String> headers = new ArrayList<>(List.of("backend"));
+                fractions.forEach(f -> headers.add(f + "% written"));
+                headers.add("stop-the-world copy");
+                MarkdownTable t = new MarkdownTable(headers);
+                for (String backend : ordered(results.values(CUT, "backend"))) {
+                    List<String> row = new ArrayList<>(List.of(backend));
+                    for (String f : fractions) row.add(cell(nanos(CUT, Map.of("backend", backend, "size", size, "dirtyPercent", f, "hugePages", huge)), fork));
+                    row.add(time(nanos(CUT_STW, Map.of("backend", backend, "size", size, "dirtyPercent", fractions.getFirst(), "hugePages", huge))));
+                    t.row(row);
+                }
+                if (t.isEmpty()) continue;
+                sb.append("### ").append(size).append(Boolean.parseBoolean(huge) ? ", transparent huge pages" : ", 4 KiB pages")
+                        .append(" (fork(): ").append(time(fork)).append(")\n\n").append(t.render()).append('\n');
+            }
         }
         return sb.toString();
     }
