@@ -103,6 +103,11 @@ public final class TrackedArena implements AutoCloseable {
     private CutState cutState;
     /** True from a {@link #copyBeforeWriteOfCut()} until {@link #disarm()}: pages stay protected between cuts, as when armed (volatile for {@link #discard}). */
     private volatile boolean cutting;
+    /**
+     * True from a {@link #collectAndStop()} until the next {@link #disarm()}, {@link #arm()} or close
+     * (under the lock): tracking has stopped, but the pages nobody wrote are still protected.
+     */
+    private boolean protectionsLeft;
     /** The running copy-before-write's JFR event, begun when it started, and the pages copied before write then. */
     private CutEvent cutEvent;
     private long cutCopiedAtStart;
@@ -296,6 +301,7 @@ public final class TrackedArena implements AutoCloseable {
                 forgetDiscards();
                 tracker.arm();
                 armed = true;
+                protectionsLeft = false;
             } finally {
                 lock.unlock();
             }
@@ -310,7 +316,7 @@ public final class TrackedArena implements AutoCloseable {
      * as an incremental collector's time between cycles. A running {@link #copyBeforeWrite()} keeps
      * the pages it has not copied yet protected until it ends. After cuts ({@link #copyBeforeWriteOfCut()}),
      * it also stops keeping pages protected between them: the next cut holds every page. Does nothing
-     * if neither armed nor cut.
+     * if neither armed nor cut, nor stopped by {@link #collectAndStop()} (whose protections it removes).
      *
      * <pre>{@code
      * DirtyPages dirty = arena.collect();   // end of a phase that needed the dirty set
@@ -325,8 +331,9 @@ public final class TrackedArena implements AutoCloseable {
         lock.lock();
         try {
             ensureOpen();
-            if (!armed && !cutting) return;
+            if (!armed && !cutting && !protectionsLeft) return;
             armed = false;
+            protectionsLeft = false;
             cutting = false; // every page writable: the next cut holds them all
             pending.clear();
             kernelWrites.forget();
@@ -352,25 +359,58 @@ public final class TrackedArena implements AutoCloseable {
      */
     public DirtyPages collect() {
         if (inFlightWrites == InFlightWrites.COLLECT_WAITS && !collectIgnoresKernelWritesForTest) {
-            return kernelWrites.exclusive(this::collectLocked);
+            return kernelWrites.exclusive(() -> collectLocked(true));
         }
-        return collectLocked();
+        return collectLocked(true);
     }
 
-    private DirtyPages collectLocked() {
+    /**
+     * The last collect before a phase in which nobody needs the dirty set: returns the pages written
+     * since the previous collect (or {@link #arm()}), as {@link #collect()} does, their contents
+     * readable right after, and stops tracking as {@link #disarm()} does, but re-arms nothing and
+     * unprotects nothing: on the native backends it is the drain alone, on uffd-async a read-only
+     * page-table walk, with no protect call and no TLB flush (soft-dirty and card-table collect as
+     * usual). The pages nobody wrote stay protected until {@link #disarm()} makes them writable,
+     * which may come later, off a pause; a write to one meanwhile faults and is resolved, and is not
+     * reported. Until {@link #arm()}, {@link #collect()} throws. For the end of a phase inside a
+     * pause, such as an incremental collector's remark:
+     *
+     * <pre>{@code
+     * DirtyPages dirty = arena.collectAndStop();   // in the pause: no re-protect
+     * ...                                          // the pause ends
+     * arena.disarm();                              // later: every page writable
+     * arena.arm();                                 // next phase
+     * }</pre>
+     *
+     * @throws IllegalStateException if the arena is not armed, is being cut or copied before write
+     *                               (use {@code collect()} then {@code disarm()}), or is closed
+     */
+    public DirtyPages collectAndStop() {
+        if (inFlightWrites == InFlightWrites.COLLECT_WAITS && !collectIgnoresKernelWritesForTest) {
+            return kernelWrites.exclusive(() -> collectLocked(false));
+        }
+        return collectLocked(false);
+    }
+
+    private DirtyPages collectLocked(boolean rearm) {
         lock.lock();
         try {
             ensureOpen();
-            if (!armed) throw new IllegalStateException("collect() while not armed (before arm(), or after disarm()): call arm() to start tracking");
+            String call = rearm ? "collect()" : "collectAndStop()";
+            if (!armed) throw new IllegalStateException(call + " while not armed (before arm(), or after disarm() or collectAndStop()): call arm() to start tracking");
+            if (!rearm && (cutting || copying != null)) {
+                throw new IllegalStateException("collectAndStop() while the arena is " + (copying != null ? "copied before write" : "cut")
+                        + ": its pages must stay protected; call collect() then disarm()");
+            }
             CollectEvent event = monitoring.collectStarting();
             // Kernel writes completed before this drain are reported now; the rest by a later collect.
             kernelWrites.drainInto(pending);
             if (writerPause == null) {
-                tracker.collect(pending);
+                collectFromTracker(rearm);
             } else {
                 writerPause.stopWriters();
                 try {
-                    tracker.collect(pending);
+                    collectFromTracker(rearm);
                 } finally {
                     writerPause.resumeWriters();
                 }
@@ -383,11 +423,23 @@ public final class TrackedArena implements AutoCloseable {
             pending.clear();
             collects++;
             pagesReported += dirty.pageCount();
+            if (!rearm) {
+                // Stopped, as disarm() stops, the protections left for disarm() or arm().
+                armed = false;
+                protectionsLeft = true;
+                kernelWrites.forget();
+                forgetDiscards();
+            }
             monitoring.collected(event, dirty);
             return dirty;
         } finally {
             lock.unlock();
         }
+    }
+
+    private void collectFromTracker(boolean rearm) {
+        if (rearm) tracker.collect(pending);
+        else tracker.collectWithoutRearm(pending);
     }
 
     /**

@@ -133,7 +133,7 @@ class ExactSetTest {
             arena.disarm();
             assertTrue(!arena.isArmed());
             IllegalStateException e = assertThrows(IllegalStateException.class, arena::collect);
-            assertEquals("collect() while not armed (before arm(), or after disarm()): call arm() to start tracking", e.getMessage());
+            assertEquals("collect() while not armed (before arm(), or after disarm() or collectAndStop()): call arm() to start tracking", e.getMessage());
 
             long faultsBefore = arena.stats().faults();
             boolean countsFaults = backend.isHardware() && faultsBefore >= 0;   // the native backends
@@ -147,6 +147,48 @@ class ExactSetTest {
             arena.putLong((PAGES - 2) * page, 1);
             assertReported(backend, window, List.of(3L, PAGES - 2), arena.collect().pages().boxed().toList());
             if (countsFaults) assertTrue(arena.stats().faults() >= faultsBefore + 2, backend + ": armed again, writes fault again");
+        }
+    }
+
+    /**
+     * collectAndStop reports what collect would and stops tracking without re-protecting: the pages it
+     * reported take their next write without a fault (on the backends that count faults), the others
+     * still fault until disarm; arm, with or without a disarm first, starts a fresh epoch.
+     */
+    @ParameterizedTest(name = "{0} forcePopulate={1} window={2}")
+    @MethodSource("backends")
+    void collectAndStopReportsTheWrittenPagesAndLeavesThemWritable(Backend backend, boolean forcePopulate, boolean window) {
+        try (TrackedArena arena = open(backend, forcePopulate, window)) {
+            long page = arena.pageSize();
+            boolean countsFaults = backend.isHardware() && arena.stats().faults() >= 0;   // the native backends
+            for (boolean disarmFirst : new boolean[] {true, false}) {
+                arena.arm();
+                List<Long> written = List.of(2L, 3L, 100L, PAGES - 1);
+                for (long p : written) arena.putLong(p * page + 64, p);
+                assertReported(backend, window, written, arena.collectAndStop().pages().boxed().toList());
+                assertTrue(!arena.isArmed());
+                IllegalStateException e = assertThrows(IllegalStateException.class, arena::collect);
+                assertEquals("collect() while not armed (before arm(), or after disarm() or collectAndStop()): call arm() to start tracking", e.getMessage());
+                assertThrows(IllegalStateException.class, arena::collectAndStop);
+
+                long faults = arena.stats().faults();
+                for (long p : written) arena.putLong(p * page + 128, p);
+                if (countsFaults) assertEquals(faults, arena.stats().faults(), backend + ": the pages reported were not re-protected");
+                arena.putLong(50 * page, 1);   // never written: still protected (the stop unprotects nothing)
+                if (countsFaults) assertEquals(faults + 1, arena.stats().faults(), backend + ": the pages not written stay protected until disarm");
+                if (disarmFirst) {
+                    arena.disarm();
+                    faults = arena.stats().faults();
+                    for (long p = 0; p < PAGES; p++) arena.putLong(p * page + 16, p);
+                    if (countsFaults) assertEquals(faults, arena.stats().faults(), backend + ": no write faulted after disarm");
+                }
+                arena.arm();
+                assertTrue(arena.collect().isEmpty(), "the writes made while stopped are forgotten");
+                arena.putLong(7 * page, 1);
+                arena.putLong(100 * page, 1);   // reported by the stop, re-protected by the arm
+                assertReported(backend, window, List.of(7L, 100L), arena.collect().pages().boxed().toList());
+                arena.disarm();
+            }
         }
     }
 

@@ -56,7 +56,7 @@ class TrackedArenaTest {
     @Test
     void collectBeforeArmAndUseAfterCloseFailClearly() {
         TrackedArena arena = TrackedArena.builder().size(1 << 20).backend(Backend.CARD_TABLE).open();
-        assertEquals("collect() while not armed (before arm(), or after disarm()): call arm() to start tracking",
+        assertEquals("collect() while not armed (before arm(), or after disarm() or collectAndStop()): call arm() to start tracking",
                 assertThrows(IllegalStateException.class, arena::collect).getMessage());
         arena.arm();
         arena.close();

@@ -32,7 +32,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * heap is {@linkplain TrackedArena#disarm() disarmed} on a background thread, {@link #PAUSE_DELAY_MILLIS}
  * later (unprotecting every page interrupts the other CPUs with TLB flushes, which done during the
  * collector's pause lengthen it: docs/agent.md), and its writes take no fault
- * until the clear arms it again. A runtime that
+ * until the clear arms it again. The card scan's collect is then {@link TrackedArena#collectAndStop()}:
+ * nothing it reports is re-protected, so the pause holds no protect call and no TLB flush either. A runtime that
  * scans twice without a clear in between gets every card marked at the second scan (what was written
  * in between went untracked) and, from then on, tracking that never pauses.
  * A card table whose heap is not tracked (it was allocated before a late attach, or its arena
@@ -182,7 +183,9 @@ final class CardMarkingReplacement {
             if (event != null) event.end(backend.id(), "card-scan", heap.arena.pageCount(), marked, heap.size);
             return;
         }
-        DirtyPages dirty = collect(heap);
+        // Pausing: the last collect of the cycle re-arms nothing (no protect call, no TLB flush in the pause);
+        // the disarm that unprotects the rest runs later, off the pause.
+        DirtyPages dirty = heap.pauses ? collect(heap, heap.arena.collectAndStop()) : collect(heap);
         long marked = marks.markDirtyPages(dirty, heap.address, covered, table);
         statistics.cardsMarked.addAndGet(marked);
         if (heap.pauses) heap.pause = disarmer().schedule(heap.arena::disarm, PAUSE_DELAY_MILLIS, TimeUnit.MILLISECONDS);
@@ -256,7 +259,11 @@ final class CardMarkingReplacement {
     }
 
     private DirtyPages collect(TrackedHeap heap) {
-        DirtyPages dirty = heap.arena.collect();
+        return collect(heap, heap.arena.collect());
+    }
+
+    /** Counts a collect of {@code heap} that returned {@code dirty}. */
+    private DirtyPages collect(TrackedHeap heap, DirtyPages dirty) {
         statistics.collects.incrementAndGet();
         statistics.dirtyPages.addAndGet(dirty.pageCount());
         long faults = heap.arena.stats().faults();

@@ -143,6 +143,16 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
         drained.clear();
     }
 
+    /**
+     * The drain alone: no re-protect (no protect call, no TLB flush). The pages drained stay writable
+     * and stay among the native side's marks of unprotected pages, so the next arm re-protects them.
+     */
+    @Override
+    public void collectWithoutRearm(PageSet out) {
+        ensureOpen();
+        drainChanges(out);
+    }
+
     /** Teeth for tests: while on, every re-protect leaves one of its pages writable, as a broken re-arm would. */
     void testRearmSkipsOnePage(boolean skip) {
         FaultPaths.testRearmSkipsOnePage(tracker, skip);

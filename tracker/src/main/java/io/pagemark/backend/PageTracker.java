@@ -29,6 +29,17 @@ public interface PageTracker extends AutoCloseable {
     void collect(PageSet out);
 
     /**
+     * The last collect before tracking stops: adds to {@code out} every page written since the
+     * previous arm or collect, as {@link #collect} does, but re-arms none of them. Until the next
+     * {@link #arm} (after a {@link #disarm}, or not) nothing is tracked: writes to pages still
+     * protected fault and are resolved as before, and that arm drops their records. The default
+     * collects, re-arming (correct, not cheaper), for mechanisms whose collect costs no re-protect.
+     */
+    default void collectWithoutRearm(PageSet out) {
+        collect(out);
+    }
+
+    /**
      * Write faults taken since the tracker was opened, or -1 where the mechanism cannot count them
      * (uffd-async: the kernel resolves faults without telling us).
      */

@@ -72,6 +72,15 @@ public class UffdAsyncTracker implements PageTracker {
                 PagemapScan.PAGE_IS_WRITTEN, out::addAddresses);
     }
 
+    /**
+     * A read-only PAGEMAP_SCAN (no PM_SCAN_WP_MATCHING): nothing is write-protected, so no PTE changes
+     * and no TLB flush. The pages reported stay written, and the next arm's protect-only scan protects them.
+     */
+    @Override
+    public void collectWithoutRearm(PageSet out) {
+        scan.scan(region.address(), region.end(), PagemapScan.CHECK_WPASYNC, PagemapScan.PAGE_IS_WRITTEN, out::addAddresses);
+    }
+
     @Override
     public long faults() {
         return -1;
