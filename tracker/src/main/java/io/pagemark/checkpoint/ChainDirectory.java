@@ -24,8 +24,10 @@ import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -403,14 +405,30 @@ final class ChainDirectory implements AutoCloseable {
         }
     }
 
-    /** The published manifest; its absence is reported as damage when chain files are present. */
+    /**
+     * The published manifest. Without one, the directory holds nothing published, unless it holds a
+     * delta: a delta is only ever written after a published base, so its manifest was removed (damage).
+     * Bases alone are what a crash inside a first checkpoint leaves (the base renamed into place, its
+     * manifest not yet): nothing was published, and the message names them.
+     */
     Manifest requireManifest() throws IOException {
         Manifest manifest = readManifest();
         if (manifest != null) return manifest;
-        if (highestSequence() >= 0) {
-            throw new CheckpointCorruptException(file(MANIFEST), 0, "missing: the directory holds checkpoint files but no manifest listing them");
+        List<String> bases = new ArrayList<>();
+        try (DirectoryStream<Path> files = dir.newDirectoryStream(SELF, LinkOption.NOFOLLOW_LINKS)) {
+            for (Path f : files) {
+                Matcher m = CHAIN_FILE.matcher(f.getFileName().toString());
+                if (!m.matches()) continue;
+                if (m.group(2).equals("delta")) {
+                    throw new CheckpointCorruptException(file(MANIFEST), 0, "missing: the directory holds checkpoint deltas (" + f.getFileName()
+                            + ") but no manifest listing them, and a delta is only written after a published base");
+                }
+                bases.add(f.getFileName().toString());
+            }
         }
-        throw new NoSuchFileException(file(MANIFEST).toString(), null, "no checkpoint has been published in " + path);
+        throw new NoSuchFileException(file(MANIFEST).toString(), null, "no checkpoint has been published in " + path
+                + (bases.isEmpty() ? "" : " (it holds " + String.join(", ", bases.stream().sorted().toList()) + ", which no manifest lists:"
+                        + " a first checkpoint interrupted before it was published; the next checkpoint deletes it)"));
     }
 
     /** Publishes {@code manifest}: from the rename on, a restore rebuilds its head. */

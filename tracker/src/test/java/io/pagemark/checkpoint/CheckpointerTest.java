@@ -188,6 +188,36 @@ class CheckpointerTest {
     }
 
     @Test
+    void aFirstCheckpointInterruptedBeforeItsManifestPublishedNothingAndAMissingManifestWithDeltasIsDamage() throws IOException {
+        Path manifest = dir.resolve(ChainDirectory.MANIFEST);
+        try (TrackedArena arena = arena()) {
+            Checkpoint base;
+            try (Checkpointer checkpointer = Checkpointer.open(arena, dir)) {
+                arena.putLong(0, 5L);
+                base = checkpointer.checkpoint();
+            }
+            Files.delete(manifest);   // the state of a kill between the base's rename and the manifest's
+            NoSuchFileException nothing = assertThrows(NoSuchFileException.class, () -> Checkpointer.chain(dir));
+            assertTrue(nothing.getMessage().contains("no checkpoint has been published")
+                    && nothing.getMessage().contains(base.file().getFileName().toString()), nothing.getMessage());
+            assertThrows(NoSuchFileException.class, () -> Checkpointer.restore(dir, MemorySegment.ofArray(new byte[(int) arena.size()])));
+
+            try (Checkpointer checkpointer = Checkpointer.open(arena, dir)) {
+                Checkpoint first = checkpointer.checkpoint();
+                assertEquals(Checkpoint.Kind.BASE, first.kind(), "nothing was published: the next checkpoint is a base");
+                assertFalse(Files.exists(base.file()), "the unpublished base is deleted once a checkpoint is published");
+                arena.putLong(arena.pageSize(), 6L);
+                assertEquals(Checkpoint.Kind.DELTA, checkpointer.checkpoint().kind());
+            }
+            restoreAndCompare(dir, arena, "after the interrupted first checkpoint");
+            Files.delete(manifest);   // a delta exists, so a base was published: the manifest's absence is damage
+            CheckpointCorruptException damage = assertThrows(CheckpointCorruptException.class, () -> Checkpointer.chain(dir));
+            assertEquals(manifest, damage.file(), damage.getMessage());
+            assertTrue(damage.getMessage().contains("no manifest"), damage.getMessage());
+        }
+    }
+
+    @Test
     void badInputIsRefusedWithAClearMessage() throws IOException {
         NoSuchFileException none = assertThrows(NoSuchFileException.class, () -> Checkpointer.restore(dir, MemorySegment.ofArray(new byte[4096])));
         assertTrue(none.getMessage().contains("no checkpoint has been published"), none.getMessage());
