@@ -28,7 +28,9 @@
 #define sub_release(p, n) __atomic_fetch_sub((p), (n), __ATOMIC_RELEASE)
 #define or_relaxed(p, bits) __atomic_fetch_or((p), (bits), __ATOMIC_RELAXED)
 #define or_release(p, bits) __atomic_fetch_or((p), (bits), __ATOMIC_RELEASE)
+#define or_seq_cst(p, bits) __atomic_fetch_or((p), (bits), __ATOMIC_SEQ_CST)
 #define and_relaxed(p, bits) __atomic_fetch_and((p), (bits), __ATOMIC_RELAXED)
+#define and_seq_cst(p, bits) __atomic_fetch_and((p), (bits), __ATOMIC_SEQ_CST)
 #define exchange_relaxed(p, v) __atomic_exchange_n((p), (v), __ATOMIC_RELAXED)
 
 /*

@@ -1,71 +1,80 @@
 /*
  * The mprotect backend: the range is PROT_READ while armed, a write raises SIGSEGV on the writing
  * thread, and the signal handler (signal_ranges.c) resolves it here, on that thread, by mprotect'ing
- * the faulting run (window or block) writable before the store is retried. Also the VMA accounting that keeps its blocks
- * from splitting the range past vm.max_map_count.
+ * the faulting run (window or block) writable before the store is retried, joined to a writable
+ * neighbour near vm.max_map_count (the VMA count itself: vma_count.c).
  */
 #define _GNU_SOURCE
 #include "tracker.h"
 
 #include "atomics.h"
 #include "pagemark.h"
+#include "vma_count.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <sys/mman.h>
 
-/* mprotect's VMA accounting, process wide: every mprotect tracker draws on the same vm.max_map_count. */
-static _Atomic int64_t vma_budget = 1L << 30; /* VMAs the trackers may add (pm_set_vma_budget) */
-static _Atomic int64_t vma_boundaries;        /* the boundaries of every mprotect tracker: the VMAs they added */
-
-static int page_writable(struct tracker *t, uint64_t page) {
-    return (int)((load_relaxed(&t->mprotect.writable[page >> 6]) >> (page & 63)) & 1);
-}
-
-/* The boundaries between neighbouring pages of different state among the pairs touching [first, end). */
-static int64_t boundaries_around(struct tracker *t, uint64_t first, uint64_t end) {
-    uint64_t from = first > 0 ? first : 1, to = end < t->pages ? end : t->pages - 1;
-    int64_t n = 0;
-    for (uint64_t page = from; page <= to; page++) n += page_writable(t, page - 1) != page_writable(t, page);
-    return n;
-}
+/* How far a fault near the budget looks for a writable neighbour to join or a hole to fill: bitmap words of 64 pages. */
+#define JOIN_SEARCH_WORDS 64
 
 /*
- * Records pages [first, end) as writable or read-only and counts the VMA boundaries that adds or
- * removes. Relaxed atomics: this is an estimate for the budget below, not a correctness matter
- * (concurrent changes next to each other may be counted twice or not at all; arm resets it).
+ * Near vm.max_map_count. Every writable run inside the read-only range is a VMA of its own (random
+ * single pages of a large range reach the limit long before every page is written: tracker/README.md),
+ * and vma_count.c counts them exactly. A fault whose run would make more boundaries than the budget has
+ * room for makes it cost none instead, unprotecting (and so reporting) as few pages nobody wrote as it can:
+ *  - a run one read-only page away from a writable neighbour takes that page too: it joins the
+ *    neighbour's VMA, one page more;
+ *  - else a hole elsewhere (a read-only page between two writable ones) is unprotected too: one page
+ *    more, and the two VMAs it joins pay for the run's two;
+ *  - else the run is extended to its nearest writable neighbour within JOIN_SEARCH_WORDS;
+ *  - else it stays as it is, and the kernel decides (ENOMEM: mprotect_fault).
+ * allow_hole 0: the run alone must add no boundary (after ENOMEM), no hole. Returns the pages added to
+ * the run; *hole is the hole to unprotect too, or t->pages.
  */
-static void record_writable(struct tracker *t, uint64_t first, uint64_t end, int writable) {
-    int64_t before = boundaries_around(t, first, end);
-    for (uint64_t page = first; page < end;) {
-        uint64_t stop = (page | 63) + 1 < end ? (page | 63) + 1 : end;
-        uint64_t bits = (stop - page == 64 ? ~0ULL : ((1ULL << (stop - page)) - 1)) << (page & 63);
-        if (writable) or_relaxed(&t->mprotect.writable[page >> 6], bits);
-        else and_relaxed(&t->mprotect.writable[page >> 6], ~bits);
-        page = stop;
+static uint64_t fit_budget(struct tracker *t, uint64_t *first, uint64_t *count, uint64_t *hole, int allow_hole) {
+    *hole = t->pages;
+    const uint64_t end = *first + *count;
+    const int64_t room = allow_hole ? vma_count_room() : 0;
+    const int64_t change = vma_count_change_if_writable(t, *first, end);
+    if (change <= room) return 0;
+    const uint64_t left = vma_count_writable_before(t, *first, JOIN_SEARCH_WORDS);
+    const uint64_t right = vma_count_writable_from(t, end, JOIN_SEARCH_WORDS);
+    const uint64_t froms[3] = {left + 1, *first, left + 1}, ends[3] = {end, right, right};
+    const int usable[3] = {left < t->pages, right < t->pages, left < t->pages && right < t->pages};
+    uint64_t best = 3, best_cost = UINT64_MAX;
+    for (int i = 0; i < 3; i++) {
+        uint64_t cost = (*first - froms[i]) + (ends[i] - end);
+        if (usable[i] && cost < best_cost && vma_count_change_if_writable(t, froms[i], ends[i]) <= room) {
+            best = (uint64_t)i;
+            best_cost = cost;
+        }
     }
-    int64_t delta = boundaries_around(t, first, end) - before;
-    add_relaxed(&t->mprotect.boundaries, delta);
-    add_relaxed(&vma_boundaries, delta);
+    if (best_cost > 1 && allow_hole) {
+        uint64_t found = vma_count_find_hole(t, JOIN_SEARCH_WORDS);
+        /* Not next to the run or in it: there the two changes would not add up (and a join covers it). */
+        if (found < t->pages && (found + 1 < *first || found > end) && change + vma_count_change_if_writable(t, found, found + 1) <= room) {
+            *hole = found;
+            return 0;
+        }
+    }
+    if (best == 3) return 0;
+    *first = froms[best];
+    *count = ends[best] - froms[best];
+    return best_cost;
 }
 
-/*
- * Near vm.max_map_count every writable run inside a read-only range is a VMA of its own (random
- * single pages of a large range reach the limit long before every page is written: tracker/README.md).
- * Once three quarters of the budget are drawn, faults unprotect blocks large enough that unprotecting
- * every block of the range could add at most another eighth (2 boundaries per block); a block that
- * covers writable runs merges them.
- */
-static int block_for_budget(struct tracker *t, int block_log2) {
-    int64_t budget = load_relaxed(&vma_budget);
-    if (4 * load_relaxed(&vma_boundaries) < 3 * budget) return block_log2;
-    uint64_t blocks_allowed = budget > 256 ? (uint64_t)(budget / 16) : 16;
-    int wanted = block_log2;
-    while (wanted < t->max_block_log2 && ((t->pages + (1ULL << wanted) - 1) >> wanted) > blocks_allowed) wanted++;
-    return wanted;
+/* Unprotects the hole fit_budget found, copied first under copy-before-write; *hole = t->pages if the kernel refused. */
+static void unprotect_hole(struct tracker *t, uint64_t *hole, int copy) {
+    if (copy) copy_block(t, *hole, 1);
+    if (mprotect(tracker_page(t, *hole), 1ULL << t->page_shift, PROT_READ | PROT_WRITE) != 0) {
+        *hole = t->pages;
+        return;
+    }
+    vma_count_mark(t, *hole, *hole + 1, 1);
+    rearm_unprotected(t, *hole, 1);
 }
 
 static void raise_block(struct tracker *t, int from, int to) {
@@ -80,29 +89,35 @@ static void raise_block(struct tracker *t, int from, int to) {
 
 static void mprotect_fault(struct tracker *t, uintptr_t addr) {
     int block_log2 = load_relaxed(&t->current_block_log2);
-    int wanted = block_for_budget(t, block_log2);
-    raise_block(t, block_log2, wanted);
-    block_log2 = wanted;
-    uint64_t first, count, entries[RING_MAX_ENTRIES];
+    uint64_t first, count, hole, entries[RING_MAX_ENTRIES];
     const int copy = copy_enter(t) == COPY_LIVE;
     const int record = tracker_recording(t);
+    /* pthread_self reads the thread pointer (no TLS lookup, no syscall): the faulting thread's key. */
+    fault_run(t, addr, (uint64_t)pthread_self(), block_log2, &first, &count);
+    uint64_t added = fit_budget(t, &first, &count, &hole, 1);
+    if (hole < t->pages) unprotect_hole(t, &hole, copy); /* first: the VMAs it joins make room for the run's */
+    int joined_after_refusal = 0;
     for (;;) {
-        /* pthread_self reads the thread pointer (no TLS lookup, no syscall): the faulting thread's key. */
-        fault_run(t, addr, (uint64_t)pthread_self(), block_log2, &first, &count);
         if (copy) copy_block(t, first, count); /* again if the run grew: pages already copied are skipped */
         if (mprotect(tracker_page(t, first), count << t->page_shift, PROT_READ | PROT_WRITE) == 0) {
-            record_writable(t, first, first + count, 1);
+            vma_count_mark(t, first, first + count, 1);
             rearm_unprotected(t, first, count);
             break;
         }
         /*
-         * ENOMEM: the split would pass vm.max_map_count (our estimate was short: other code maps too).
-         * A larger block needs fewer splits, the whole range none; at the whole range, another thread's
-         * close or the collector's re-protect is what frees VMAs: yield and retry, never give up.
+         * ENOMEM: the split would pass vm.max_map_count (the budget was short: other code maps too).
+         * The run joined to a writable neighbour adds no VMA; the whole range needs no split; at the
+         * whole range, another thread's close or the collector's re-protect is what frees VMAs: yield
+         * and retry, never give up.
          */
-        if (block_log2 < t->max_block_log2) {
+        if (!joined_after_refusal) {
+            joined_after_refusal = 1;
+            uint64_t no_hole;
+            added += fit_budget(t, &first, &count, &no_hole, 0);
+        } else if (block_log2 < t->max_block_log2) {
             raise_block(t, block_log2, t->max_block_log2);
             block_log2 = t->max_block_log2;
+            fault_run(t, addr, (uint64_t)pthread_self(), block_log2, &first, &count);
         } else {
             add_relaxed(&t->mprotect.unprotect_retries, 1);
             sched_yield();
@@ -110,49 +125,36 @@ static void mprotect_fault(struct tracker *t, uintptr_t addr) {
     }
     copy_leave(t);
     add_relaxed(&t->faults, 1);
+    if (added > 0 || hole < t->pages) {
+        add_relaxed(&t->mprotect.degradations, 1);
+        add_relaxed(&t->mprotect.joined_pages, added + (hole < t->pages));
+    }
     int n = record ? fault_run_entries(t, first, count, entries) : 0;
-    if (n > 0) ring_record(&t->ring, entries, n); /* after the unprotect: see tracker.c */
-}
-
-void pm_set_vma_budget(int64_t vmas) {
-    store_relaxed(&vma_budget, vmas);
+    if (record && hole < t->pages) n += fault_run_entries(t, hole, 1, entries + n);
+    if (n > 0) ring_record(&t->ring, entries, n); /* after the unprotects: see tracker.c */
 }
 
 /* Before re-protecting [first, first + count): see mprotect_protect. */
 static void mprotect_protecting(struct tracker *t, uint64_t first, uint64_t count) {
-    /* Before the mprotect: no fault can set these bits again until it is done (the pages are still writable). */
-    record_writable(t, first, first + count, 0);
-    /* Far from the limit again: back to the configured block, for precision. */
-    if (4 * load_relaxed(&vma_boundaries) < load_relaxed(&vma_budget)) {
-        store_relaxed(&t->current_block_log2, t->block_log2);
-    }
-}
-
-static void mprotect_protecting_all(struct tracker *t) {
-    for (uint64_t word = 0; word < (t->pages + 63) / 64; word++) store_relaxed(&t->mprotect.writable[word], 0);
-    sub_relaxed(&vma_boundaries, exchange_relaxed(&t->mprotect.boundaries, 0));
+    /*
+     * Before the mprotect: a fault on these pages meanwhile sets its bits again after its own unprotect,
+     * so no bit stays clear while its page is writable (one left set while the page is read-only again
+     * is off from the kernel's VMAs by at most two boundaries until the next re-protect: the budget's
+     * headroom covers that, the kernel's ENOMEM the rest).
+     */
+    vma_count_mark(t, first, first + count, 0);
+    /* A whole-range block was the kernel's refusal (mprotect_fault): after a re-protect, try the configured block again. */
     store_relaxed(&t->current_block_log2, t->block_log2);
-}
-
-static int mprotect_init(struct tracker *t) {
-    t->mprotect.writable = calloc((t->pages + 63) / 64, sizeof(uint64_t));
-    return t->mprotect.writable != NULL ? 0 : -ENOMEM;
-}
-
-static void mprotect_release(struct tracker *t) {
-    /* Its VMAs merge back when the range is made writable as a whole: give back what it held. */
-    sub_relaxed(&vma_boundaries, load_relaxed(&t->mprotect.boundaries));
-    free(t->mprotect.writable);
 }
 
 static int mprotect_unprotect(struct tracker *t, uint64_t first, uint64_t count) {
     if (mprotect(tracker_page(t, first), count << t->page_shift, PROT_READ | PROT_WRITE) != 0) return -errno;
-    record_writable(t, first, first + count, 1);
+    vma_count_mark(t, first, first + count, 1);
     return 0;
 }
 
 static int mprotect_protect_all(struct tracker *t) {
-    mprotect_protecting_all(t);
+    mprotect_protecting(t, 0, t->pages);
     return mprotect(tracker_page(t, 0), t->pages << t->page_shift, PROT_READ) == 0 ? 0 : -errno;
 }
 
@@ -175,8 +177,8 @@ static const struct backend mprotect_backend = {
     .name = "mprotect",
     .fault_signal = SIGSEGV,
     .on_fault = mprotect_fault,
-    .init = mprotect_init,
-    .release = mprotect_release,
+    .init = vma_count_init,
+    .release = vma_count_release,
     .unprotect = mprotect_unprotect,
     .protect = mprotect_protect,
     .protect_call_pages = 32,

@@ -20,18 +20,19 @@
 #define PM_EXPORT __attribute__((visibility("default")))
 
 /* Bumped whenever an exported signature or constant changes; the Java loader refuses a mismatch. */
-#define PM_ABI_VERSION 9
+#define PM_ABI_VERSION 10
 
 /* Indexes for pm_counter. */
 #define PM_COUNTER_FAULTS 0            /* faults resolved (one per unprotected block) */
 #define PM_COUNTER_SPILLED_ENTRIES 1   /* entries that went to the spill bitmap because the ring stayed full */
 #define PM_COUNTER_FULL_RING_WAITS 2   /* records that found the ring full at first */
-#define PM_COUNTER_DEGRADATIONS 3      /* mprotect: times the block size was raised near vm.max_map_count */
-#define PM_COUNTER_LARGEST_BLOCK_LOG2 4 /* log2 of the largest block (fixed, or raised by mprotect) used; adaptive windows aside */
+#define PM_COUNTER_DEGRADATIONS 3      /* mprotect: faults that unprotected more than their run near vm.max_map_count */
+#define PM_COUNTER_LARGEST_BLOCK_LOG2 4 /* log2 of the largest block (fixed, or the whole range after mprotect's ENOMEM) used; adaptive windows aside */
 #define PM_COUNTER_UNPROTECT_RETRIES 5 /* unprotects that failed and were retried (mprotect ENOMEM at the largest block) */
-#define PM_COUNTER_VMA_BOUNDARIES 6    /* mprotect: VMA boundaries the writable runs make inside the range now (an estimate) */
+#define PM_COUNTER_VMA_BOUNDARIES 6    /* mprotect: VMA boundaries the writable pages make inside the range now (vma_count.c) */
 #define PM_COUNTER_PAGES_COPIED 7      /* copy-before-write: pages a fault path copied into the image */
-#define PM_COUNTER_COUNT 8
+#define PM_COUNTER_JOINED_PAGES 8      /* mprotect: pages unprotected (and reported) beyond the faults' runs near vm.max_map_count */
+#define PM_COUNTER_COUNT 9
 
 /*
  * Copy-before-write: one int32 state per page of the range, shared with the Java side
@@ -122,7 +123,7 @@ PM_EXPORT void pm_signal_range_remove(int slot);
 /* Signal ranges now (live or stopped): for tests. */
 PM_EXPORT int pm_signal_ranges(void);
 
-/* mprotect: the VMAs the trackers may add (each writable run inside a read-only range is one more, plus the rest of the range). */
+/* mprotect: the VMAs the trackers may add (each writable run inside a read-only range is two more); faults join runs rather than pass it. */
 PM_EXPORT void pm_set_vma_budget(int64_t vmas);
 
 /*

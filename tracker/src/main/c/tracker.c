@@ -122,6 +122,7 @@ uint64_t pm_counter(struct tracker *t, int counter) {
     case PM_COUNTER_UNPROTECT_RETRIES: return load_relaxed(&t->mprotect.unprotect_retries);
     case PM_COUNTER_VMA_BOUNDARIES: return (uint64_t)load_relaxed(&t->mprotect.boundaries);
     case PM_COUNTER_PAGES_COPIED: return load_relaxed(&t->copy.pages_copied);
+    case PM_COUNTER_JOINED_PAGES: return load_relaxed(&t->mprotect.joined_pages);
     default: return 0;
     }
 }

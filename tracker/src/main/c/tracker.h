@@ -66,7 +66,7 @@ struct tracker {
     int uffd;
     int block_log2;                   /* the configured block: 2^block_log2 pages per fault (0 with an adaptive window) */
     int adaptive;                     /* 1: faults unprotect an adaptive window (window.h) while the block is block_log2 */
-    _Atomic int current_block_log2;   /* the block used now: raised above block_log2 by mprotect near vm.max_map_count */
+    _Atomic int current_block_log2;   /* the block used now: the whole range after mprotect's ENOMEM, until the next re-protect */
     _Atomic int largest_block_log2;   /* the largest block used since the tracker was created */
     int max_block_log2;               /* a block of 2^max_block_log2 pages covers the whole range */
     struct ring ring;

@@ -28,7 +28,7 @@ struct tracker;
 
 /*
  * The run a fault at addr unprotects: the adaptive window when the tracker has one and block_log2 is
- * its configured block (mprotect raises the block near vm.max_map_count: then the aligned block),
+ * its configured block (mprotect raises the block to the whole range after ENOMEM: then that block),
  * else the aligned block of 2^block_log2 pages. `thread` identifies the faulting thread (any value
  * that differs between threads; 0 when unknown). Async-signal-safe: no lock, no allocation, no syscall.
  */

@@ -15,10 +15,10 @@ import java.lang.invoke.VarHandle;
  * writable with mprotect, records it and returns, and the store is retried.
  * <p>
  * Every writable run inside the read-only region is a VMA of its own, and a process may hold at
- * most vm.max_map_count VMAs. The native side keeps a bit per writable page and counts the VMA
- * boundaries they make; once three quarters of the budget (refreshed by an arm at most once a second:
- * vm.max_map_count minus the mappings in use, minus headroom) are drawn, the handler unprotects larger aligned
- * blocks (and records all their pages), which {@link #describe()} reports. Kernel-mode writes
+ * most vm.max_map_count VMAs. The native side keeps a bit per writable page and counts exactly the VMA
+ * boundaries they make; a fault whose page would pass the budget (refreshed by an arm at most once a
+ * second: vm.max_map_count minus the mappings in use, minus headroom) unprotects a page more instead, one
+ * that joins two writable runs, and records it too, which {@link #describe()} reports. Kernel-mode writes
  * (read(2) into the arena) into a read-only page fail with EFAULT. Each fault takes the mm's
  * mmap_lock for writing, so writers on several threads serialize.
  */
@@ -75,10 +75,15 @@ public final class MprotectTracker extends NativeFaultTracker {
     protected void beforeProtectingAll() {
         synchronized (MprotectTracker.class) {
             long now = System.nanoTime();
-            if (budgetSetAt != 0 && now - budgetSetAt < BUDGET_REFRESH_NANOS) return;
-            FaultPaths.setVmaBudget(vmaBudget());
-            budgetSetAt = now == 0 ? 1 : now;
+            if (budgetSetAt == 0 || now - budgetSetAt >= BUDGET_REFRESH_NANOS) refreshVmaBudget();
         }
+    }
+
+    /** Sets the budget now, however recently it was set (a test that set its own puts the real one back with this). */
+    static synchronized void refreshVmaBudget() {
+        FaultPaths.setVmaBudget(vmaBudget());
+        long now = System.nanoTime();
+        budgetSetAt = now == 0 ? 1 : now;
     }
 
     @Override
@@ -92,8 +97,10 @@ public final class MprotectTracker extends NativeFaultTracker {
         long degradations = counter(FaultPaths.Counter.DEGRADATIONS);
         if (degradations > 0) {
             sb.append("; near vm.max_map_count (").append(Kernel.maxMapCount()).append(") degraded ").append(degradations)
-                    .append(degradations == 1 ? " time" : " times").append(" to blocks of up to ")
-                    .append(1L << counter(FaultPaths.Counter.LARGEST_BLOCK_LOG2)).append(" pages");
+                    .append(degradations == 1 ? " time" : " times").append(", joining ").append(counter(FaultPaths.Counter.JOINED_PAGES))
+                    .append(" more pages to writable neighbours");
+            long largestBlock = 1L << counter(FaultPaths.Counter.LARGEST_BLOCK_LOG2);
+            if (largestBlock > Math.max(1, options.bulkPages())) sb.append(", and blocks of up to ").append(largestBlock).append(" pages after ENOMEM");
         }
         long fallbacks = wholeRegionFallbacks();
         if (fallbacks > 0) sb.append("; re-protected the whole region ").append(fallbacks).append(" times on ENOMEM");

@@ -59,7 +59,7 @@ public interface PageTracker extends AutoCloseable {
 
     /**
      * Times the fault path took a slower or coarser way since the tracker opened (the ring found
-     * full, so writers waited or spilled; mprotect's blocks raised near vm.max_map_count); 0 where
+     * full, so writers waited or spilled; mprotect's faults joining runs near vm.max_map_count); 0 where
      * there is none to take.
      */
     default long degradations() {

@@ -28,7 +28,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class FaultPaths {
     /** PM_ABI_VERSION of the library this class was written against. */
-    public static final int ABI_VERSION = 9;
+    public static final int ABI_VERSION = 10;
 
     /** Counters a native tracker keeps (PM_COUNTER_*, by explicit code). */
     public enum Counter {
@@ -38,16 +38,18 @@ public final class FaultPaths {
         SPILLED_ENTRIES(1),
         /** Records that found the ring full at first. */
         FULL_RING_WAITS(2),
-        /** mprotect: times the block size was raised near vm.max_map_count. */
+        /** mprotect: faults that unprotected more than their run to stay under vm.max_map_count. */
         DEGRADATIONS(3),
-        /** log2 of the largest block (fixed, or raised by mprotect) a fault has used; adaptive windows aside. */
+        /** log2 of the largest block (fixed, or the whole region after mprotect's ENOMEM) a fault has used; adaptive windows aside. */
         LARGEST_BLOCK_LOG2(4),
         /** mprotect: unprotects retried at the largest block (ENOMEM). */
         UNPROTECT_RETRIES(5),
-        /** mprotect: the VMA boundaries its writable runs make inside the region now (an estimate the degradation uses). */
+        /** mprotect: the VMA boundaries its writable pages make inside the region now, counted exactly by the fault paths. */
         VMA_BOUNDARIES(6),
         /** Copy-before-write: pages a fault path copied into the image. */
-        PAGES_COPIED(7);
+        PAGES_COPIED(7),
+        /** mprotect: pages unprotected (and so reported) beyond the faults' runs, to join VMAs near vm.max_map_count. */
+        JOINED_PAGES(8);
 
         final int code;
 
