@@ -1,6 +1,7 @@
 package io.pagemark.agent;
 
 import io.pagemark.Backend;
+import io.pagemark.TrackedArena;
 import net.bytebuddy.description.field.FieldDescription;
 import net.bytebuddy.description.method.MethodDescription;
 import net.bytebuddy.description.type.TypeDefinition;
@@ -33,9 +34,10 @@ import java.util.stream.Collectors;
  * @param drainingScan      the card scan clears the cards it reads ({@code scan-style=drain})
  * @param cards             field names from the card-scan receiver to the card table
  * @param covers            field names from the card-scan receiver to the covered heap segment
+ * @param bulkPages         the fixed block of {@code bulk-pages}, or null for the native backends' adaptive window
  * @param reportInterval    zero when periodic reports are off
  */
-record AgentOptions(Backend backend, MethodRef barrierMethod, String barrierAnnotation, List<String> barrierScope,
+record AgentOptions(Backend backend, Integer bulkPages, MethodRef barrierMethod, String barrierAnnotation, List<String> barrierScope,
                     MethodRef heap, MethodRef cardScan, MethodRef cardClear, MethodRef cardPreclean, boolean drainingScan, List<String> cards, List<String> covers,
                     int cardShift, byte dirtyCard, Duration reportInterval, boolean jfr, boolean continueOnError) {
 
@@ -71,6 +73,7 @@ record AgentOptions(Backend backend, MethodRef barrierMethod, String barrierAnno
             return value;
         });
         Backend backend = attempt(problems, () -> backend(given.getOrDefault(Option.BACKEND, Option.BACKEND.defaultValue)));
+        Integer bulkPages = given.containsKey(Option.BULK_PAGES) ? attempt(problems, () -> bulkPages(given.get(Option.BULK_PAGES))) : null;
         String barrier = attempt(problems, () -> required(given, Option.BARRIER));
         MethodRef barrierMethod = null;
         String barrierAnnotation = null;
@@ -105,7 +108,7 @@ record AgentOptions(Backend backend, MethodRef barrierMethod, String barrierAnno
         Boolean jfr = attempt(problems, () -> onOff(Option.JFR, given.getOrDefault(Option.JFR, Option.JFR.defaultValue)));
         BadOptionException bad = BadOptionException.of(problems);
         if (bad != null) throw bad;
-        return new AgentOptions(backend, barrierMethod, barrierAnnotation, scope, heap, cardScan, cardClear, cardPreclean, scanStyle.equals("drain"),
+        return new AgentOptions(backend, bulkPages, barrierMethod, barrierAnnotation, scope, heap, cardScan, cardClear, cardPreclean, scanStyle.equals("drain"),
                 cards, covers, cardShift, (byte) (int) dirtyCard, interval, jfr, onError.equals("continue"));
     }
 
@@ -197,6 +200,18 @@ record AgentOptions(Backend backend, MethodRef barrierMethod, String barrierAnno
             if (!MethodRef.isIdentifier(name)) throw BadOptionException.invalid(option, value, "'" + name + "' is not a field name");
         }
         return names;
+    }
+
+    /** {@code bulk-pages}: null for {@code window}, else the block, checked as {@link TrackedArena.Builder#bulkPages} checks it. */
+    private static Integer bulkPages(String value) {
+        if (value.equals(Option.BULK_PAGES.defaultValue)) return null;
+        int pages = integer(Option.BULK_PAGES, value, 1, Integer.MAX_VALUE);
+        try {
+            TrackedArena.builder().bulkPages(pages);
+        } catch (IllegalArgumentException e) {
+            throw BadOptionException.invalid(Option.BULK_PAGES, value, e.getMessage());
+        }
+        return pages;
     }
 
     private static int integer(Option option, String value, int min, int max) {

@@ -51,6 +51,8 @@ final class CardMarkingReplacement {
     private final Backend backend;
     /** What the options asked for (auto or a backend): the tracker's events say it with the backend chosen. */
     private final Backend requested;
+    /** The fixed block of {@code bulk-pages}, or null for the adaptive window. */
+    private final Integer bulkPages;
     private final AgentStatistics statistics;
     private final boolean jfr;
     private final FieldPath cards;
@@ -93,6 +95,7 @@ final class CardMarkingReplacement {
     CardMarkingReplacement(AgentOptions options, Backend backend, AgentStatistics statistics) {
         this.backend = backend;
         this.requested = options.backend();
+        this.bulkPages = options.bulkPages();
         this.statistics = statistics;
         this.jfr = options.jfr();
         this.cards = new FieldPath(Option.CARDS, options.cards());
@@ -132,7 +135,9 @@ final class CardMarkingReplacement {
         }
         TrackedArena arena;
         try {
-            arena = TrackedArena.builder().size(size).backend(requested).name(HEAP_NAME).open();
+            TrackedArena.Builder builder = TrackedArena.builder().size(size).backend(requested).name(HEAP_NAME);
+            if (bulkPages != null) builder.bulkPages(bulkPages);
+            arena = builder.open();
             arena.arm();
         } catch (RuntimeException e) {
             statistics.untrackedHeaps.incrementAndGet();

@@ -10,6 +10,8 @@ import java.util.stream.Collectors;
  */
 enum Option {
     BACKEND("backend", "auto", "auto", "auto or a hardware backend usable here"),
+    BULK_PAGES("bulk-pages", "window", "window", "window (an adaptive window) or a power of two: the pages each fault unprotects and"
+            + " reports, on the backends with a native fault path (uffd-sync, uffd-sigbus, mprotect)"),
     BARRIER("barrier", null, "<class>#<method>",
             "<class>#<method> or @<annotation class> of the write barrier, e.g. com.example.CardTable#mark"),
     BARRIER_SCOPE("barrier-scope", "the barrier's package", "<package>:<package>",

@@ -122,6 +122,7 @@ public final class PagemarkAgent {
             if (flags.isEmpty()) {
                 try {
                     choice = chooseBackend(options.backend());
+                    checkBulkPages(options.bulkPages(), choice.backend());
                 } catch (BadOptionException e) {
                     problems.add(e);
                 }
@@ -130,6 +131,17 @@ public final class PagemarkAgent {
         BadOptionException bad = BadOptionException.of(problems);
         if (bad != null) throw bad;
         return new Checked(options, choice);
+    }
+
+    /**
+     * A fixed {@code bulk-pages} block needs a backend with a native fault path.
+     *
+     * @throws BadOptionException when {@code backend} has none
+     */
+    static void checkBulkPages(Integer bulkPages, Backend backend) {
+        if (bulkPages != null && !backend.has(Backend.Trait.NATIVE_FAULT_PATH)) {
+            throw BadOptionException.invalid(Option.BULK_PAGES, String.valueOf(bulkPages), "the backend is " + backend + ", which has no native fault path");
+        }
     }
 
     /**

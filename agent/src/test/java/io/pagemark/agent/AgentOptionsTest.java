@@ -28,6 +28,7 @@ class AgentOptionsTest {
         AgentOptions o = AgentOptions.parse(VALID);
         o.checkClassPath(CLASS_PATH);
         assertEquals(Backend.AUTO, o.backend());
+        assertNull(o.bulkPages(), "the native backends' adaptive window");
         assertEquals(new MethodRef("io.pagemark.samples.runtime.CardTable", "mark"), o.barrierMethod());
         assertEquals(List.of("io.pagemark.samples.runtime"), o.barrierScope(), "the barrier's package by default");
         assertEquals(List.of("cards"), o.cards());
@@ -40,13 +41,14 @@ class AgentOptionsTest {
 
     @Test
     void everyOptionCanBeSet() {
-        AgentOptions o = AgentOptions.parse("backend=uffd-async,barrier=@io.pagemark.samples.runtime.WriteBarrier,barrier-scope=a.b:c"
+        AgentOptions o = AgentOptions.parse("backend=mprotect,bulk-pages=16,barrier=@io.pagemark.samples.runtime.WriteBarrier,barrier-scope=a.b:c"
                 + ",heap=io.pagemark.samples.runtime.Heap#reserveMemory,card-scan=io.pagemark.samples.runtime.CardTable#drainDirty"
                 + ",card-clear=io.pagemark.samples.runtime.CardTable#clear,card-preclean=io.pagemark.samples.runtime.CardTable#precleanDirty"
                 + ",cards=cards,covers=covered,card-shift=12,dirty-card=0"
                 + ",report-interval=250ms,jfr=off,on-error=continue");
         o.checkClassPath(CLASS_PATH);
-        assertEquals(Backend.UFFD_ASYNC, o.backend());
+        assertEquals(Backend.MPROTECT, o.backend());
+        assertEquals(16, o.bulkPages());
         assertNull(o.barrierMethod());
         assertEquals("io.pagemark.samples.runtime.WriteBarrier", o.barrierAnnotation());
         assertEquals(List.of("a.b", "c"), o.barrierScope());
@@ -73,9 +75,11 @@ class AgentOptionsTest {
             card-shift=nine        | bad option card-shift=nine: not an integer; accepted: an integer 0..30: a card covers 2^n bytes
             dirty-card=256         | bad option dirty-card=256: out of range; accepted: an integer 0..255: the byte value the barrier stores into a dirty card
             report-interval=1h     | bad option report-interval=1h: not a duration; accepted: 0 (off) or a duration of whole ms, s or m, e.g. 500ms, 1s, 2m
+            bulk-pages=3           | bad option bulk-pages=3: bulkPages must be a power of two from 1 to 4096, got 3; accepted: window (an adaptive window) or a power of two: the pages each fault unprotects and reports, on the backends with a native fault path (uffd-sync, uffd-sigbus, mprotect)
+            bulk-pages=all         | bad option bulk-pages=all: not an integer; accepted: window (an adaptive window) or a power of two: the pages each fault unprotects and reports, on the backends with a native fault path (uffd-sync, uffd-sigbus, mprotect)
             jfr=yes                | bad option jfr=yes: neither on nor off; accepted: on or off
             on-error=ignore        | bad option on-error=ignore: unknown policy; accepted: fail (a bad option or an unusable backend stops the JVM start) or continue (the JVM runs untracked)
-            colour=blue            | unknown option colour=blue; accepted options: backend, barrier, barrier-scope, heap, card-scan, card-clear, card-preclean, scan-style, cards, covers, card-shift, dirty-card, report-interval, jfr, on-error
+            colour=blue            | unknown option colour=blue; accepted options: backend, bulk-pages, barrier, barrier-scope, heap, card-scan, card-clear, card-preclean, scan-style, cards, covers, card-shift, dirty-card, report-interval, jfr, on-error
             jfr                    | bad option jfr=: no value given; accepted: on or off
             """)
     void aBadOptionGetsOneLineNamingItTheValueAndTheAcceptedValues(String option, String line) {
@@ -165,5 +169,14 @@ class AgentOptionsTest {
         String key = option.contains("=") ? option.substring(0, option.indexOf('=')) : option;
         String rest = String.join(",", List.of(VALID.split(",")).stream().filter(item -> !item.startsWith(key + "=")).toList());
         return rest + "," + option;
+    }
+
+    /** A fixed block needs a native fault path: on uffd-async the agent refuses to start, naming the option. */
+    @Test
+    void aFixedBlockOnABackendWithoutANativeFaultPathIsRefused() {
+        PagemarkAgent.checkBulkPages(null, Backend.UFFD_ASYNC);
+        PagemarkAgent.checkBulkPages(1, Backend.UFFD_SYNC);
+        BadOptionException e = assertThrows(BadOptionException.class, () -> PagemarkAgent.checkBulkPages(1, Backend.UFFD_ASYNC));
+        assertTrue(e.getMessage().startsWith("bad option bulk-pages=1: the backend is uffd-async, which has no native fault path; accepted: window"), e.getMessage());
     }
 }

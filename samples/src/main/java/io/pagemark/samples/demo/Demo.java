@@ -3,6 +3,8 @@ package io.pagemark.samples.demo;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.pagemark.Backend;
+import io.pagemark.TrackedArena;
 import io.pagemark.samples.cli.CommandLines;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -88,6 +90,9 @@ public final class Demo {
         int mutators = 2;
         @Option(names = "--seed", paramLabel = "N", description = "the workload's seed (default 42)")
         long seed = 42;
+        @Option(names = "--bulk-pages", paramLabel = "N", description = "the agent's bulk-pages on the backends with a native fault path:"
+                + " window (default) or a power of two, the pages each fault unprotects (1: one page per fault)")
+        String bulkPages = "window";
         @Option(names = {"-h", "--help"}, usageHelp = true, description = "this help")
         boolean help;
 
@@ -98,6 +103,13 @@ public final class Demo {
             inRange("--mutators", mutators, 1, 255);
             inRange("--seed", seed, 0, Integer.MAX_VALUE);
             workload = Workload.named(workload).name();
+            if (!bulkPages.equals("window")) {
+                try {
+                    TrackedArena.builder().bulkPages(Integer.parseInt(bulkPages));   // a power of two in range, or its message
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("--bulk-pages " + bulkPages + " is not a number; accepted: window or a power of two");
+                }
+            }
             RuntimeConfig.sized((long) heapMb << 20, mutators);   // rejects a heap too small for the mutators, naming the minimum
             if (!Files.isRegularFile(agentJar)) {
                 throw new IllegalArgumentException("no agent jar at " + agentJar.toAbsolutePath()
@@ -151,7 +163,11 @@ public final class Demo {
     private Row runOnce(String mode, String backend) throws IOException, InterruptedException {
         String label = backend == null ? mode : mode + " on " + backend;
         List<String> command = java();
-        if (backend != null) command.add("-javaagent:" + settings.agentJar + "=" + AGENT_OPTIONS + ",backend=" + backend + ",jfr=off");
+        if (backend != null) {
+            boolean nativeFaultPath = Backend.parse(backend).has(Backend.Trait.NATIVE_FAULT_PATH);
+            command.add("-javaagent:" + settings.agentJar + "=" + AGENT_OPTIONS + ",backend=" + backend + ",jfr=off"
+                    + (nativeFaultPath ? ",bulk-pages=" + settings.bulkPages : ""));
+        }
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), WORKLOAD_MAIN,
                 "--seconds", String.valueOf(settings.seconds), "--heap-mb", String.valueOf(settings.heapMb),
                 "--mutators", String.valueOf(settings.mutators), "--seed", String.valueOf(settings.seed),
