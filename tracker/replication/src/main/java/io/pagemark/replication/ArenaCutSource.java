@@ -5,7 +5,6 @@ import io.pagemark.TrackedArena;
 import io.pagemark.WriterPause;
 import io.pagemark.cut.CutSource;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -21,14 +20,10 @@ final class ArenaCutSource implements EpochSource {
     private final TrackedArena arena;
     private final CutSource cuts;
     private final long pageSize;
-    private final Arena scratchScope = Arena.ofShared();
-    /** The page {@link Cut#contents} returns: valid until the next call (the replicator offers each at once). */
-    private final MemorySegment scratch;
 
     ArenaCutSource(TrackedArena arena, WriterPause pause) {
         this.arena = arena;
         this.pageSize = arena.pageSize();
-        this.scratch = scratchScope.allocate(pageSize, pageSize);
         // From here on every page written is in a later cut: a page read by live() and written later is too.
         this.cuts = CutSource.open(arena, pause);
     }
@@ -76,11 +71,9 @@ final class ArenaCutSource implements EpochSource {
                 return pages[i];
             }
 
-            /** Read once per page, as the replicator does: the page is copied into the scratch page, valid until the next call. */
             @Override
-            public MemorySegment contents(int i) {
-                cut.copyTo(pages[i], scratch, 0);
-                return scratch;
+            public void copyPage(long page, MemorySegment destination, long offset) {
+                cut.copyTo(page, destination, offset);
             }
 
             @Override
@@ -92,10 +85,6 @@ final class ArenaCutSource implements EpochSource {
 
     @Override
     public void close() {
-        try {
-            cuts.close();
-        } finally {
-            scratchScope.close();
-        }
+        cuts.close();
     }
 }

@@ -26,8 +26,11 @@ interface EpochSource extends AutoCloseable {
     @Override
     void close();
 
-    /** One cut: its pages ascending, each readable as it was at the cut's instant until {@link #close()}. */
-    interface Cut extends AutoCloseable {
+    /**
+     * One cut: its pages ascending, each readable as it was at the cut's instant until {@link #close()},
+     * once, straight into where it goes ({@link #copyPage}: a record's claimed frame).
+     */
+    interface Cut extends AutoCloseable, RecordPublisher.PageSource {
         /** The cut's instant, nanoseconds since 1970 (for lag across processes on one host). */
         long wallNanos();
 
@@ -36,8 +39,9 @@ interface EpochSource extends AutoCloseable {
         /** The i-th page's index in the arena. */
         long page(int i);
 
-        /** The i-th page's contents as at the cut. */
-        MemorySegment contents(int i);
+        /** Copies page {@code page} (one of the cut's) as it was at the cut to {@code destination} at {@code offset}. */
+        @Override
+        void copyPage(long page, MemorySegment destination, long offset);
 
         @Override
         void close();

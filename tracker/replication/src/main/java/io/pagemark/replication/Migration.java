@@ -13,7 +13,6 @@ import org.agrona.DirectBuffer;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
-import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -331,14 +330,14 @@ public final class Migration {
     private long sendRound(long round, long[] pages, boolean awaitAck) {
         long start = System.nanoTime();
         long bytesBefore = bytesSent;
-        MemorySegment memory = arena.segment();
+        RecordPublisher.PageSource memory = out.pagesOf(arena.segment());
         out.epochStart(round, round == 0 ? Records.NO_EPOCH : round - 1, helloId, pageCount * pageSize);
         sent(Records.EPOCH_START_BYTES);
         long digest = Records.RECORDS_DIGEST_SEED;
         long n = pages == null ? pageCount : pages.length;
         for (long i = 0; i < n; i++) {
             long p = pages == null ? i : pages[(int) i];
-            int crc = out.page(round, p, memory.asSlice(p * pageSize, pageSize));
+            int crc = out.page(round, p, memory);
             digests.set(p, crc);
             digest = Records.foldRecord(digest, p, crc);
             sent(Records.pageRecordBytes(pageSize));
@@ -422,7 +421,6 @@ public final class Migration {
     private void refused(long result) {
         if (result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION || result == Publication.NOT_CONNECTED) {
             pollControl();
-            idle.idle(0);
             return;
         }
         if (result == Publication.CLOSED) throw new Abort("the Aeron publication on " + channel + " was closed");

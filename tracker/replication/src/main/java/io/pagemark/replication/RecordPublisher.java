@@ -2,6 +2,8 @@ package io.pagemark.replication;
 
 import io.aeron.ExclusivePublication;
 import io.aeron.logbuffer.BufferClaim;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.lang.foreign.MemorySegment;
@@ -10,12 +12,18 @@ import java.lang.foreign.MemorySegment;
  * Writes records to one Aeron publication for the sending side of a stream (the {@link Replicator},
  * the {@link Migration}): page records, claimed in place when a record fits one frame and otherwise
  * copied into a scratch record that Aeron fragments, and small records. A refused offer or claim goes
- * to the owner's {@link Refusals}, which returns to have it retried or throws to abandon it.
+ * to the owner's {@link Refusals}, which returns to have it retried (after a short back-off) or
+ * throws to abandon it.
  */
 final class RecordPublisher {
     /** What to do with a refused offer or claim (Aeron's negative result): return to retry, throw to give up. */
     interface Refusals {
         void refused(long result);
+    }
+
+    /** Where a page record's contents come from: copies page {@code page} into {@code destination} at {@code offset}. */
+    interface PageSource {
+        void copyPage(long page, MemorySegment destination, long offset);
     }
 
     /** The largest small record: an abort with its reason. */
@@ -24,6 +32,13 @@ final class RecordPublisher {
     private final long identity;
     private final long pageSize;
     private final Refusals refusals;
+    /**
+     * Between retries of a refused record: a few spins and yields, then parks growing to 50 us. Back
+     * pressure ends as soon as the receiver reads (over IPC within microseconds), so a long park would
+     * leave the window open and idle; reset after every record that went out after a refusal, so one
+     * stall does not make the next one sleep longer.
+     */
+    private final IdleStrategy backOff = new BackoffIdleStrategy(10, 20, 1_000, 50_000);
     private final BufferClaim claim = new BufferClaim();
     private final UnsafeBuffer small = new UnsafeBuffer(new byte[SMALL_BYTES]);
     private final MemorySegment pageScratch;
@@ -50,34 +65,61 @@ final class RecordPublisher {
     }
 
     /**
-     * Sends page {@code page}'s record of epoch {@code epoch}; returns the CRC32C of the contents sent.
-     * The CRC and the check are computed over the bytes actually sent: copied into the claimed frame
-     * (or the scratch record) first, since a page read while writers run may change under the copy.
+     * Sends page {@code page}'s record of epoch {@code epoch}, its contents copied once, by
+     * {@code source}, straight into the claimed frame (or the scratch record when a record spans
+     * frames); returns the CRC32C of the contents sent. The CRC and the check are computed over the
+     * bytes in the record, after the copy, since a page read while writers run may change under it.
      */
-    int page(long epoch, long page, MemorySegment contents) {
+    int page(long epoch, long page, PageSource source) {
         int length = Records.pageRecordBytes(pageSize);
         if (claimable) {
             long r;
-            while ((r = publication.tryClaim(length, claim)) < 0) refusals.refused(r);
+            boolean refused = false;
+            while ((r = publication.tryClaim(length, claim)) < 0) refused = retry(r);
+            if (refused) backOff.reset();
             var buffer = claim.buffer();
             int at = claim.offset();
             long contentsAddress = buffer.addressOffset() + at + Records.CONTENTS_AT;
-            MemorySegment.copy(contents, 0, Records.at(contentsAddress, pageSize), 0, pageSize);
-            int crc = Records.crc(contentsAddress, pageSize);
+            int crc;
+            try {
+                source.copyPage(page, Records.at(contentsAddress, pageSize), 0);
+                crc = Records.crc(contentsAddress, pageSize);
+            } catch (RuntimeException | Error e) {
+                claim.abort();   // a claimed frame neither committed nor aborted would hold up the stream
+                throw e;
+            }
             Records.putHeader(buffer, at, Records.PAGE, identity, epoch);
             buffer.putLong(at + Records.PAGE_INDEX_AT, page, Records.ORDER);
             buffer.putLong(at + Records.CHECK_AT, Records.check(identity, epoch, page, crc), Records.ORDER);
             claim.commit();
             return crc;
         }
-        MemorySegment.copy(contents, 0, pageScratch, Records.CONTENTS_AT, pageSize);
+        source.copyPage(page, pageScratch, Records.CONTENTS_AT);
         int crc = Records.crc(pageScratch.asSlice(Records.CONTENTS_AT, pageSize));
         Records.putHeader(pageBuffer, 0, Records.PAGE, identity, epoch);
         pageBuffer.putLong(Records.PAGE_INDEX_AT, page, Records.ORDER);
         pageBuffer.putLong(Records.CHECK_AT, Records.check(identity, epoch, page, crc), Records.ORDER);
-        long r;
-        while ((r = publication.offer(pageBuffer, 0, length)) < 0) refusals.refused(r);
+        offer(pageBuffer, length);
         return crc;
+    }
+
+    /** Pages of {@code memory} (page p at {@code p * pageSize}) as they are now. */
+    PageSource pagesOf(MemorySegment memory) {
+        return (page, destination, offset) -> MemorySegment.copy(memory, page * pageSize, destination, offset, pageSize);
+    }
+
+    /** A refused offer or claim: the owner decides (returns to retry, or throws), then the back-off. Returns true. */
+    private boolean retry(long result) {
+        refusals.refused(result);
+        backOff.idle();
+        return true;
+    }
+
+    private void offer(UnsafeBuffer buffer, int length) {
+        long r;
+        boolean refused = false;
+        while ((r = publication.offer(buffer, 0, length)) < 0) refused = retry(r);
+        if (refused) backOff.reset();
     }
 
     /** The buffer of the next small record: fill the fields after its header, then {@link #small(int, long, int)}. */
@@ -88,8 +130,7 @@ final class RecordPublisher {
     /** Sends the small record in {@link #small()}, of {@code length} bytes, with its header. */
     void small(int type, long epoch, int length) {
         Records.putHeader(small, 0, type, identity, epoch);
-        long r;
-        while ((r = publication.offer(small, 0, length)) < 0) refusals.refused(r);
+        offer(small, length);
     }
 
     /** An epoch start: epoch {@code epoch} applies on {@code base} (NO_EPOCH: on anything), answering join {@code joinId} (0: none). */

@@ -14,7 +14,6 @@ import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
 import javax.management.ObjectName;
-import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.Objects;
@@ -84,7 +83,13 @@ public final class Replicator implements AutoCloseable {
     private final long pageCount;
     private final Subscription control;
     private final FragmentHandler controlHandler = this::onControl;
+    /** Between cuts with nothing to do: parks growing to 0.5 ms (a sync() wakes the thread at once). */
     private final IdleStrategy idle = new BackoffIdleStrategy(10, 20, 1_000, 500_000);
+    /**
+     * While an epoch sent is not yet acknowledged: parks of at most 50 us, since only this thread
+     * reads the ack that a {@link #sync} caller (parked 50 us at a time itself) waits for.
+     */
+    private final IdleStrategy awaitingAck = new BackoffIdleStrategy(10, 20, 1_000, 50_000);
     private final Thread thread;
     private final ObjectName mbeanName;
     private final java.util.function.Consumer<Published> published;
@@ -188,7 +193,8 @@ public final class Replicator implements AutoCloseable {
                     following = false;
                 }
                 if (following && ackedEpoch < epoch && now - lastProgressNanos > maxLagNanos) dropReplica();
-                idle.idle(work);
+                if (following && ackedEpoch < publishedEpoch) awaitingAck.idle(work);
+                else idle.idle(work);
             }
         } catch (Throwable t) {
             failure = t;
@@ -236,17 +242,17 @@ public final class Replicator implements AutoCloseable {
             if (cut != null) markWritten(cut, e);
             out.epochStart(e, base, joinId, pageCount * pageSize);
             bytesPublished += Records.EPOCH_START_BYTES;
-            MemorySegment memory = source.live();
+            RecordPublisher.PageSource live = out.pagesOf(source.live());
             if (full) {
-                for (long p = 0; p < pageCount; p++) offerPage(e, p, memory.asSlice(p * pageSize, pageSize));
+                for (long p = 0; p < pageCount; p++) offerPage(e, p, live);
             } else if (livePages != null) {
-                for (long p : livePages) offerPage(e, p, memory.asSlice(p * pageSize, pageSize));
+                for (long p : livePages) offerPage(e, p, live);
             }
             if (cut == null) {
                 cut = takeCut();
                 markWritten(cut, e);
             }
-            for (int i = 0; i < cut.pageCount(); i++) offerPage(e, cut.page(i), cut.contents(i));
+            for (int i = 0; i < cut.pageCount(); i++) offerPage(e, cut.page(i), cut);
             published.accept(new Published(identity, e, base, pageRecords, digests.state(), cut.wallNanos()));
             out.epochEnd(e, pageRecords, recordsDigest, digests.state(), cut.wallNanos());
             bytesPublished += Records.EPOCH_END_BYTES;
@@ -282,7 +288,7 @@ public final class Replicator implements AutoCloseable {
     }
 
     /** One page record (its check is over the bytes sent: a live page may change under the copy; a later cut carries it again). */
-    private void offerPage(long e, long page, MemorySegment contents) {
+    private void offerPage(long e, long page, RecordPublisher.PageSource contents) {
         recorded(page, out.page(e, page, contents), Records.pageRecordBytes(pageSize));
     }
 
@@ -295,8 +301,9 @@ public final class Replicator implements AutoCloseable {
 
     /**
      * What to do when Aeron refuses an offer or a claim: back pressure and admin actions are retried
-     * (the writers keep running; their pages merge into the next cut); no replica, a closed
-     * publication, or one at its maximum position abandon the epoch in flight.
+     * after the publisher's back-off (the writers keep running; their pages merge into the next cut),
+     * the control stream read meanwhile; no replica, a closed publication, or one at its maximum
+     * position abandon the epoch in flight.
      */
     private void handleRefusal(long result) {
         if (result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION) {
@@ -308,7 +315,6 @@ public final class Replicator implements AutoCloseable {
                 throw new Disconnected();
             }
             control.poll(controlHandler, 16);
-            idle.idle(0);
             return;
         }
         if (result == Publication.NOT_CONNECTED) throw new Disconnected();

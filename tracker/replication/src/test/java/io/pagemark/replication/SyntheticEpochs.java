@@ -77,7 +77,9 @@ final class SyntheticEpochs implements EpochSource {
             @Override public long wallNanos() { return wallNanos; }
             @Override public int pageCount() { return pages.length; }
             @Override public long page(int i) { return pages[i]; }
-            @Override public MemorySegment contents(int i) { return image.asSlice(pages[i] * pageSize, pageSize); }
+            @Override public void copyPage(long page, MemorySegment destination, long offset) {
+                MemorySegment.copy(image, page * pageSize, destination, offset, pageSize);
+            }
             @Override public void close() {}
         };
     }
