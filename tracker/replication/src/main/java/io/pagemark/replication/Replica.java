@@ -70,7 +70,9 @@ public final class Replica implements AutoCloseable {
     private final int streamId;
     private final Backend backend;
     private final Subscription subscription;
-    private final ExclusivePublication control;
+    private final String controlChannel;
+    /** To the primary: joins and acks; replaced by the replica thread (a new session) at its maximum position, closed after that thread ended. */
+    private ExclusivePublication control;
     /** Reassembles records spanning frames (small MTUs) into an off-heap buffer, so that every record's contents have an address. */
     private final FragmentAssembler assembler = new FragmentAssembler(this::onRecord, 0, true);
     private final IdleStrategy idle = new BackoffIdleStrategy(10, 20, 1_000, 200_000);
@@ -136,6 +138,7 @@ public final class Replica implements AutoCloseable {
         this.transport = b.transport;
         this.streamId = b.streamId;
         this.backend = b.backend;
+        this.controlChannel = b.controlChannel;
         this.subscription = transport.aeron().addSubscription(b.channel, streamId, image -> newSessions.incrementAndGet(), this::onImageLost);
         try {
             this.control = transport.aeron().addExclusivePublication(b.controlChannel, streamId + 1);
@@ -205,16 +208,31 @@ public final class Replica implements AutoCloseable {
         Records.putHeader(out, 0, Records.JOIN, identity, epoch);
         out.putLong(Records.JOIN_DIGEST_AT, digests == null ? 0 : digests.state(), Records.ORDER);
         out.putLong(Records.JOIN_JOIN_ID_AT, joinId, Records.ORDER);
-        control.offer(out, 0, Records.JOIN_BYTES);   // refused (not connected yet, back pressure): the retry sends it again
+        offerControl(Records.JOIN_BYTES, 1);   // refused (not connected yet, back pressure): the retry sends it again
     }
 
     private void sendAck(long applied) {
         Records.putHeader(out, 0, Records.ACK, identity, applied);
         out.putLong(Records.ACK_TIME_AT, WallClock.nanos(), Records.ORDER);
-        for (int tries = 0; tries < 1000; tries++) {
-            long r = control.offer(out, 0, Records.ACK_BYTES);
-            // A later ack supersedes a lost one; only back pressure is worth a short wait.
-            if (r >= 0 || (r != Publication.BACK_PRESSURED && r != Publication.ADMIN_ACTION)) return;
+        offerControl(Records.ACK_BYTES, 1000);   // a later ack supersedes a lost one
+    }
+
+    /**
+     * Offers the control record in {@code out}, retrying back pressure and admin actions up to
+     * {@code tries} times (a record lost is sent again: a join by its retry, an ack by the next one).
+     * Not connected: the primary is not there yet or is gone, dropped. At its maximum position the
+     * publication is replaced by a new session. Closed: only when the replica closes it.
+     */
+    private void offerControl(int length, int tries) {
+        for (int i = 0; i < tries; i++) {
+            long r = control.offer(out, 0, length);
+            if (r >= 0 || r == Publication.NOT_CONNECTED || r == Publication.CLOSED) return;
+            if (r == Publication.MAX_POSITION_EXCEEDED) {
+                control.close();
+                control = transport.aeron().addExclusivePublication(controlChannel, streamId + 1);
+                return;
+            }
+            if (r != Publication.BACK_PRESSURED && r != Publication.ADMIN_ACTION) throw new PagemarkException("unexpected Aeron offer result " + r);
             Thread.onSpinWait();
         }
     }
