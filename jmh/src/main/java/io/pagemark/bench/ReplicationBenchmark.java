@@ -41,7 +41,8 @@ import java.util.concurrent.locks.LockSupport;
  * Replication over Aeron against Aeron itself, on the same channel and MTU (8 KiB: one 4 KiB page per
  * frame), IPC and UDP loopback (a driver per side):
  * {@link #plainAeron} streams {@value #PAGES} messages of 4 KiB from one publication to one
- * subscriber (the limit here), which counts them ({@code copyOut=false}) or copies each out; {@link #replicated} ships the same 16 MiB as one epoch of a dirtied
+ * subscriber (the limit here), copied into the claimed frames from one buffer or from the pages of
+ * an arena ({@code source}), which counts them ({@code copyOut=false}) or copies each out; {@link #replicated} ships the same 16 MiB as one epoch of a dirtied
  * arena and returns when the replica has applied it (cut, copy, check, stage, apply, ack);
  * {@link #lag} records each epoch's lag from the primary's cut to the replica's apply while a writer
  * dirties pages at {@code dirtyMBps}; {@link #writes} is a writer's batch of random stores with and
@@ -97,28 +98,43 @@ public class ReplicationBenchmark {
     }
 
     /**
-     * A publication and a subscriber thread taking 4 KiB messages: Aeron alone. With {@code copyOut}
-     * false the subscriber only counts them (it never reads the payload: Aeron's own limit); true, it
-     * copies each one out of the term into a page, the least a receiver that keeps the data does.
+     * A publication and a subscriber thread taking 4 KiB messages: Aeron alone. The publisher claims
+     * each frame and copies a page into it, from one 4 KiB buffer ({@code source=buffer}: always in
+     * the cache, Aeron's own limit) or from the next page of a 16 MiB arena ({@code source=page}: as
+     * the replicator reads the pages of an epoch). With {@code copyOut} false the subscriber only
+     * counts them (it never reads the payload); true, it copies each one out of the term into a
+     * 16 MiB arena, the least a receiver that keeps the data does.
      */
     @State(Scope.Benchmark)
     public static class Plain {
         @Param({"false", "true"})
         boolean copyOut;
+        @Param({"buffer", "page"})
+        String source;
         ExclusivePublication publication;
         Subscription subscription;
         final BufferClaim claim = new BufferClaim();
-        final IdleStrategy backPressure = new BackoffIdleStrategy(10, 20, 1_000, 500_000);
+        /** The replicator's back-off under back pressure (RecordPublisher), reset after each refused message goes out. */
+        final IdleStrategy backPressure = new BackoffIdleStrategy(10, 20, 1_000, 50_000);
         final AtomicLong received = new AtomicLong();
         final AtomicBoolean running = new AtomicBoolean(true);
         Thread subscriber;
-        MemorySegment page;
+        MemorySegment pages;
+        long pageStride;
 
         @Setup(Level.Trial)
         public void open(Link link) {
             subscription = link.replicaSide.aeron().addSubscription(link.data, 9001);
             publication = link.primarySide.aeron().addExclusivePublication(link.data, 9001);
-            page = Arena.ofAuto().allocate(PAGE, PAGE);
+            boolean fromPages = switch (source) {
+                case "page" -> true;
+                case "buffer" -> false;
+                default -> throw new IllegalArgumentException("source must be page or buffer, got " + source);
+            };
+            pages = Arena.ofAuto().allocate(fromPages ? (long) PAGES * PAGE : PAGE, PAGE);
+            SplittableRandom random = new SplittableRandom(3);
+            for (long o = 0; o < pages.byteSize(); o += 8) pages.set(java.lang.foreign.ValueLayout.JAVA_LONG, o, random.nextLong());
+            pageStride = fromPages ? PAGE : 0;
             MemorySegment kept = Arena.ofAuto().allocate((long) PAGES * PAGE, PAGE);
             FragmentHandler count = (buffer, offset, length, header) -> received.incrementAndGet();
             FragmentHandler copy = (buffer, offset, length, header) -> {
@@ -159,12 +175,15 @@ public class ReplicationBenchmark {
         long target = plain.received.get() + PAGES;
         for (int i = 0; i < PAGES; i++) {
             long r;
+            boolean refused = false;
             while ((r = plain.publication.tryClaim(PAGE, plain.claim)) < 0) {
-                if (r == Publication.CLOSED || r == Publication.MAX_POSITION_EXCEEDED) throw new IllegalStateException("publication " + r);
-                plain.backPressure.idle(0);   // the replicator's idle strategy under back pressure
+                if (r != Publication.BACK_PRESSURED && r != Publication.ADMIN_ACTION) throw new IllegalStateException("publication " + r);
+                plain.backPressure.idle();
+                refused = true;
             }
+            if (refused) plain.backPressure.reset();
             var buffer = plain.claim.buffer();
-            MemorySegment.copy(plain.page, 0, termBytes(buffer.addressOffset() + plain.claim.offset(), PAGE), 0, PAGE);
+            MemorySegment.copy(plain.pages, i * plain.pageStride, termBytes(buffer.addressOffset() + plain.claim.offset(), PAGE), 0, PAGE);
             plain.claim.commit();
         }
         while (plain.received.get() < target) LockSupport.parkNanos(50_000);   // as Replicator.sync waits
