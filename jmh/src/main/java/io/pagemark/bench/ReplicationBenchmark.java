@@ -5,6 +5,7 @@ import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.aeron.logbuffer.BufferClaim;
 import io.aeron.logbuffer.FragmentHandler;
+import io.pagemark.Backend;
 import io.pagemark.TrackedArena;
 import io.pagemark.WriterGate;
 import io.pagemark.replication.AeronTransport;
@@ -190,9 +191,15 @@ public class ReplicationBenchmark {
         return target;
     }
 
-    /** A primary and its replica on a 16 MiB arena; epochs only on sync (a long interval). */
+    /**
+     * A primary and its replica on a 16 MiB arena of {@code backend}; epochs only on sync (a long
+     * interval). On uffd-sync the cut re-protects the pages and the replicator reads them from the
+     * arena while writers run (copy-before-write); on uffd-async the cut copies them in its pause.
+     */
     @State(Scope.Benchmark)
     public static class Pipeline {
+        @Param({"uffd-sync", "uffd-async"})
+        String backend;
         final WriterGate gate = new WriterGate();
         TrackedArena arena;
         Replicator replicator;
@@ -201,7 +208,7 @@ public class ReplicationBenchmark {
 
         @Setup(Level.Trial)
         public void open(Link link) throws Exception {
-            arena = TrackedArena.builder().size((long) PAGES * PAGE).writerPause(gate).open();
+            arena = TrackedArena.builder().size((long) PAGES * PAGE).backend(Backend.parse(backend)).writerPause(gate).open();
             replicator = Replicator.builder().arena(arena).writerPause(gate).transport(link.primarySide).channel(link.data)
                     .controlChannel(link.control).streamId(9101).epochInterval(Duration.ofHours(1)).start();
             replica = Replica.builder().transport(link.replicaSide).channel(link.data).controlChannel(link.control).streamId(9101).start();
@@ -232,9 +239,11 @@ public class ReplicationBenchmark {
         return pipeline.replicator.sync(Duration.ofSeconds(60));
     }
 
-    /** A writer dirtying random pages at {@code dirtyMBps}, an epoch every millisecond. */
+    /** A writer dirtying random pages of a {@code backend} arena at {@code dirtyMBps}, an epoch every millisecond. */
     @State(Scope.Benchmark)
     public static class Dirtying {
+        @Param({"uffd-sync", "uffd-async"})
+        String backend;
         @Param({"10", "100"})
         int dirtyMBps;
         final WriterGate gate = new WriterGate();
@@ -246,7 +255,7 @@ public class ReplicationBenchmark {
 
         @Setup(Level.Trial)
         public void open(Link link) throws Exception {
-            arena = TrackedArena.builder().size(64L << 20).writerPause(gate).open();
+            arena = TrackedArena.builder().size(64L << 20).backend(Backend.parse(backend)).writerPause(gate).open();
             replicator = Replicator.builder().arena(arena).writerPause(gate).transport(link.primarySide).channel(link.data)
                     .controlChannel(link.control).streamId(9201).epochInterval(Duration.ofMillis(1)).start();
             replica = Replica.builder().transport(link.replicaSide).channel(link.data).controlChannel(link.control).streamId(9201).start();
