@@ -11,10 +11,11 @@ import java.util.Arrays;
  * restarts, a page faulted by two threads). Not thread-safe: the collecting thread owns it.
  * <p>
  * While pages arrive in ascending order (PAGEMAP_SCAN's regions, a ring of sequential faults) the
- * set keeps them as runs, so that adding a run and {@link #runs()} cost O(1) and O(runs): a collect
+ * set keeps them as runs, so that adding a run, {@link #runs()}, {@link #addAll} of another such set
+ * and {@link #copyTo} a native bitmap cost O(1), O(runs), O(both sets' runs) and O(runs): a collect
  * then costs what the kernel reports, not a walk of a bitset. The first page added out of order,
- * the first removal and the word-wise operations (bitmaps, {@link #addAll}) move them into a bitset,
- * which takes any order from then until {@link #clear()}.
+ * the first removal, {@link #takeAll}, {@link #addBitmap} and an {@link #addAll} of a set already in
+ * a bitset move them into a bitset, which takes any order from then until {@link #clear()}.
  */
 public final class PageSet {
     private static final VarHandle SHARED_WORD = ValueLayout.JAVA_LONG.varHandle();
@@ -30,6 +31,8 @@ public final class PageSet {
     /** While ordered: sorted, disjoint, non-adjacent runs as (first page, page count) pairs in [0, runLongs). */
     private long[] runs = new long[16];
     private int runLongs;
+    /** {@link #addAll}'s merge target, swapped with {@link #runs} (kept so that merging allocates only to grow). */
+    private long[] mergedRuns = new long[0];
 
     public PageSet(long base, long pageSize, long pageCount) {
         if (Long.bitCount(pageSize) != 1) throw new IllegalArgumentException("page size must be a power of two: " + pageSize);
@@ -60,6 +63,12 @@ public final class PageSet {
         checkIndex(first + count - 1);
         long end = first + count;
         if (ordered && appended(first, end)) return;
+        setBits(first, end);
+        touched((int) (first >>> 6), (int) ((end - 1) >>> 6));
+    }
+
+    /** Sets the bits of pages [first, end) in {@link #words}. */
+    private void setBits(long first, long end) {
         int firstWord = (int) (first >>> 6), lastWord = (int) ((end - 1) >>> 6);
         long firstMask = -1L << first, lastMask = -1L >>> (63 - ((end - 1) & 63));
         if (firstWord == lastWord) {
@@ -69,19 +78,58 @@ public final class PageSet {
             Arrays.fill(words, firstWord + 1, lastWord, -1L);
             words[lastWord] |= lastMask;
         }
-        touched(firstWord, lastWord);
     }
 
     /** Adds every page of {@code other}, a set of the same region. */
     public void addAll(PageSet other) {
         if (other.words.length != words.length) throw new IllegalArgumentException("a set of another region (" + other.pageCount + " pages, not " + pageCount + ")");
+        if (other.isEmpty()) return;
+        if (ordered && other.ordered) {
+            mergeRuns(other.runs, other.runLongs);
+            return;
+        }
         if (ordered) toBits();
         if (other.ordered) {
             for (int i = 0; i < other.runLongs; i += 2) addRange(other.runs[i], other.runs[i + 1]);
             return;
         }
         for (int w = other.lowWord; w <= other.highWord; w++) words[w] |= other.words[w];
-        if (other.highWord >= other.lowWord) touched(other.lowWord, other.highWord);
+        touched(other.lowWord, other.highWord);
+    }
+
+    /** While ordered: adds the sorted, disjoint runs {@code added}[0, {@code addedLongs}), merging the two sorted lists. */
+    private void mergeRuns(long[] added, int addedLongs) {
+        if (runLongs == 0) {
+            if (runs.length < addedLongs) runs = new long[addedLongs];
+            System.arraycopy(added, 0, runs, 0, addedLongs);
+            runLongs = addedLongs;
+            return;
+        }
+        if (mergedRuns.length < runLongs + addedLongs) mergedRuns = new long[runLongs + addedLongs];
+        long[] out = mergedRuns;
+        int n = 0, i = 0, j = 0;
+        while (i < runLongs || j < addedLongs) {
+            long first, count;
+            if (j == addedLongs || (i < runLongs && runs[i] <= added[j])) {
+                first = runs[i];
+                count = runs[i + 1];
+                i += 2;
+            } else {
+                first = added[j];
+                count = added[j + 1];
+                j += 2;
+            }
+            long lastEnd = n == 0 ? -1 : out[n - 2] + out[n - 1];
+            if (n > 0 && first <= lastEnd) {
+                if (first + count > lastEnd) out[n - 1] = first + count - out[n - 2];
+            } else {
+                out[n++] = first;
+                out[n++] = count;
+            }
+        }
+        mergedRuns = runs;
+        runs = out;
+        runLongs = n;
     }
 
     /** Adds every page overlapping the byte addresses [start, end) (absolute addresses inside the region). */
@@ -175,9 +223,17 @@ public final class PageSet {
     /** The pages as sorted, maximal runs: pairs (first page, page count) packed in one array. */
     public long[] runs() {
         if (ordered) return Arrays.copyOf(runs, runLongs);
-        long[] out = new long[16];
+        // Two passes over the words, so that the array is allocated once at its size: count the runs' starts, then fill.
+        int count = 0;
+        long carry = 0;   // the previous word's last bit: a run going on into this word does not start in it
+        for (int w = lowWord; w <= highWord; w++) {
+            long bits = words[w];
+            count += Long.bitCount(bits & ~((bits << 1) | carry));
+            carry = bits >>> 63;
+        }
+        long[] out = new long[2 * count];
         int n = 0;
-        long runStart = -1, runEnd = -1;
+        long runEnd = -1;
         for (int w = lowWord; w <= highWord; w++) {
             long bits = words[w];
             while (bits != 0) {
@@ -186,24 +242,15 @@ public final class PageSet {
                 long ones = Long.numberOfTrailingZeros(~(bits >>> bit));   // length of this run of ones inside the word
                 if (bit + ones >= 64) bits = 0; else bits &= -1L << (bit + ones);
                 if (start == runEnd) {
-                    runEnd = start + ones;
+                    out[n - 1] += ones;
                 } else {
-                    if (runStart >= 0) {
-                        if (n + 2 > out.length) out = Arrays.copyOf(out, out.length * 2);
-                        out[n++] = runStart;
-                        out[n++] = runEnd - runStart;
-                    }
-                    runStart = start;
-                    runEnd = start + ones;
+                    out[n++] = start;
+                    out[n++] = ones;
                 }
+                runEnd = start + ones;
             }
         }
-        if (runStart >= 0) {
-            if (n + 2 > out.length) out = Arrays.copyOf(out, out.length + 2);
-            out[n++] = runStart;
-            out[n++] = runEnd - runStart;
-        }
-        return Arrays.copyOf(out, n);
+        return out;
     }
 
     /**
@@ -211,16 +258,38 @@ public final class PageSet {
      * at bit p % 64 of long p / 64) that is zero where this set may hold pages; {@link #clearIn} undoes it.
      */
     public void copyTo(MemorySegment bitmap) {
-        if (ordered) toBits();
-        if (highWord >= lowWord) {
+        if (ordered) {
+            if (runLongs == 0) return;
+            // The runs set in the words (all zero while ordered), copied in one block, zeroed again: the set stays ordered.
+            for (int i = 0; i < runLongs; i += 2) setBits(runs[i], runs[i] + runs[i + 1]);
+            int low = firstRunWord(), high = lastRunWord();
+            MemorySegment.copy(words, low, bitmap, ValueLayout.JAVA_LONG, (long) low * Long.BYTES, high - low + 1);
+            Arrays.fill(words, low, high + 1, 0L);
+        } else if (highWord >= lowWord) {
             MemorySegment.copy(words, lowWord, bitmap, ValueLayout.JAVA_LONG, (long) lowWord * Long.BYTES, highWord - lowWord + 1);
         }
     }
 
     /** Zeroes in {@code bitmap} the words {@link #copyTo} wrote (call before this set changes). */
     public void clearIn(MemorySegment bitmap) {
-        if (ordered) toBits();
-        if (highWord >= lowWord) bitmap.asSlice((long) lowWord * Long.BYTES, (long) (highWord - lowWord + 1) * Long.BYTES).fill((byte) 0);
+        if (ordered) {
+            if (runLongs > 0) zeroWords(bitmap, firstRunWord(), lastRunWord());
+        } else if (highWord >= lowWord) {
+            zeroWords(bitmap, lowWord, highWord);
+        }
+    }
+
+    /** While ordered and not empty: the words of the first and of the last page. */
+    private int firstRunWord() {
+        return (int) (runs[0] >>> 6);
+    }
+
+    private int lastRunWord() {
+        return (int) ((runs[runLongs - 2] + runs[runLongs - 1] - 1) >>> 6);
+    }
+
+    private static void zeroWords(MemorySegment bitmap, int from, int to) {
+        bitmap.asSlice((long) from * Long.BYTES, (long) (to - from + 1) * Long.BYTES).fill((byte) 0);
     }
 
     /** Adds every page set in {@code bitmap}, a native bitmap of the region as {@link #copyTo} writes it. */

@@ -54,6 +54,36 @@ class PageSetTest {
     }
 
     @Test
+    void addingAnotherSetOfRunsMergesInterleavedTouchingAndOverlappingRuns() {
+        SplittableRandom random = new SplittableRandom(11);
+        for (int round = 0; round < 200; round++) {
+            PageSet set = new PageSet(0, 4096, PAGES), other = new PageSet(0, 4096, PAGES);
+            BitSet expected = new BitSet();
+            for (PageSet s : new PageSet[] {set, other}) {
+                for (long next = random.nextInt(50); next < PAGES; next += random.nextInt(1, 120)) {
+                    long count = Math.min(random.nextInt(1, 40), PAGES - next);
+                    s.addRange(next, count);
+                    expected.set((int) next, (int) (next + count));
+                    next += count;
+                }
+            }
+            set.addAll(other);
+            assertSame(expected, set, "round " + round + " merged");
+            try (Arena arena = Arena.ofConfined()) {   // the merged runs into a native bitmap and out again
+                MemorySegment bitmap = arena.allocate((PAGES + 63) / 64 * 8L, 8);
+                set.copyTo(bitmap);
+                PageSet copy = new PageSet(0, 4096, PAGES);
+                copy.addBitmap(bitmap);
+                assertSame(expected, copy, "round " + round + " through a bitmap");
+                set.clearIn(bitmap);
+                assertEquals(0, bitmap.elements(ValueLayout.JAVA_LONG).filter(w -> w.get(ValueLayout.JAVA_LONG, 0) != 0).count());
+            }
+            set.addAll(new PageSet(0, 4096, PAGES));
+            assertSame(expected, set, "round " + round + " plus an empty set");
+        }
+    }
+
+    @Test
     void anyOrderRemovalsAndReuseAgreeWithABitSet() {
         SplittableRandom random = new SplittableRandom(7);
         PageSet set = new PageSet(0, 4096, PAGES);
