@@ -22,6 +22,8 @@ final class CutState {
     private final MemorySegment states;
     private final MemorySegment image;
     private final MemorySegment delta;
+    /** {@link #deltaPages()}'s scratch set, kept so that a cut allocates no bitset of the arena's size. */
+    private final PageSet deltaScratch;
 
     CutState(long pageSize, long pageCount) {
         this.pageSize = pageSize;
@@ -35,6 +37,7 @@ final class CutState {
             this.states = memory.allocate(ValueLayout.JAVA_INT, pageCount);
             for (long p = 0; p < pageCount; p++) states.setAtIndex(ValueLayout.JAVA_INT, p, FaultPaths.PAGE_TAKEN_BY_CALLER);
             this.delta = memory.allocate(ValueLayout.JAVA_LONG, (pageCount + 63) / 64);
+            this.deltaScratch = new PageSet(0, pageSize, pageCount);
         } catch (RuntimeException | Error e) {
             memory.close();
             throw e;
@@ -56,9 +59,10 @@ final class CutState {
 
     /** The pages of the cut just started, from {@link #delta()}. */
     DirtyPages deltaPages() {
-        PageSet pages = new PageSet(0, pageSize, pageCount);
-        pages.addBitmap(delta);
-        return new DirtyPages(pageSize, pageCount, pages.runs());
+        deltaScratch.addBitmap(delta);
+        DirtyPages pages = new DirtyPages(pageSize, pageCount, deltaScratch.runs());
+        deltaScratch.clear();
+        return pages;
     }
 
     /**
