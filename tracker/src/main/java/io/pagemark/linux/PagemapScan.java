@@ -63,6 +63,8 @@ public class PagemapScan implements AutoCloseable {
     private final MemorySegment arg;
     private final MemorySegment vector;
     private final int vectorLength;
+    /** One ioctl's output vector copied out in one block ({@link #pageOut}): start, end, categories per region. */
+    private final long[] regionWords;
     private long ioctlCalls;
 
     /** Opens /proc/self/pagemap for scanning with an output vector of {@code vectorLength} regions. */
@@ -72,6 +74,7 @@ public class PagemapScan implements AutoCloseable {
         this.pagemapFd = Libc.open("/proc/self/pagemap", Libc.O_RDONLY | Libc.O_CLOEXEC, Libc.NO_HINT);
         this.arg = arena.allocate(ARG);
         this.vector = arena.allocate(REGION, vectorLength);
+        this.regionWords = new long[(int) (vectorLength * (REGION.byteSize() / Long.BYTES))];
     }
 
     /**
@@ -139,10 +142,9 @@ public class PagemapScan implements AutoCloseable {
 
     /** Hands one ioctl's output vector of {@code count} regions to the sink. */
     protected void pageOut(MemorySegment regions, int count, RegionSink sink) {
-        for (int i = 0; i < count; i++) {
-            long offset = i * REGION.byteSize();
-            sink.region(regions.get(JAVA_LONG, offset), regions.get(JAVA_LONG, offset + 8));
-        }
+        int longsPerRegion = (int) (REGION.byteSize() / Long.BYTES);
+        MemorySegment.copy(regions, JAVA_LONG, 0, regionWords, 0, count * longsPerRegion);
+        for (int i = 0; i < count * longsPerRegion; i += longsPerRegion) sink.region(regionWords[i], regionWords[i + 1]);
     }
 
     /** How many PAGEMAP_SCAN ioctls this scanner has made (walk_end restarts included). */
