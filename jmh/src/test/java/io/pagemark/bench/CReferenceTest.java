@@ -57,6 +57,7 @@ class CReferenceTest {
     void armingCopyingAndForking(String thp) {
         assertTimed(measure(CReference.WRITEPROTECT, CReference.THP, thp));
         assertTimed(measure(CReference.FORK, CReference.THP, thp));
+        assertTimed(measure(CReference.REPROTECT, CReference.THP, thp, CReference.BACKEND, "uffd-sync", CReference.DIRTY_PERCENT, "1"));
     }
 
     @Test
@@ -93,7 +94,11 @@ class CReferenceTest {
                 synchronous.stream().map(p -> p.measurement() + " " + p.options().get(CReference.BACKEND)).toList(), synchronous::toString);
         List<CReferences.Pairing> cut = CReferences.after("CutBenchmark.cut", Map.of("backend", List.of("uffd-sync"), "size", List.of("1GiB"),
                 "dirtyPercent", List.of("0.1", "1"), "hugePages", List.of("false", "true")));
-        assertEquals(List.of("fork 1073741824 false", "fork 1073741824 true"), cut.stream()
-                .map(p -> p.measurement() + " " + p.options().get(CReference.SIZE) + " " + p.options().get(CReference.THP)).toList(), cut::toString);
+        // The cut's start beside its kernel calls (the re-protect of the same pages, huge pages or not), then fork() of the same memory.
+        assertEquals(List.of("reprotect uffd-sync 1073741824 0.1 false", "reprotect uffd-sync 1073741824 0.1 true",
+                        "reprotect uffd-sync 1073741824 1 false", "reprotect uffd-sync 1073741824 1 true",
+                        "fork null 1073741824 null false", "fork null 1073741824 null true"), cut.stream()
+                .map(p -> p.measurement() + " " + p.options().get(CReference.BACKEND) + " " + p.options().get(CReference.SIZE) + " "
+                        + p.options().get(CReference.DIRTY_PERCENT) + " " + p.options().get(CReference.THP)).toList(), cut::toString);
     }
 }

@@ -106,6 +106,15 @@ public final class CReferences {
                     p -> Map.of(CReference.SIZE, p.get("arenaBytes")),
                     p -> backend + " live snapshot start = UFFDIO_WRITEPROTECT of " + Sizes.format(Long.parseLong(p.get("arenaBytes")))));
         }
+        // A cut's start is a snapshot's start on the pages written since the previous one (pm_copy_before_write_start):
+        // its kernel calls are the re-protect of those pages, made in the fault paths' pause.
+        for (String backend : List.of("uffd-sync", "uffd-sigbus", "mprotect")) {
+            c.add(new Comparison(ReportGenerator.CUT, Map.of("backend", backend), List.of("size", "dirtyPercent", "hugePages"), CReference.REPROTECT,
+                    p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size"))), CReference.DIRTY_PERCENT, p.get("dirtyPercent"),
+                            CReference.BACKEND, backend, CReference.THP, p.get("hugePages"), CReference.SAMPLES, "20"),
+                    p -> backend + " cut / snapshot start = re-protect of the pages written since the previous cut, " + p.get("dirtyPercent")
+                            + "% of " + Sizes.format(Sizes.parse(p.get("size"))) + (Boolean.parseBoolean(p.get("hugePages")) ? " of huge pages" : "")));
+        }
         // The copy's benchmark state sits on each snapshot backend's arena: one row each, one C measurement for all.
         c.add(new Comparison(ReportGenerator.SNAPSHOT_STW, Map.of(), List.of("backend", "arenaBytes"), CReference.MEMCPY,
                 p -> Map.of(CReference.SIZE, p.get("arenaBytes"), CReference.DIRTY_PERCENT, "100", CReference.SAMPLES, "10"),
