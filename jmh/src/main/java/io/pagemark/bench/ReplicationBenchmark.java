@@ -62,7 +62,7 @@ public class ReplicationBenchmark {
 
     static String channel(String media, int port) {
         return media.equals("ipc") ? "aeron:ipc?mtu=8k|term-length=16m"
-                : "aeron:udp?endpoint=127.0.0.1:" + port + "|mtu=8k|term-length=16m|rcv-wnd=2m|so-rcvbuf=2m";
+                : AeronTransport.udpChannel("127.0.0.1:" + port);
     }
 
     static int freePort() {

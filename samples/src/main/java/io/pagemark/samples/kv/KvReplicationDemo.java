@@ -71,16 +71,9 @@ public final class KvReplicationDemo {
         });
     }
 
-    /** A UDP channel on loopback: one frame per page record, and a receiver window large enough for loopback rates. */
+    /** A UDP channel on loopback (AeronTransport.udpChannel: one frame per page record, a socket buffer twice the receiver window). */
     static String udp(int port) {
-        long window = 2L << 20;
-        try {
-            // readAllLines, not readString: procfs reports a size of 0, and readString of it came back truncated ("4" of "4194304").
-            window = Math.min(window, Long.parseLong(Files.readAllLines(Path.of("/proc/sys/net/core/rmem_max")).getFirst().trim()));
-        } catch (IOException | NumberFormatException unreadable) {
-            window = 128 << 10;   // Aeron's default window fits the default socket buffer
-        }
-        return "aeron:udp?endpoint=127.0.0.1:" + port + "|mtu=8k|rcv-wnd=" + window + "|so-rcvbuf=" + window;
+        return AeronTransport.udpChannel("127.0.0.1:" + port);
     }
 
     // ---- the primary ----

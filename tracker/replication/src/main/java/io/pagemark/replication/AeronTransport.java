@@ -3,7 +3,9 @@ package io.pagemark.replication;
 import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
+import io.aeron.driver.status.SystemCounterDescriptor;
 import io.pagemark.PagemarkException;
+import org.agrona.concurrent.status.CountersReader;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -37,6 +39,10 @@ import java.util.stream.Stream;
  * machines this targets have few CPUs.
  */
 public final class AeronTransport implements AutoCloseable {
+    /** The receiver window {@link #udpChannel} asks for, when net.core.rmem_max allows a socket buffer twice its size. */
+    public static final int UDP_RECEIVER_WINDOW = 2 << 20;
+    private static final int UDP_MTU = 8 << 10;
+    private static final Path RMEM_MAX = Path.of("/proc/sys/net/core/rmem_max");
     private static final String PREFIX = "pagemark-aeron-";
     private static final Pattern OWNED = Pattern.compile(Pattern.quote(PREFIX) + "(\\d+)-[0-9a-f]+");
 
@@ -105,6 +111,71 @@ public final class AeronTransport implements AutoCloseable {
         } catch (RuntimeException e) {
             throw new PagemarkException("could not connect to the Aeron media driver in " + directory + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A UDP channel to {@code endpoint} ({@code host:port}) for streams of 4 KiB page records: an 8 KiB
+     * MTU (one record a frame), 16 MiB terms, a receiver window ({@code rcv-wnd}) of
+     * {@value #UDP_RECEIVER_WINDOW} bytes, and a socket receive buffer ({@code so-rcvbuf}) twice the window.
+     *
+     * <p>Twice, because the kernel charges each datagram its buffer's whole allocation, about twice a
+     * page record's bytes: a buffer the size of the window overflows once the receiving driver falls a
+     * window behind (descheduled on a busy machine), and every datagram dropped then costs a NAK and a
+     * retransmission, a round trip or more each (docs/migration.md). The kernel clamps SO_RCVBUF to
+     * {@code net.core.rmem_max} without a word; when that is under twice the window, the window here is
+     * half of it instead. For the full window set {@code sysctl -w net.core.rmem_max=4194304} (or more)
+     * on the receiving host.
+     */
+    public static String udpChannel(String endpoint) {
+        Objects.requireNonNull(endpoint, "endpoint");
+        int window = udpReceiverWindow(rmemMax());
+        return "aeron:udp?endpoint=" + endpoint + "|mtu=" + UDP_MTU + "|term-length=16m|rcv-wnd=" + window + "|so-rcvbuf=" + 2 * window;
+    }
+
+    /** The receiver window for a host whose largest socket receive buffer is {@code rmemMax} bytes (0: unknown). */
+    static int udpReceiverWindow(long rmemMax) {
+        if (rmemMax <= 0) return UDP_RECEIVER_WINDOW;
+        long half = Math.min(UDP_RECEIVER_WINDOW, rmemMax / 2) & -UDP_MTU;
+        return (int) Math.max(UDP_MTU, half);
+    }
+
+    /** net.core.rmem_max, or 0 where it cannot be read (not Linux). */
+    static long rmemMax() {
+        try {
+            // readAllLines, not readString: procfs reports a size of 0, and readString of it came back truncated.
+            return Long.parseLong(Files.readAllLines(RMEM_MAX).getFirst().trim());
+        } catch (IOException | RuntimeException unreadable) {
+            return 0;
+        }
+    }
+
+    /**
+     * The loss counters of this transport's driver, all its streams together (Aeron's system counters).
+     *
+     * @param naksSent        gaps this driver's receivers asked to be sent again
+     * @param naksReceived    such requests this driver's senders received
+     * @param retransmitsSent frames this driver's senders sent again
+     * @param lossGapFills    gaps its receivers gave up on and filled with padding (lost for good)
+     */
+    public record LossCounters(long naksSent, long naksReceived, long retransmitsSent, long lossGapFills) {
+        /** This minus {@code earlier}: what happened in between. */
+        public LossCounters since(LossCounters earlier) {
+            return new LossCounters(naksSent - earlier.naksSent, naksReceived - earlier.naksReceived,
+                    retransmitsSent - earlier.retransmitsSent, lossGapFills - earlier.lossGapFills);
+        }
+    }
+
+    /** The driver's loss counters now (an external driver's count every client's streams). */
+    public LossCounters lossCounters() {
+        SystemCounterDescriptor[] wanted = {SystemCounterDescriptor.NAK_MESSAGES_SENT, SystemCounterDescriptor.NAK_MESSAGES_RECEIVED,
+                SystemCounterDescriptor.RETRANSMITS_SENT, SystemCounterDescriptor.LOSS_GAP_FILLS};
+        long[] values = new long[wanted.length];
+        CountersReader counters = aeron.countersReader();
+        counters.forEach((counterId, typeId, key, label) -> {
+            if (typeId != SystemCounterDescriptor.SYSTEM_COUNTER_TYPE_ID) return;
+            for (int i = 0; i < wanted.length; i++) if (key.getInt(0) == wanted[i].id()) values[i] = counters.getCounterValue(counterId);
+        });
+        return new LossCounters(values[0], values[1], values[2], values[3]);
     }
 
     /** The Aeron client, for streams of your own on the same driver (closed with the transport). */

@@ -52,7 +52,7 @@ class ArenaReplicationTest {
             channel = "aeron:ipc?term-length=4m";
             control = "aeron:ipc?term-length=64k";
         } else {
-            channel = "aeron:udp?endpoint=127.0.0.1:" + ReplicationStreamTest.freePort() + "|term-length=4m|mtu=8k|rcv-wnd=2m|so-rcvbuf=2m";
+            channel = AeronTransport.udpChannel("127.0.0.1:" + ReplicationStreamTest.freePort());
             control = "aeron:udp?endpoint=127.0.0.1:" + ReplicationStreamTest.freePort() + "|term-length=64k";
         }
         WriterGate gate = new WriterGate();

@@ -78,7 +78,7 @@ class MigrationTest {
 
     static String[] channels(String media) throws java.io.IOException {
         if (media.equals("ipc")) return new String[] {"aeron:ipc?term-length=8m", "aeron:ipc?term-length=64k"};
-        return new String[] {"aeron:udp?endpoint=127.0.0.1:" + ReplicationStreamTest.freePort() + "|term-length=8m|mtu=8k|rcv-wnd=2m|so-rcvbuf=2m",
+        return new String[] {AeronTransport.udpChannel("127.0.0.1:" + ReplicationStreamTest.freePort()),
                 "aeron:udp?endpoint=127.0.0.1:" + ReplicationStreamTest.freePort() + "|term-length=64k"};
     }
 
