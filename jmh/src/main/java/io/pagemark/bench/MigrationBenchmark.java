@@ -118,6 +118,10 @@ public class MigrationBenchmark {
         return migrate(s, downtimes, true);
     }
 
+    private static String parts(Migration.Downtime d) {
+        return String.format("%.2f/%.2f/%.2f/%.2f/%.2f", d.stopMillis(), d.collectMillis(), d.sendMillis(), d.readyMillis(), d.commitMillis());
+    }
+
     private static double migrate(Source s, LatencyHistograms downtimes, boolean stopAndCopy) throws Exception {
         try (MigrationDestination destination = MigrationDestination.builder().transport(s.destinationSide)
                 .channel(s.data).controlChannel(s.control).peerTimeout(PEER_TIMEOUT).start()) {
@@ -134,9 +138,14 @@ public class MigrationBenchmark {
             double bandwidth = rounds.isEmpty() ? 0 : rounds.getLast().bandwidthMBps();
             double dirty = rounds.isEmpty() ? 0 : rounds.getLast().dirtyMBps();
             s.lines.add(String.format("migration %s %d MiB at %.0f MB/s over %s: %d rounds, final %d pages, downtime estimated %.2f ms,"
-                            + " measured %.2f ms (estimate/measured %.2f), total %.0f ms, last dirty rate %.1f MB/s, bandwidth %.1f MB/s, max throttle %.0f%%",
+                            + " measured %.2f ms (estimate/measured %.2f), total %.0f ms, last dirty rate %.1f MB/s, bandwidth %.1f MB/s,"
+                            + " max throttle %.0f%%; stop/collect/send/ready/commit ms estimated %s, measured %s; final round NAKs %d, retransmits %d;"
+                    + " rounds (pages in ms): %s",
                     stopAndCopy ? "stop-and-copy" : "pre-copy", s.arenaMiB, s.writeMBps, s.media, r.roundCount(), r.finalPages(),
-                    r.estimatedDowntimeMillis(), r.measuredDowntimeMillis(), r.estimatedDowntimeMillis() / r.measuredDowntimeMillis(), r.totalMillis(), dirty, bandwidth, r.maxThrottle() * 100));
+                    r.estimatedDowntimeMillis(), r.measuredDowntimeMillis(), r.estimatedDowntimeMillis() / r.measuredDowntimeMillis(),
+                    r.totalMillis(), dirty, bandwidth, r.maxThrottle() * 100, parts(r.estimated()), parts(r.measured()),
+                    r.finalLosses().naksReceived(), r.finalLosses().retransmitsSent(),
+                    rounds.stream().map(round -> String.format("%d in %.2f", round.pages(), round.millis())).toList()));
             return r.measuredDowntimeMillis();
         }
     }

@@ -154,8 +154,14 @@ public final class KvMigrationDemo {
 
     static String resultLine(String what, Migration.Result r, long pageSize) {
         return String.format("RESULT migration=%s outcome=%s rounds=%d finalPages=%d mbSent=%.1f estimatedMs=%.2f measuredMs=%.2f totalMs=%.0f"
-                        + " rttMs=%.3f maxThrottle=%.2f reason=%s", what, r.outcome(), r.roundCount(), r.finalPages(), r.bytesSent() / 1e6,
-                r.estimatedDowntimeMillis(), r.measuredDowntimeMillis(), r.totalMillis(), r.rttMillis(), r.maxThrottle(), r.reason());
+                        + " rttMs=%.3f maxThrottle=%.2f estimatedParts=%s measuredParts=%s retransmits=%d reason=%s", what, r.outcome(), r.roundCount(),
+                r.finalPages(), r.bytesSent() / 1e6, r.estimatedDowntimeMillis(), r.measuredDowntimeMillis(), r.totalMillis(), r.rttMillis(),
+                r.maxThrottle(), parts(r.estimated()), parts(r.measured()), r.finalLosses().retransmitsSent(), r.reason());
+    }
+
+    /** A downtime's parts in ms: stop/collect/send/ready/commit. */
+    static String parts(Migration.Downtime d) {
+        return String.format("%.2f/%.2f/%.2f/%.2f/%.2f", d.stopMillis(), d.collectMillis(), d.sendMillis(), d.readyMillis(), d.commitMillis());
     }
 
     // ---- the destination ----
@@ -237,8 +243,9 @@ public final class KvMigrationDemo {
         d.join();
         Map<String, String> live = results.getOrDefault("pre-copy", Map.of()), stop = results.getOrDefault("stop-and-copy", Map.of());
         System.out.println();
-        System.out.println("| migration | outcome | rounds | pages in the final round | MB sent | downtime estimated | downtime measured | total | max throttle |");
-        System.out.println("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        System.out.println("| migration | outcome | rounds | pages in the final round | MB sent | downtime estimated | downtime measured"
+                + " | measured stop/collect/send/ready/commit ms | retransmits | total | max throttle |");
+        System.out.println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         row("pre-copy (live)", live, true);
         row("stop-and-copy (rehearsal)", stop, false);
         boolean switched = "SWITCHED".equals(live.get("outcome"));
@@ -254,14 +261,14 @@ public final class KvMigrationDemo {
 
     private static void row(String name, Map<String, String> r, boolean estimated) {
         if (r.isEmpty()) {
-            System.out.println("| " + name + " | (none) | | | | | | | |");
+            System.out.println("| " + name + " | (none) | | | | | | | | | |");
             return;
         }
         String outcome = r.get("outcome");
         // A rehearsal ends ABORTED by design once the destination was READY; any other abort is a failure, named.
         if (!estimated) outcome = r.getOrDefault("reason", "").startsWith("a rehearsal") ? "rehearsed (READY)" : "FAILED: " + r.get("reason");
-        System.out.printf("| %s | %s | %s | %s | %s | %s | %s ms | %s ms | %s |%n", name, outcome, r.get("rounds"), r.get("finalPages"),
-                r.get("mbSent"), estimated ? r.get("estimatedMs") + " ms" : "-", r.get("measuredMs"), r.get("totalMs"),
+        System.out.printf("| %s | %s | %s | %s | %s | %s | %s ms | %s | %s | %s ms | %s |%n", name, outcome, r.get("rounds"), r.get("finalPages"),
+                r.get("mbSent"), estimated ? r.get("estimatedMs") + " ms" : "-", r.get("measuredMs"), r.get("measuredParts"), r.get("retransmits"), r.get("totalMs"),
                 Math.round(Double.parseDouble(r.get("maxThrottle")) * 100) + "%");
     }
 

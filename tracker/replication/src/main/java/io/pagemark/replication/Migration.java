@@ -98,24 +98,54 @@ public final class Migration {
     }
 
     /**
+     * Where a final round's downtime went (measured) or is expected to go (estimated), in ms; the
+     * parts follow one another, so their sum is the downtime.
+     *
+     * @param stopMillis    closing the writer gate, until the last writer inside it has left
+     * @param collectMillis the last collect, with the writers stopped, and merging its pages into the final round's
+     * @param sendMillis    offering the final round's records to Aeron (back pressure included: the link's and the destination's pace)
+     * @param readyMillis   PREPARE to READY: the destination applying what was still in flight, checking, answering (a round trip)
+     * @param commitMillis  COMMIT to SERVING: a round trip (0 for a rehearsal)
+     */
+    public record Downtime(double stopMillis, double collectMillis, double sendMillis, double readyMillis, double commitMillis) {
+        static final Downtime NONE = new Downtime(0, 0, 0, 0, 0);
+
+        /** The whole downtime. */
+        public double totalMillis() {
+            return stopMillis + collectMillis + sendMillis + readyMillis + commitMillis;
+        }
+    }
+
+    /**
      * What a migration did.
      *
-     * @param reason                   why it aborted (or is in doubt); empty when switched
-     * @param rounds                   the pre-copy rounds (empty for a stop-and-copy); the final round is apart
-     * @param finalPages               pages sent with the writers stopped
-     * @param bytesSent                every record's bytes
-     * @param estimatedDowntimeMillis  the estimate the final round was started on (0 for a stop-and-copy)
-     * @param measuredDowntimeMillis   from the writers' stop to SERVING (READY for a rehearsal); 0 if never stopped
-     * @param totalMillis              from the start to the outcome
-     * @param rttMillis                the round trip measured before round 0
-     * @param maxThrottle              the strongest throttle applied
+     * @param reason        why it aborted (or is in doubt); empty when switched
+     * @param rounds        the pre-copy rounds (empty for a stop-and-copy); the final round is apart
+     * @param finalPages    pages sent with the writers stopped
+     * @param bytesSent     every record's bytes
+     * @param estimated     the downtime the final round was started on (NONE for a stop-and-copy)
+     * @param measured      from the writers' stop to SERVING (READY for a rehearsal); the parts that passed if it aborted; NONE if never stopped
+     * @param finalLosses   the source's driver's loss counters over the downtime (UDP: datagrams the destination's socket dropped, sent again)
+     * @param totalMillis   from the start to the outcome
+     * @param rttMillis     the round trip measured before round 0
+     * @param maxThrottle   the strongest throttle applied
      */
     public record Result(Outcome outcome, String reason, List<Round> rounds, long finalPages, long bytesSent,
-                         double estimatedDowntimeMillis, double measuredDowntimeMillis, double totalMillis, double rttMillis,
+                         Downtime estimated, Downtime measured, AeronTransport.LossCounters finalLosses, double totalMillis, double rttMillis,
                          double maxThrottle) {
         /** Rounds including the final one. */
         public int roundCount() {
             return rounds.size() + 1;
+        }
+
+        /** The estimated downtime's total. */
+        public double estimatedDowntimeMillis() {
+            return estimated.totalMillis();
+        }
+
+        /** The measured downtime's total. */
+        public double measuredDowntimeMillis() {
+            return measured.totalMillis();
         }
     }
 
@@ -147,6 +177,12 @@ public final class Migration {
     /** Rounds the bandwidth is measured on: round 0, and the later ones of at least BANDWIDTH_ROUND_BYTES. */
     private long firstBytes, firstNanos, laterBytes, laterNanos, lastRoundNanos;
     private long rttNanos;
+    /** The round trip of the ping sent after the latest round's acknowledgement: what each of the switch's two handshakes costs. */
+    private long handshakeNanos;
+    /** The downtime's marks, in order (0: not reached): each part of {@link Downtime} runs from one to the next. */
+    private static final int STOPPING = 0, STOPPED = 1, COLLECTED = 2, SENT = 3, READY = 4, SERVED = 5;
+    private final long[] marks = new long[SERVED + 1];
+    private AeronTransport.LossCounters lossesAtStop;
 
     private Migration(Builder b) {
         this.arena = b.arena;
@@ -192,8 +228,8 @@ public final class Migration {
         out = new RecordPublisher(identity, pageSize, this::refused);
         control = transport.aeron().addSubscription(controlChannel, streamId + 1);
         ExclusivePublication publication = null;
-        double estimate = 0;
-        long pauseNanos = 0, finalPages = 0;
+        Downtime estimate = Downtime.NONE;
+        long finalPages = 0;
         try {
             publication = transport.aeron().addExclusivePublication(channel, streamId);
             out.publication(publication);
@@ -203,7 +239,8 @@ public final class Migration {
             arena.collect();   // from here on every write is in a later collect: round 0 reads every page after this
             long[] last;
             if (stopAndCopy) {
-                pauseNanos = stopWriters();
+                stopWriters();
+                marks[COLLECTED] = marks[STOPPED];
                 last = null;
             } else {
                 long collectedAt = System.nanoTime();
@@ -216,48 +253,51 @@ public final class Migration {
                     long interval = Math.max(1, t - collectedAt);
                     collectedAt = t;
                     last = pagesOf(dirty);
-                    estimate = estimateNanos(last.length, collectNanos);
+                    estimate = estimate(last.length, collectNanos);
                     double dirtyMBps = last.length * pageSize / 1e6 / (interval / 1e9);
                     Round r = new Round(round, sent, lastRoundNanos / 1e6, dirtyMBps, bandwidthBytesPerNano() * 1e3, last.length,
-                            estimate / 1e6, throttle);
+                            estimate.totalMillis(), throttle);
                     rounds.add(r);
                     onRound.accept(r);
                     // Round 0's bandwidth is not the link's (the destination faults its fresh arena in): the final round
                     // waits for a later round's measure unless what it carries is too small for the bandwidth to matter.
                     boolean measured = laterBytes > 0 || (long) last.length * pageSize < BANDWIDTH_ROUND_BYTES;
-                    if (estimate <= downtimeLimitNanos && measured) break;
+                    double estimateNanos = estimate.totalMillis() * 1e6;
+                    if (estimateNanos <= downtimeLimitNanos && measured) break;
                     long elapsed = System.nanoTime() - startNanos;
-                    if (elapsed + estimate > timeLimitNanos) {
+                    if (elapsed + estimateNanos > timeLimitNanos) {
                         throw new Abort(String.format("did not converge within the time limit of %d ms: after %d rounds the final round"
                                         + " would still take %.1f ms (limit %.1f ms), the writers dirtying %.1f MB/s against %.1f MB/s of bandwidth%s",
-                                TimeUnit.NANOSECONDS.toMillis(timeLimitNanos), rounds.size(), estimate / 1e6, downtimeLimitNanos / 1e6,
+                                TimeUnit.NANOSECONDS.toMillis(timeLimitNanos), rounds.size(), estimate.totalMillis(), downtimeLimitNanos / 1e6,
                                 dirtyMBps, bandwidthBytesPerNano() * 1e3, autoConverge ? " at a throttle of " + Math.round(throttle * 100) + "%" : ""));
                     }
                     if (autoConverge) converge(last.length, sent);
                     round++;
                     sent = sendRound(round, last, true);
                 }
-                pauseNanos = stopWriters();
+                stopWriters();
                 long[] more = pagesOf(arena.collect());
                 last = union(last, more);
+                marks[COLLECTED] = System.nanoTime();
             }
             finalPages = last == null ? pageCount : last.length;
             long finalRound = stopAndCopy ? 0 : rounds.size();
             sendRound(finalRound, last, false);
+            marks[SENT] = System.nanoTime();
             prepareAndSwitch(finalRound);
-            double measured = (System.nanoTime() - pauseNanos) / 1e6;
             if (rehearsal) {
+                Result r = result(Outcome.ABORTED, "a rehearsal: everything but the switch", finalPages, estimate);
                 abortQuietly("a rehearsal: the switch is not made");
                 resumeWriters();
-                return result(Outcome.ABORTED, "a rehearsal: everything but the switch", finalPages, estimate, measured);
+                return r;
             }
-            return result(Outcome.SWITCHED, "", finalPages, estimate, measured);
+            return result(Outcome.SWITCHED, "", finalPages, estimate);
         } catch (Abort a) {
-            double measured = pauseNanos == 0 ? 0 : (System.nanoTime() - pauseNanos) / 1e6;
-            if (committed && !(a instanceof Refused)) return result(Outcome.IN_DOUBT, a.getMessage(), finalPages, estimate, measured);
+            Result r = result(committed && !(a instanceof Refused) ? Outcome.IN_DOUBT : Outcome.ABORTED, a.getMessage(), finalPages, estimate);
+            if (r.outcome() == Outcome.IN_DOUBT) return r;
             abortQuietly(a.getMessage());
             resumeWriters();
-            return result(Outcome.ABORTED, a.getMessage(), finalPages, estimate, measured);
+            return r;
         } catch (RuntimeException | Error e) {
             if (!committed) {
                 abortQuietly("the source failed: " + e);
@@ -271,17 +311,29 @@ public final class Migration {
         }
     }
 
-    private Result result(Outcome outcome, String reason, long finalPages, double estimateNanos, double measuredMillis) {
-        return new Result(outcome, reason, List.copyOf(rounds), finalPages, bytesSent, estimateNanos / 1e6, measuredMillis,
-                (System.nanoTime() - startNanos) / 1e6, rttNanos / 1e6, maxThrottle);
+    private Result result(Outcome outcome, String reason, long finalPages, Downtime estimate) {
+        long now = System.nanoTime();
+        AeronTransport.LossCounters losses = lossesAtStop == null ? new AeronTransport.LossCounters(0, 0, 0, 0)
+                : transport.lossCounters().since(lossesAtStop);
+        return new Result(outcome, reason, List.copyOf(rounds), finalPages, bytesSent, estimate, measured(now), losses,
+                (now - startNanos) / 1e6, rttNanos / 1e6, maxThrottle);
     }
 
-    private long stopWriters() {
+    /** The downtime's parts from the marks reached; the part under way when it ended runs to {@code now}. */
+    private Downtime measured(long now) {
+        if (marks[STOPPING] == 0) return Downtime.NONE;
+        double[] parts = new double[SERVED];
+        for (int i = STOPPING; i < SERVED && marks[i] != 0; i++) parts[i] = ((marks[i + 1] != 0 ? marks[i + 1] : now) - marks[i]) / 1e6;
+        return new Downtime(parts[STOPPING], parts[STOPPED], parts[COLLECTED], parts[SENT], parts[READY]);
+    }
+
+    private void stopWriters() {
         gate.throttle(0);
-        long at = System.nanoTime();
+        lossesAtStop = transport.lossCounters();
+        marks[STOPPING] = System.nanoTime();
         gate.stopWriters();
         paused = true;
-        return at;
+        marks[STOPPED] = System.nanoTime();
     }
 
     private void resumeWriters() {
@@ -314,11 +366,14 @@ public final class Migration {
         return laterBytes > 0 ? (double) laterBytes / laterNanos : firstNanos == 0 ? 0 : (double) firstBytes / firstNanos;
     }
 
-    /** The final round's downtime if it carried {@code pages}: the collect, the pages over the bandwidth, two round trips. */
-    private double estimateNanos(long pages, long collectNanos) {
+    /**
+     * The final round's downtime if it carried {@code pages}: a collect as long as the last one, the pages over the
+     * bandwidth, and the two handshakes (PREPARE/READY, COMMIT/SERVING) each as long as the latest round's ping.
+     */
+    private Downtime estimate(long pages, long collectNanos) {
         double bw = bandwidthBytesPerNano();
-        return collectNanos + (pages * (double) Records.pageRecordBytes(pageSize) + Records.EPOCH_START_BYTES + Records.EPOCH_END_BYTES) / bw
-                + 2.0 * rttNanos;
+        double send = (pages * (double) Records.pageRecordBytes(pageSize) + Records.EPOCH_START_BYTES + Records.EPOCH_END_BYTES) / bw;
+        return new Downtime(0, collectNanos / 1e6, send / 1e6, handshakeNanos / 1e6, handshakeNanos / 1e6);
     }
 
     // ---- rounds ----
@@ -349,7 +404,10 @@ public final class Migration {
             await(() -> ackedRound >= round);
             long bytes = bytesSent - bytesBefore;
             lastRoundNanos = System.nanoTime() - start;
-            long linkNanos = Math.max(1, lastRoundNanos - rttNanos);
+            // A ping right after the destination answered a round costs what COMMIT costs right after it answered
+            // PREPARE: the same threads and drivers, just past the same burst (over UDP, milliseconds more than an idle ping).
+            handshakeNanos = ping(PINGS + round);
+            long linkNanos = Math.max(1, lastRoundNanos - handshakeNanos);
             if (round == 0) {
                 firstBytes = bytes;
                 firstNanos = linkNanos;
@@ -372,16 +430,21 @@ public final class Migration {
         out.small(Records.PREPARE, round, Records.SIGNAL_BYTES);
         sent(Records.SIGNAL_BYTES);
         await(() -> readyRound == round);
+        marks[READY] = System.nanoTime();
         if (readyDigest != digests.state()) {
             throw new Abort(String.format("the destination is READY with state digest %x, the source's is %x", readyDigest, digests.state()));
         }
-        if (rehearsal) return;
+        if (rehearsal) {
+            marks[SERVED] = marks[READY];
+            return;
+        }
         // The commit point: from here on this side never resumes its writers (docs/migration.md, "The switch").
         committed = true;
         out.small().putLong(Records.SIGNAL_ARGUMENT_AT, 0, Records.ORDER);
         out.small(Records.COMMIT, round, Records.SIGNAL_BYTES);
         sent(Records.SIGNAL_BYTES);
         await(() -> servingRound == round);
+        marks[SERVED] = System.nanoTime();
     }
 
     private interface Condition {
@@ -469,21 +532,23 @@ public final class Migration {
         started = true;
     }
 
-    /** The round trip: the fastest of a few pings. */
+    /** The round trip before round 0: the fastest of a few pings (a ping that found both sides asleep counts their wake-ups too). */
     private void measureRoundTrip() {
         long[] samples = new long[PINGS];
-        for (int i = 0; i < PINGS; i++) {
-            pingSeq = i;
-            pingSentNanos = System.nanoTime();
-            while (out.publication().offer(out.small(), 0, headerAnd(Records.HEARTBEAT, i)) < 0) pollControl();
-            lastPingNanos = 0;
-            await(() -> lastPingNanos != 0);
-            samples[i] = lastPingNanos;
-        }
-        // The fastest: a ping that found both sides' threads and drivers asleep also counts their wake-ups, which the
-        // final round (traffic both ways) does not pay.
+        for (int i = 0; i < PINGS; i++) samples[i] = ping(i);
         rttNanos = Arrays.stream(samples).min().orElseThrow();
+    }
+
+    /** One ping (a HEARTBEAT carrying {@code seq}, echoed at once): its round trip in ns. */
+    private long ping(long seq) {
+        pingSeq = seq;
+        lastPingNanos = 0;
+        pingSentNanos = System.nanoTime();
+        while (out.publication().offer(out.small(), 0, headerAnd(Records.HEARTBEAT, seq)) < 0) pollControl();
+        sent(Records.SIGNAL_BYTES);
+        await(() -> lastPingNanos != 0);
         pingSeq = Records.NO_EPOCH;
+        return lastPingNanos;
     }
 
     private void onControl(DirectBuffer b, int at, int length, io.aeron.logbuffer.Header header) {
