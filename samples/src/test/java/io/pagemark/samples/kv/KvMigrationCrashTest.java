@@ -38,9 +38,10 @@ class KvMigrationCrashTest {
                 KvMigrationDemo.Options options = KvMigrationDemo.Options.parse(List.of("--mib", "32", "--keys", "100000", "--write-mbps", "20",
                         "--downtime-ms", "5", "--time-limit-s", "20", "--serve-seconds", "0.3"))
                         .withPorts(KvReplicationDemo.freePort(), KvReplicationDemo.freePort());
+                // Both JVMs start at once (their start-up is most of a round's time); the source waits for the destination's hello.
                 Child destination = new Child("destination", options);
-                destination.await(l -> l.startsWith("destination: listening"), 30);
                 Child source = new Child("source", options);
+                destination.await(l -> l.startsWith("destination: listening"), 30);
                 source.await(l -> l.startsWith("source: migrating live"), 60);
                 int delay = ThreadLocalRandom.current().nextInt(1500);
                 Thread.sleep(delay);
