@@ -42,8 +42,9 @@ import java.util.function.Consumer;
  * round sends the pages the arena's tracker reports dirtied during the round before, read the same
  * way. A page written after it was read is dirty again and goes in a later round. After each round
  * the final round's downtime is estimated (the dirty pages over the bandwidth measured so far, plus
- * the collect and two handshakes, each as long as a ping right after the latest round); once it fits {@link Builder#downtimeLimit}, the writers are
- * stopped through the gate, the last dirty pages go, and the switch hands the arena over.
+ * the collect and two handshakes, each as long as a ping right after the latest round); once it
+ * fits {@link Builder#downtimeLimit}, the writers are stopped through the gate, the last dirty pages
+ * go, and the switch hands the arena over.
  *
  * <p><b>Convergence.</b> When writers dirty more than half of what a round carried for two rounds in
  * a row, the writers are throttled through the gate ({@link WriterGate#throttle(double)}): 20% at
