@@ -118,10 +118,6 @@ public class MigrationBenchmark {
         return migrate(s, downtimes, true);
     }
 
-    private static String parts(Migration.Downtime d) {
-        return String.format("%.2f/%.2f/%.2f/%.2f/%.2f", d.stopMillis(), d.collectMillis(), d.sendMillis(), d.readyMillis(), d.commitMillis());
-    }
-
     private static double migrate(Source s, LatencyHistograms downtimes, boolean stopAndCopy) throws Exception {
         try (MigrationDestination destination = MigrationDestination.builder().transport(s.destinationSide)
                 .channel(s.data).controlChannel(s.control).peerTimeout(PEER_TIMEOUT).start()) {
@@ -143,7 +139,7 @@ public class MigrationBenchmark {
                     + " rounds (pages in ms): %s",
                     stopAndCopy ? "stop-and-copy" : "pre-copy", s.arenaMiB, s.writeMBps, s.media, r.roundCount(), r.finalPages(),
                     r.estimatedDowntimeMillis(), r.measuredDowntimeMillis(), r.estimatedDowntimeMillis() / r.measuredDowntimeMillis(),
-                    r.totalMillis(), dirty, bandwidth, r.maxThrottle() * 100, parts(r.estimated()), parts(r.measured()),
+                    r.totalMillis(), dirty, bandwidth, r.maxThrottle() * 100, r.estimated().partsText(), r.measured().partsText(),
                     r.finalLosses().naksReceived(), r.finalLosses().retransmitsSent(),
                     rounds.stream().map(round -> String.format("%d in %.2f", round.pages(), round.millis())).toList()));
             return r.measuredDowntimeMillis();

@@ -156,12 +156,7 @@ public final class KvMigrationDemo {
         return String.format("RESULT migration=%s outcome=%s rounds=%d finalPages=%d mbSent=%.1f estimatedMs=%.2f measuredMs=%.2f totalMs=%.0f"
                         + " rttMs=%.3f maxThrottle=%.2f estimatedParts=%s measuredParts=%s retransmits=%d reason=%s", what, r.outcome(), r.roundCount(),
                 r.finalPages(), r.bytesSent() / 1e6, r.estimatedDowntimeMillis(), r.measuredDowntimeMillis(), r.totalMillis(), r.rttMillis(),
-                r.maxThrottle(), parts(r.estimated()), parts(r.measured()), r.finalLosses().retransmitsSent(), r.reason());
-    }
-
-    /** A downtime's parts in ms: stop/collect/send/ready/commit. */
-    static String parts(Migration.Downtime d) {
-        return String.format("%.2f/%.2f/%.2f/%.2f/%.2f", d.stopMillis(), d.collectMillis(), d.sendMillis(), d.readyMillis(), d.commitMillis());
+                r.maxThrottle(), r.estimated().partsText(), r.measured().partsText(), r.finalLosses().retransmitsSent(), r.reason());
     }
 
     // ---- the destination ----

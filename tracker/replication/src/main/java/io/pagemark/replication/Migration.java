@@ -115,6 +115,11 @@ public final class Migration {
         public double totalMillis() {
             return stopMillis + collectMillis + sendMillis + readyMillis + commitMillis;
         }
+
+        /** The parts in ms, two decimals each, in their order: stop/collect/send/ready/commit. */
+        public String partsText() {
+            return String.format("%.2f/%.2f/%.2f/%.2f/%.2f", stopMillis, collectMillis, sendMillis, readyMillis, commitMillis);
+        }
     }
 
     /**
