@@ -111,7 +111,10 @@ PM_EXPORT void pm_tracker_free(struct tracker *t);
  * tracker, or -errno (-EINVAL for a tracker whose faults do not arrive as signals).
  */
 PM_EXPORT int pm_signal_range_add(struct tracker *t);
-/* Stops handling the slot's faults: afterwards handlers only return (the store is retried) and none touches its tracker. */
+/*
+ * Stops handling the slot's faults and makes the range writable (the backend's unprotect) before it
+ * returns: a store that faulted meanwhile is retried until then, and no handler touches the tracker after.
+ */
 PM_EXPORT void pm_signal_range_stop(int slot);
 /*
  * 1 if no signal handler is inside the slot's fault path at this instant: every fault path that

@@ -82,7 +82,7 @@ rescan:
         sub_release(&range->users, 1);
         return 1;
     }
-    return stopping; /* a stopping range: close() is about to make it writable, so the retried store succeeds */
+    return stopping; /* a stopping range: pm_signal_range_stop is making it writable, so the retried store succeeds */
 }
 
 static void forward(int sig, siginfo_t *info, void *context, const struct sigaction *previous) {
@@ -148,6 +148,15 @@ void pm_signal_range_stop(int slot) {
     store_seq_cst(&range->state, SLOT_STOPPED); /* Dekker with handle_write_fault, see there */
     /* Acquire pairs with the handlers' release decrement: their last use of the tracker is over. */
     while (load_seq_cst(&range->users) != 0) sched_yield();
+    /*
+     * The range is made writable here, before returning to Java: from STOPPED on, a store to it is
+     * retried in a loop that never reaches a safepoint poll, so a closing thread that returned to Java
+     * first could block in a safepoint that waits for that writer, which waits for the unprotect (a
+     * deadlock LiveSnapshotTest hit). In native, the closer is at a safepoint already and goes on.
+     * A failure leaves the retried stores to the caller's stopTracking, as before.
+     */
+    struct tracker *t = load_relaxed(&range->tracker);
+    t->backend->unprotect(t, 0, t->pages);
     store_relaxed(&range->tracker, NULL);
 }
 

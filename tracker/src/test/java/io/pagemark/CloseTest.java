@@ -1,6 +1,7 @@
 package io.pagemark;
 
 import io.pagemark.testing.BackendsWith;
+import io.pagemark.testing.ChildJvm;
 import io.pagemark.backend.TestTrackers;
 import io.pagemark.nativelib.FaultPaths;
 import org.junit.jupiter.api.Test;
@@ -166,6 +167,21 @@ class CloseTest {
         assertEquals(handlersBefore, threadsNamed("pagemark-uffd"), "the handler threads exited");
         assertEquals(rangesBefore, FaultPaths.signalRanges(), "the signal handlers no longer handle the range");
         newArenaWorks(backend);
+    }
+
+    /**
+     * close() while writers fault and safepoints are requested all along ({@link CloseUnderSafepoints}),
+     * in a child JVM watched from here: a closer that blocked in a safepoint while a writer retried its
+     * store stopped the whole JVM, which no thread inside it could report.
+     */
+    @ParameterizedTest
+    @BackendsWith(Backend.Trait.SIGNAL_HANDLER)
+    void closeWhileWritersFaultAndSafepointsArePending(Backend backend) throws Exception {
+        NativeBackendsTest.assumeUsable(backend);
+        List<String> cmd = ChildJvm.command(List.of(), List.of(), ChildJvm.classPath(), CloseUnderSafepoints.class, backend.id(), "200");
+        ChildJvm.Outcome outcome = ChildJvm.runWatched(cmd, line -> line.startsWith("round "), 30, 300);
+        assertEquals(0, outcome.exitCode(), outcome::output);
+        assertEquals("round 199", outcome.lines().getLast(), outcome::output);
     }
 
     /** 64 mprotect and uffd-sigbus arenas may be open at once; the next one is refused with a message that says so. */

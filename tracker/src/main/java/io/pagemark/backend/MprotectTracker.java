@@ -107,6 +107,7 @@ public final class MprotectTracker extends NativeFaultTracker {
         return sb.append(')').toString();
     }
 
+    /** Already writable, normally: stopping the signal range unprotected it; this covers that unprotect having failed. */
     @Override
     protected void stopTracking() {
         Libc.mprotect(region.address(), region.size(), Libc.PROT_READ | Libc.PROT_WRITE, Libc.NO_HINT);

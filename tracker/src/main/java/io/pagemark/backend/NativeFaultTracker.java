@@ -272,7 +272,7 @@ public abstract class NativeFaultTracker implements CopiesBeforeWrite {
         try {
             // Copying stops before anything else: a fault path paused by a copy switch must not outlive the tracker.
             FaultPaths.stopCopyBeforeWrite(tracker);
-            // Signal handlers stop next: from here a fault in the region is only retried until stopTracking makes it writable.
+            // Signal handlers stop next, and the region becomes writable in the same native call (a retried store never polls for a safepoint).
             if (signalRangeSlot >= 0) FaultPaths.stopSignalRange(signalRangeSlot);
             stopTracking();
         } finally {

@@ -239,9 +239,9 @@ public final class FaultPaths {
     }
 
     /**
-     * The signal handlers stop handling the slot's range: afterwards a fault in it is only retried
-     * (the range is about to become writable), and no handler touches the tracker. Waits for
-     * handlers still inside.
+     * The signal handlers stop handling the slot's range: afterwards a fault in it is only retried,
+     * and no handler touches the tracker. Waits for handlers still inside, then makes the range
+     * writable before returning (a retried store never reaches a safepoint poll: see signal_ranges.c).
      */
     public static void stopSignalRange(int slot) {
         try {
