@@ -42,7 +42,8 @@ import java.util.function.Consumer;
  * round sends the pages the arena's tracker reports dirtied during the round before, read the same
  * way. A page written after it was read is dirty again and goes in a later round. After each round
  * the final round's downtime is estimated (the dirty pages over the bandwidth measured so far, plus
- * the collect and two handshakes, each as long as a ping right after the latest round); once it
+ * a collect timed right after the round's, PREPARE/READY as long as a ping after that collect and
+ * COMMIT/SERVING as long as one right after the round's acknowledgement); once it
  * fits {@link Builder#downtimeLimit}, the writers are stopped through the gate, the last dirty pages
  * go, and the switch hands the arena over.
  *
@@ -175,7 +176,7 @@ public final class Migration {
     private boolean started, paused, committed, newDestination;
     private long ackedRound = Records.NO_EPOCH, readyRound = Records.NO_EPOCH, readyDigest, servingRound = Records.NO_EPOCH;
     private String refusal;
-    private long pingSeq = Records.NO_EPOCH, pingSentNanos, lastPingNanos;
+    private long pingsSent, pingSeq = Records.NO_EPOCH, pingSentNanos, lastPingNanos;
     private long bytesSent;
     private final List<Round> rounds = new ArrayList<>();
     private double throttle, maxThrottle;
@@ -183,7 +184,7 @@ public final class Migration {
     /** Rounds the bandwidth is measured on: round 0, and the later ones of at least BANDWIDTH_ROUND_BYTES. */
     private long firstBytes, firstNanos, laterBytes, laterNanos, lastRoundNanos;
     private long rttNanos;
-    /** The round trip of the ping sent after the latest round's acknowledgement: what each of the switch's two handshakes costs. */
+    /** The round trip of the ping sent after the latest round's acknowledgement: what COMMIT/SERVING costs. */
     private long handshakeNanos;
     /** The downtime's marks, in order (0: not reached): each part of {@link Downtime} runs from one to the next. */
     private static final int STOPPING = 0, STOPPED = 1, COLLECTED = 2, SENT = 3, READY = 4, SERVED = 5;
@@ -253,13 +254,19 @@ public final class Migration {
                 int round = 0;
                 long sent = sendRound(round, null, true);
                 while (true) {
+                    long[] dirtied = pagesOf(arena.collect());
+                    // The final collect follows a collect by moments, with next to nothing dirty: it costs what a
+                    // second collect right after this one costs (its pages join the round's), not what this one did.
                     long t = System.nanoTime();
-                    DirtyPages dirty = arena.collect();
+                    long[] since = pagesOf(arena.collect());
                     long collectNanos = System.nanoTime() - t;
                     long interval = Math.max(1, t - collectedAt);
                     collectedAt = t;
-                    last = pagesOf(dirty);
-                    estimate = estimate(last.length, collectNanos);
+                    last = union(dirtied, since);
+                    // The final round starts on threads and drivers that idled through that collect; a ping now
+                    // pays the same wake-ups on its way to READY (the rounds start warm: right after this ping).
+                    long readyNanos = ping();
+                    estimate = estimate(last.length, collectNanos, readyNanos);
                     double dirtyMBps = last.length * pageSize / 1e6 / (interval / 1e9);
                     Round r = new Round(round, sent, lastRoundNanos / 1e6, dirtyMBps, bandwidthBytesPerNano() * 1e3, last.length,
                             estimate.totalMillis(), throttle);
@@ -373,13 +380,14 @@ public final class Migration {
     }
 
     /**
-     * The final round's downtime if it carried {@code pages}: a collect as long as the last one, the pages over the
-     * bandwidth, and the two handshakes (PREPARE/READY, COMMIT/SERVING) each as long as the latest round's ping.
+     * The final round's downtime if it carried {@code pages}: a collect of {@code collectNanos}, the pages over the
+     * bandwidth, PREPARE to READY as long as a ping after such a collect ({@code readyNanos}), and COMMIT to SERVING
+     * as long as the latest round's ping (COMMIT goes right after READY, on threads still awake).
      */
-    private Downtime estimate(long pages, long collectNanos) {
+    private Downtime estimate(long pages, long collectNanos, long readyNanos) {
         double bw = bandwidthBytesPerNano();
         double send = (pages * (double) Records.pageRecordBytes(pageSize) + Records.EPOCH_START_BYTES + Records.EPOCH_END_BYTES) / bw;
-        return new Downtime(0, collectNanos / 1e6, send / 1e6, handshakeNanos / 1e6, handshakeNanos / 1e6);
+        return new Downtime(0, collectNanos / 1e6, send / 1e6, readyNanos / 1e6, handshakeNanos / 1e6);
     }
 
     // ---- rounds ----
@@ -412,7 +420,7 @@ public final class Migration {
             lastRoundNanos = System.nanoTime() - start;
             // A ping right after the destination answered a round costs what COMMIT costs right after it answered
             // PREPARE: the same threads and drivers, just past the same burst (over UDP, milliseconds more than an idle ping).
-            handshakeNanos = ping(PINGS + round);
+            handshakeNanos = ping();
             long linkNanos = Math.max(1, lastRoundNanos - handshakeNanos);
             if (round == 0) {
                 firstBytes = bytes;
@@ -541,16 +549,16 @@ public final class Migration {
     /** The round trip before round 0: the fastest of a few pings (a ping that found both sides asleep counts their wake-ups too). */
     private void measureRoundTrip() {
         long[] samples = new long[PINGS];
-        for (int i = 0; i < PINGS; i++) samples[i] = ping(i);
+        for (int i = 0; i < PINGS; i++) samples[i] = ping();
         rttNanos = Arrays.stream(samples).min().orElseThrow();
     }
 
-    /** One ping (a HEARTBEAT carrying {@code seq}, echoed at once): its round trip in ns. */
-    private long ping(long seq) {
-        pingSeq = seq;
+    /** One ping (a HEARTBEAT carrying the next ping number, echoed at once): its round trip in ns. */
+    private long ping() {
+        pingSeq = pingsSent++;
         lastPingNanos = 0;
         pingSentNanos = System.nanoTime();
-        while (out.publication().offer(out.small(), 0, headerAnd(Records.HEARTBEAT, seq)) < 0) pollControl();
+        while (out.publication().offer(out.small(), 0, headerAnd(Records.HEARTBEAT, pingSeq)) < 0) pollControl();
         sent(Records.SIGNAL_BYTES);
         await(() -> lastPingNanos != 0);
         pingSeq = Records.NO_EPOCH;
