@@ -141,13 +141,21 @@ int pm_signal_range_add(struct tracker *t) {
     return -ENOSPC;
 }
 
-void pm_signal_range_stop(int slot) {
-    if (slot < 0 || slot >= PM_MAX_SIGNAL_RANGES) return;
-    struct signal_range *range = &ranges[slot];
-    if (load_acquire(&range->state) != SLOT_LIVE) return;
+/* Stops a live range's handling and waits for the handlers inside; its tracker (NULL if it was not live). */
+static struct tracker *stop_handling(struct signal_range *range) {
+    if (load_acquire(&range->state) != SLOT_LIVE) return NULL;
     store_seq_cst(&range->state, SLOT_STOPPED); /* Dekker with handle_write_fault, see there */
     /* Acquire pairs with the handlers' release decrement: their last use of the tracker is over. */
     while (load_seq_cst(&range->users) != 0) sched_yield();
+    struct tracker *t = load_relaxed(&range->tracker); /* relaxed: the acquire of LIVE above made add's store visible */
+    store_relaxed(&range->tracker, NULL);
+    return t;
+}
+
+void pm_signal_range_stop(int slot) {
+    if (slot < 0 || slot >= PM_MAX_SIGNAL_RANGES) return;
+    struct tracker *t = stop_handling(&ranges[slot]);
+    if (t == NULL) return;
     /*
      * The range is made writable here, before returning to Java: from STOPPED on, a store to it is
      * retried in a loop that never reaches a safepoint poll, so a closing thread that returned to Java
@@ -155,9 +163,7 @@ void pm_signal_range_stop(int slot) {
      * deadlock LiveSnapshotTest hit). In native, the closer is at a safepoint already and goes on.
      * A failure leaves the retried stores to the caller's stopTracking, as before.
      */
-    struct tracker *t = load_relaxed(&range->tracker);
     t->backend->unprotect(t, 0, t->pages);
-    store_relaxed(&range->tracker, NULL);
 }
 
 int pm_signal_range_idle(int slot) {
@@ -172,7 +178,8 @@ int pm_signal_range_idle(int slot) {
 void pm_signal_range_remove(int slot) {
     if (slot < 0 || slot >= PM_MAX_SIGNAL_RANGES) return;
     struct signal_range *range = &ranges[slot];
-    pm_signal_range_stop(slot);
+    /* The region is unmapped by now and its tracker may be freed: a range still live is stopped without an unprotect. */
+    stop_handling(range);
     if (load_acquire(&range->state) != SLOT_STOPPED) return;
     sub_release(&range_count, 1);
     store_release(&range->state, SLOT_FREE);
