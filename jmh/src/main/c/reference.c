@@ -8,7 +8,7 @@
  * of pagemark's own bookkeeping.
  *
  *   pagemark-reference MEASUREMENT [--size BYTES] [--dirty-percent P] [--backend NAME] [--thp] [--timed]
- *                      [--samples N] [--max-seconds S]
+ *                      [--samples N] [--max-seconds S] [--sibling]
  *
  * MEASUREMENT, one sample each:
  *   first-write   arm (untimed), then one 8-byte store to each page, in order; the value is per page
@@ -24,7 +24,7 @@
  *   memcpy        copying the dirty pages into another populated mapping at the same offsets, adjacent
  *                 pages in one memcpy: a stop-the-world copy of what changed (100%: of everything)
  *   reprotect     the synchronous backends' collect (uffd-sync, uffd-sigbus, mprotect: --backend): the dirty
- *                 pages made writable one by one (untimed, as one-page fault paths do), then re-protected
+ *                 pages made writable one by one and written (untimed, as one-page fault paths and their stores do), then re-protected
  *                 with the calls rearm.c makes for them: UFFDIO_WRITEPROTECT per run, runs closer than 8
  *                 pages merged (UFFD_PROTECT_CALL_PAGES), the whole range where that costs less; mprotect
  *                 one PROT_READ call over the whole range (it passes over the VMAs already read-only); also
@@ -35,6 +35,12 @@
  *   pagemap-read  pread of the range's /proc/self/pagemap entries and the test of bit 55 of each
  *   card-mark     4096 8-byte stores walking --size bytes, each followed by a release store of its card's
  *                 byte (512-byte cards); the value is per store
+ *
+ * --sibling: the process gets a second thread, on another CPU than the measuring one (both pinned), which
+ * wakes every SIBLING_PERIOD_MS for a moment and sleeps otherwise, as a JVM's service threads do. A
+ * single-threaded process's memory is active on one CPU, so the kernel's TLB flush after a protect stays
+ * local; once a second CPU has run the process, each flush also considers that CPU (and interrupts it if
+ * it runs the process then). pagemark always runs in a process like that. Exit 3 if there is no second CPU.
  *
  * Output (stdout), one line of JSON: {"measurement": ..., "params": {...}, "unit": "ns", "samples": N,
  * "values": V, "median": ..., "min": ..., "max": ..., "pageDigest": ...}, the times per operation (a page
@@ -56,6 +62,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -90,7 +97,7 @@ static long page_size;
 static size_t size = 256UL << 20;
 static double dirty_percent = 1;
 static const char *backend = "uffd-async";
-static int thp, timed;
+static int thp, timed, sibling;
 static long max_samples = 100;
 static double max_seconds = 3;
 
@@ -407,6 +414,7 @@ static void reprotect_sample(void) {
         char *page = range + (size_t)dirty[i] * page_size;
         if (reprotect_mprotect) CHECK(mprotect(page, (size_t)page_size, PROT_READ | PROT_WRITE));
         else write_protect(page, (size_t)page_size, UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
+        *(volatile uint64_t *)page = (uint64_t)i; /* the store the fault was for: the page is dirty and in this CPU's TLB */
     }
     int64_t start = now_ns();
     if (reprotect_mprotect) {
@@ -480,6 +488,44 @@ static void card_mark_sample(void) {
     card_cursor = offset;
 }
 
+/* ---- --sibling: a second thread that runs now and then on another CPU ---- */
+
+#define SIBLING_PERIOD_MS 50
+
+static _Atomic int sibling_ran;
+
+static void *sibling_main(void *arg) {
+    (void)arg;
+    for (;;) {
+        /* Relaxed: the flag only tells the main thread that this CPU has run the process; nothing is published. */
+        __atomic_store_n(&sibling_ran, 1, __ATOMIC_RELAXED);
+        struct timespec period = {.tv_sec = 0, .tv_nsec = SIBLING_PERIOD_MS * 1000000L};
+        nanosleep(&period, NULL);
+    }
+    return NULL;
+}
+
+/* Pins this thread to the CPU it runs on and starts the sibling on another one this process may use. */
+static void start_sibling(void) {
+    cpu_set_t allowed, cpu;
+    CHECK(sched_getaffinity(0, sizeof allowed, &allowed));
+    int here = sched_getcpu(), other = -1;
+    for (int c = 0; c < CPU_SETSIZE && other < 0; c++) if (CPU_ISSET(c, &allowed) && c != here) other = c;
+    if (here < 0 || other < 0) fail(3, "--sibling needs a second CPU this process may run on; it may run on %d", CPU_COUNT(&allowed));
+    CPU_ZERO(&cpu);
+    CPU_SET(here, &cpu);
+    CHECK(sched_setaffinity(0, sizeof cpu, &cpu));
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    CPU_ZERO(&cpu);
+    CPU_SET(other, &cpu);
+    pthread_attr_setaffinity_np(&attr, sizeof cpu, &cpu);
+    pthread_t thread;
+    if (pthread_create(&thread, &attr, sibling_main, NULL) != 0) fail(1, "pthread_create failed");
+    pthread_attr_destroy(&attr);
+    while (!__atomic_load_n(&sibling_ran, __ATOMIC_RELAXED)) sched_yield();
+}
+
 /* ---- main ---- */
 
 static double number(const char *option, const char *text, double min, double max) {
@@ -499,7 +545,7 @@ static int compare_i64(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     static const char *usage = "usage: pagemark-reference first-write|pagemap-scan|writeprotect|memcpy|fork|pagemap-read|card-mark|reprotect"
-                               " [--size BYTES] [--dirty-percent P] [--backend NAME] [--thp] [--timed] [--samples N] [--max-seconds S]";
+                               " [--size BYTES] [--dirty-percent P] [--backend NAME] [--thp] [--timed] [--samples N] [--max-seconds S] [--sibling]";
     if (argc < 2) fail(2, "no measurement named; %s", usage);
     measurement = argv[1];
     for (int i = 2; i < argc; i++) {
@@ -507,6 +553,7 @@ int main(int argc, char **argv) {
         int has_value = i + 1 < argc;
         if (strcmp(option, "--thp") == 0) thp = 1;
         else if (strcmp(option, "--timed") == 0) timed = 1;
+        else if (strcmp(option, "--sibling") == 0) sibling = 1;
         else if (strcmp(option, "--size") == 0 && has_value) size = (size_t)number(option, argv[++i], 1, 1ULL << 40);
         else if (strcmp(option, "--dirty-percent") == 0 && has_value) dirty_percent = number(option, argv[++i], 1e-9, 100);
         else if (strcmp(option, "--backend") == 0 && has_value) backend = argv[++i];
@@ -527,6 +574,7 @@ int main(int argc, char **argv) {
     if (kind == 8) fail(2, "unknown measurement; %s", usage);
     if (kind == 6 && (size & (size - 1)) != 0) fail(2, "bad --size %zu for card-mark: expected a power of two", size);
 
+    if (sibling) start_sibling();
     range = map_populated();
     check_huge_pages();
     int pagemap = -1;
@@ -600,9 +648,9 @@ int main(int argc, char **argv) {
 
     qsort(values, value_count, sizeof *values, compare_i64);
     printf("{\"measurement\": \"%s\", \"params\": {\"size\": \"%zu\", \"dirtyPercent\": \"%g\", \"backend\": \"%s\","
-           " \"thp\": \"%s\", \"timed\": \"%s\"}, \"unit\": \"ns\", \"samples\": %ld, \"values\": %zu,"
+           " \"thp\": \"%s\", \"timed\": \"%s\", \"sibling\": \"%s\"}, \"unit\": \"ns\", \"samples\": %ld, \"values\": %zu,"
            " \"median\": %.3f, \"min\": %.3f, \"max\": %.3f, \"pageDigest\": \"%016llx\"}\n",
-           measurement, size, dirty_percent, kind == 0 || kind == 7 ? backend : "", thp ? "true" : "false", timed ? "true" : "false",
+           measurement, size, dirty_percent, kind == 0 || kind == 7 ? backend : "", thp ? "true" : "false", timed ? "true" : "false", sibling ? "true" : "false",
            samples, value_count, values[value_count / 2] / ops_per_value, values[0] / ops_per_value,
            values[value_count - 1] / ops_per_value, (kind == 1 || kind == 3 || kind == 7) ? (unsigned long long)page_digest : 0ULL);
     return 0;

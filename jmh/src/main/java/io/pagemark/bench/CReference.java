@@ -68,6 +68,11 @@ public final class CReference {
     public static final String THP = "thp";
     /** Option of {@link #FIRST_WRITE}: "true" to time every store alone. */
     public static final String TIMED = "timed";
+    /**
+     * Option: "true" to give the C process a second thread on another CPU, waking now and then (reference.c's
+     * {@code --sibling}): the kernel's TLB flushes then cost what they cost in any multi-threaded process, a JVM's included.
+     */
+    public static final String SIBLING = "sibling";
     /** Option: at most this many samples (default 100). */
     public static final String SAMPLES = "samples";
     /** Option: stop sampling after this many seconds (default 3). */
@@ -78,7 +83,7 @@ public final class CReference {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Map<String, String> FLAGS = Map.of(SIZE, "--size", DIRTY_PERCENT, "--dirty-percent", BACKEND, "--backend",
             SAMPLES, "--samples", MAX_SECONDS, "--max-seconds");
-    private static final Map<String, String> SWITCHES = Map.of(THP, "--thp", TIMED, "--timed");
+    private static final Map<String, String> SWITCHES = Map.of(THP, "--thp", TIMED, "--timed", SIBLING, "--sibling");
 
     private CReference() {}
 

@@ -18,6 +18,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -60,7 +61,7 @@ public class CutBenchmark {
     private MemorySegment copyTarget;
 
     @Setup(Level.Trial)
-    public void open() {
+    public void open(BenchmarkParams params) {
         Backend b = Backend.parse(backend);
         WriterGate gate = new WriterGate(); // no benchmark writer enters it: the writes come before each invocation, on this thread
         arena = TrackedArena.builder().size(Sizes.parse(size)).backend(b).transparentHugePages(hugePages).writerPause(gate).open();
@@ -71,6 +72,9 @@ public class CutBenchmark {
         copyScope = Arena.ofShared();
         copyTarget = copyScope.allocate(arena.size(), arena.pageSize());
         copyTarget.fill((byte) 0);
+        if (params.getBenchmark().endsWith(".cut")) {
+            HotPath.warm(dirtyOffsets, offset -> arena.putLong(offset, offset), () -> cuts.cut().close());
+        }
     }
 
     @Setup(Level.Invocation)

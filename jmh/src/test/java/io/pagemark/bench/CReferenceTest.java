@@ -60,6 +60,13 @@ class CReferenceTest {
         assertTimed(measure(CReference.REPROTECT, CReference.THP, thp, CReference.BACKEND, "uffd-sync", CReference.DIRTY_PERCENT, "1"));
     }
 
+    /** With a second thread on the other CPU (skipped, with the reason, where the process may use only one CPU). */
+    @ParameterizedTest
+    @ValueSource(strings = {"uffd-sync", "mprotect"})
+    void theReprotectFromATwoThreadProcess(String backend) {
+        assertTimed(measure(CReference.REPROTECT, CReference.DIRTY_PERCENT, "10", CReference.BACKEND, backend, CReference.SIBLING, "true"));
+    }
+
     @Test
     void theSoftDirtyReadAndTheCardMark() {
         assertTimed(measure(CReference.PAGEMAP_READ));
@@ -90,15 +97,20 @@ class CReferenceTest {
                 "size", List.of("64MiB"), "dirtyPercent", List.of("1"))));
         List<CReferences.Pairing> synchronous = CReferences.after("CollectBenchmark.collect", Map.of("backend", List.of("mprotect"),
                 "size", List.of("64MiB"), "dirtyPercent", List.of("1")));
-        assertEquals(List.of(CReference.REPROTECT + " mprotect"),
-                synchronous.stream().map(p -> p.measurement() + " " + p.options().get(CReference.BACKEND)).toList(), synchronous::toString);
+        // Each re-protect twice: from a single-threaded C process and from one with a second thread on the other CPU.
+        assertEquals(List.of(CReference.REPROTECT + " mprotect false", CReference.REPROTECT + " mprotect true"),
+                synchronous.stream().map(p -> p.measurement() + " " + p.options().get(CReference.BACKEND) + " " + p.options().get(CReference.SIBLING))
+                        .toList(), synchronous::toString);
         List<CReferences.Pairing> cut = CReferences.after("CutBenchmark.cut", Map.of("backend", List.of("uffd-sync"), "size", List.of("1GiB"),
                 "dirtyPercent", List.of("0.1", "1"), "hugePages", List.of("false", "true")));
         // The cut's start beside its kernel calls (the re-protect of the same pages, huge pages or not), then fork() of the same memory.
-        assertEquals(List.of("reprotect uffd-sync 1073741824 0.1 false", "reprotect uffd-sync 1073741824 0.1 true",
-                        "reprotect uffd-sync 1073741824 1 false", "reprotect uffd-sync 1073741824 1 true",
-                        "fork null 1073741824 null false", "fork null 1073741824 null true"), cut.stream()
+        assertEquals(List.of("reprotect uffd-sync 1073741824 0.1 false one thread", "reprotect uffd-sync 1073741824 0.1 true one thread",
+                        "reprotect uffd-sync 1073741824 1 false one thread", "reprotect uffd-sync 1073741824 1 true one thread",
+                        "reprotect uffd-sync 1073741824 0.1 false two threads", "reprotect uffd-sync 1073741824 0.1 true two threads",
+                        "reprotect uffd-sync 1073741824 1 false two threads", "reprotect uffd-sync 1073741824 1 true two threads",
+                        "fork null 1073741824 null false one thread", "fork null 1073741824 null true one thread"), cut.stream()
                 .map(p -> p.measurement() + " " + p.options().get(CReference.BACKEND) + " " + p.options().get(CReference.SIZE) + " "
-                        + p.options().get(CReference.DIRTY_PERCENT) + " " + p.options().get(CReference.THP)).toList(), cut::toString);
+                        + p.options().get(CReference.DIRTY_PERCENT) + " " + p.options().get(CReference.THP) + " "
+                        + (Boolean.parseBoolean(p.options().get(CReference.SIBLING)) ? "two threads" : "one thread")).toList(), cut::toString);
     }
 }

@@ -88,12 +88,17 @@ public final class CReferences {
         c.add(new Comparison(ReportGenerator.COLLECT, Map.of("backend", "uffd-async"), List.of("size", "dirtyPercent"), CReference.PAGEMAP_SCAN,
                 p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size"))), CReference.DIRTY_PERCENT, p.get("dirtyPercent")),
                 p -> "uffd-async collect = PAGEMAP_SCAN, " + p.get("dirtyPercent") + "% of " + Sizes.format(Sizes.parse(p.get("size"))) + " dirty"));
-        for (String backend : List.of("uffd-sync", "uffd-sigbus", "mprotect")) {
-            c.add(new Comparison(ReportGenerator.COLLECT, Map.of("backend", backend), List.of("size", "dirtyPercent"), CReference.REPROTECT,
-                    p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size"))), CReference.DIRTY_PERCENT, p.get("dirtyPercent"),
-                            CReference.BACKEND, backend, CReference.SAMPLES, "20"),
-                    p -> backend + " collect = re-protect of the dirty pages (" + (backend.equals("mprotect") ? "one whole-range mprotect"
-                            : "UFFDIO_WRITEPROTECT per merged run") + "), " + p.get("dirtyPercent") + "% of " + Sizes.format(Sizes.parse(p.get("size")))));
+        // The re-protects twice: from a single-threaded C process, and from one with a second thread on the other CPU, as a
+        // JVM always has (reference.c's --sibling: the TLB flush after each protect call then considers that CPU too).
+        for (boolean sibling : List.of(false, true)) {
+            for (String backend : List.of("uffd-sync", "uffd-sigbus", "mprotect")) {
+                c.add(new Comparison(ReportGenerator.COLLECT, Map.of("backend", backend), List.of("size", "dirtyPercent"), CReference.REPROTECT,
+                        p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size"))), CReference.DIRTY_PERCENT, p.get("dirtyPercent"),
+                                CReference.BACKEND, backend, CReference.SAMPLES, "20", CReference.SIBLING, Boolean.toString(sibling)),
+                        p -> backend + " collect = re-protect of the dirty pages (" + (backend.equals("mprotect") ? "one whole-range mprotect"
+                                : "UFFDIO_WRITEPROTECT per merged run") + "), " + p.get("dirtyPercent") + "% of " + Sizes.format(Sizes.parse(p.get("size")))
+                                + siblingNote(sibling)));
+            }
         }
         c.add(new Comparison(ReportGenerator.PAGEMAP_READ, Map.of("dirtyPercent", "0.1"), List.of("size"), CReference.PAGEMAP_READ,
                 p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size")))),
@@ -108,18 +113,27 @@ public final class CReferences {
         }
         // A cut's start is a snapshot's start on the pages written since the previous one (pm_copy_before_write_start):
         // its kernel calls are the re-protect of those pages, made in the fault paths' pause.
-        for (String backend : List.of("uffd-sync", "uffd-sigbus", "mprotect")) {
-            c.add(new Comparison(ReportGenerator.CUT, Map.of("backend", backend), List.of("size", "dirtyPercent", "hugePages"), CReference.REPROTECT,
-                    p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size"))), CReference.DIRTY_PERCENT, p.get("dirtyPercent"),
-                            CReference.BACKEND, backend, CReference.THP, p.get("hugePages"), CReference.SAMPLES, "20"),
-                    p -> backend + " cut / snapshot start = re-protect of the pages written since the previous cut, " + p.get("dirtyPercent")
-                            + "% of " + Sizes.format(Sizes.parse(p.get("size"))) + (Boolean.parseBoolean(p.get("hugePages")) ? " of huge pages" : "")));
+        for (boolean sibling : List.of(false, true)) {
+            for (String backend : List.of("uffd-sync", "uffd-sigbus", "mprotect")) {
+                c.add(new Comparison(ReportGenerator.CUT, Map.of("backend", backend), List.of("size", "dirtyPercent", "hugePages"), CReference.REPROTECT,
+                        p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size"))), CReference.DIRTY_PERCENT, p.get("dirtyPercent"),
+                                CReference.BACKEND, backend, CReference.THP, p.get("hugePages"), CReference.SAMPLES, "20",
+                                CReference.SIBLING, Boolean.toString(sibling)),
+                        p -> backend + " cut / snapshot start = re-protect of the pages written since the previous cut, " + p.get("dirtyPercent")
+                                + "% of " + Sizes.format(Sizes.parse(p.get("size"))) + (Boolean.parseBoolean(p.get("hugePages")) ? " of huge pages" : "")
+                                + siblingNote(sibling)));
+            }
         }
         // The copy's benchmark state sits on each snapshot backend's arena: one row each, one C measurement for all.
         c.add(new Comparison(ReportGenerator.SNAPSHOT_STW, Map.of(), List.of("backend", "arenaBytes"), CReference.MEMCPY,
                 p -> Map.of(CReference.SIZE, p.get("arenaBytes"), CReference.DIRTY_PERCENT, "100", CReference.SAMPLES, "10"),
                 p -> "stop-the-world copy of " + Sizes.format(Long.parseLong(p.get("arenaBytes"))) + " (" + p.get("backend") + " arena) = memcpy"));
         return List.copyOf(c);
+    }
+
+    /** The mechanism's label suffix for a C process with a second thread ({@link CReference#SIBLING}). */
+    private static String siblingNote(boolean sibling) {
+        return sibling ? "; C with a second thread on the other CPU" : "";
     }
 
     /**
