@@ -39,7 +39,7 @@ struct handler_start {
 struct held {
     struct tracker *t;
     int count;
-    int next; /* the first message not yet resolved: those before it are done with (events marked when read) */
+    int next; /* the first page fault not yet resolved: those before it are done with (events are not held: read_more) */
     int gone; /* a read failed with an error other than EAGAIN or EINTR: the uffd is closed */
     struct uffd_msg msgs[HELD_MESSAGES];
 };
@@ -91,10 +91,19 @@ static void read_more(struct held *h, int room) {
         return;
     }
     int n = (int)(got / (ssize_t)sizeof h->msgs[0]);
+    /*
+     * Events are handled here and not kept: only page faults stay held. Kept events would fill the
+     * room while one unprotect meets EAGAIN again and again (writers that discard in a loop keep an
+     * event pending most of the time), until no room is left to read the event it waits for.
+     */
+    int kept = h->count;
     for (int i = h->count; i < h->count + n; i++) {
         if (h->msgs[i].event == UFFD_EVENT_REMOVE) mark_discarded(h->t, h->msgs[i].arg.remove.start, h->msgs[i].arg.remove.end);
+        if (h->msgs[i].event != UFFD_EVENT_PAGEFAULT) continue;
+        if (kept != i) h->msgs[kept] = h->msgs[i];
+        kept++;
     }
-    h->count += n;
+    h->count = kept;
 }
 
 /*
@@ -117,7 +126,6 @@ static void resolve(struct held *h) {
     uint64_t entries[RING_MAX_ENTRIES];
     h->next = 0;
     for (;;) {
-        while (h->next < h->count && h->msgs[h->next].event != UFFD_EVENT_PAGEFAULT) h->next++;
         if (h->next == h->count) return;
         int block_log2 = load_relaxed(&t->current_block_log2);
         const int copy = copy_enter_serving(t, serve, h) == COPY_LIVE;
@@ -125,7 +133,6 @@ static void resolve(struct held *h) {
         int recorded = 0;
         /* h->next, not a local: serve may move the messages not yet resolved to the front (read_more). */
         for (; h->next < h->count && recorded < RING_MAX_ENTRIES; h->next++) {
-            if (h->msgs[h->next].event != UFFD_EVENT_PAGEFAULT) continue;
             uint64_t first, count, run[RING_MAX_ENTRIES];
             /* The writer's thread id: UFFD_FEATURE_THREAD_ID (requested where offered, else 0). */
             fault_run(t, (uintptr_t)h->msgs[h->next].arg.pagefault.address, h->msgs[h->next].arg.pagefault.feat.ptid, block_log2,

@@ -8,6 +8,7 @@ import io.pagemark.linux.Libc;
 import io.pagemark.linux.LinuxException;
 import io.pagemark.linux.Pagemap;
 import io.pagemark.testing.BackendsWith;
+import io.pagemark.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 
@@ -283,5 +284,20 @@ class DiscardTest {
             assertTrue(arena.describe().endsWith(backend.discards()), arena.describe());
             assertTrue(backend.discards().startsWith(backend.has(Backend.Trait.SEES_DISCARDS) ? "discards seen" : "discards reported through discard() only"));
         }
+    }
+
+    /**
+     * Discards in a loop on uffd-sync while a writer faults and the arena is collected again and again
+     * ({@link DiscardsWhileFaulting}), in a child JVM watched from here: the handler once held every
+     * event it read while one unprotect kept meeting EAGAIN, until no room was left to read the next
+     * event, and the discarding threads, the handler and the collect then waited forever.
+     */
+    @Test
+    void discardsInALoopWhileAWriterFaultsLeaveNobodyWaiting() throws Exception {
+        NativeBackendsTest.assumeUsable(Backend.UFFD_SYNC);
+        List<String> cmd = ChildJvm.command(List.of(), List.of(), ChildJvm.classPath(), DiscardsWhileFaulting.class, "100");
+        ChildJvm.Outcome outcome = ChildJvm.runWatched(cmd, line -> line.startsWith("round "), 30, 300);
+        assertEquals(0, outcome.exitCode(), outcome::output);
+        assertEquals("round 99", outcome.lines().getLast(), outcome::output);
     }
 }
