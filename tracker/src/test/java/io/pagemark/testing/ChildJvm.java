@@ -7,6 +7,9 @@ import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,9 +88,23 @@ public final class ChildJvm {
         return cmd;
     }
 
-    /** This JVM's class path (surefire sets java.class.path to the test class path). */
+    /**
+     * This JVM's class path: java.class.path (surefire sets it to the test class path), and the entries
+     * of the class loader that loaded the tests where that is a launcher's own (the guest's JUnit console
+     * launcher takes the tests through its --class-path: guest-tests.sh).
+     */
     public static String classPath() {
-        return System.getProperty("java.class.path");
+        List<String> entries = new ArrayList<>(List.of(System.getProperty("java.class.path").split(File.pathSeparator)));
+        if (ChildJvm.class.getClassLoader() instanceof URLClassLoader loader) {
+            for (URL url : loader.getURLs()) {
+                try {
+                    entries.add(Path.of(url.toURI()).toString());
+                } catch (URISyntaxException e) {
+                    throw new IllegalStateException("a class path entry that is no file: " + url, e);
+                }
+            }
+        }
+        return String.join(File.pathSeparator, entries);
     }
 
     /** What a watched run printed, and how it ended. */
