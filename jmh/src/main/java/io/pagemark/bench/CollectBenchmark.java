@@ -50,7 +50,7 @@ public class CollectBenchmark {
         int[] pages = PageOrder.sample(PageOrder.pageCount(arena.size(), arena.pageSize()), dirtyPercent);
         dirtyOffsets = PageOrder.offsets(pages, arena.pageSize());
         arena.arm();
-        HotPath.warm(dirtyOffsets, offset -> arena.putLong(offset, offset), arena::collect);
+        HotPath.warm(arena, dirtyOffsets, arena::collect);
     }
 
     @Setup(Level.Invocation)

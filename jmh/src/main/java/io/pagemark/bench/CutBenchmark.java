@@ -73,7 +73,7 @@ public class CutBenchmark {
         copyTarget = copyScope.allocate(arena.size(), arena.pageSize());
         copyTarget.fill((byte) 0);
         if (params.getBenchmark().endsWith(".cut")) {
-            HotPath.warm(dirtyOffsets, offset -> arena.putLong(offset, offset), () -> cuts.cut().close());
+            HotPath.warm(arena, dirtyOffsets, () -> cuts.cut().close());
         }
     }
 

@@ -1,5 +1,7 @@
 package io.pagemark.bench;
 
+import io.pagemark.TrackedArena;
+
 /**
  * Runs a benchmark's measured path until the JIT has compiled it, before JMH's own warmup. Where
  * each invocation needs a slow untimed setup (a uffd-sync first write waits for the handler thread
@@ -21,25 +23,20 @@ final class HotPath {
     private HotPath() {}
 
     /**
-     * Writes {@link #PAGES_PER_ROUND} of {@code offsets} with {@code write} (cycling through them), then
-     * runs {@code path}, for {@link #ROUNDS} rounds or {@link #MAX_NANOS}, whichever ends first.
+     * Writes {@link #PAGES_PER_ROUND} of {@code offsets} into {@code arena} as the benchmarks' invocation setup
+     * does (cycling through them), then runs {@code path}, for {@link #ROUNDS} rounds or {@link #MAX_NANOS},
+     * whichever ends first.
      */
-    static void warm(long[] offsets, OffsetWrite write, Runnable path) {
+    static void warm(TrackedArena arena, long[] offsets, Runnable path) {
         if (offsets.length == 0) throw new IllegalArgumentException("no pages to write: nothing would reach the path's loops");
         long deadline = System.nanoTime() + MAX_NANOS;
         int next = 0;
         for (int round = 0; round < ROUNDS && System.nanoTime() - deadline < 0; round++) {
             for (int i = 0; i < PAGES_PER_ROUND; i++) {
-                write.at(offsets[next]);
+                arena.putLong(offsets[next], offsets[next]);
                 next = next + 1 == offsets.length ? 0 : next + 1;
             }
             path.run();
         }
-    }
-
-    /** One store at an arena offset. */
-    @FunctionalInterface
-    interface OffsetWrite {
-        void at(long offset);
     }
 }
