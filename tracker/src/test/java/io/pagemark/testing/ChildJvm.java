@@ -146,13 +146,16 @@ public final class ChildJvm {
                 String threads = threadStates(child.pid());
                 child.destroyForcibly().waitFor();
                 throw new AssertionError("child JVM " + (stalled ? "made no progress for " + stallSeconds + " s" : "ran over " + maxSeconds + " s")
-                        + "; killed. Its threads (state, kernel wait channel):\n" + threads + "\nIts output:\n" + String.join("\n", lines));
+                        + "; killed. Its threads (state, kernel wait channel, system call, kernel stack):\n" + threads + "\nIts output:\n" + String.join("\n", lines));
             }
         }
         return new Outcome(child.waitFor(), lines);
     }
 
-    /** Every thread of process {@code pid}: name, scheduler state and kernel wait channel (from /proc; needs no cooperation). */
+    /**
+     * Every thread of process {@code pid}: name, scheduler state, kernel wait channel, the system call it
+     * is in and the top of its kernel stack (from /proc; needs no cooperation; the stack needs root).
+     */
     static String threadStates(long pid) {
         StringBuilder sb = new StringBuilder();
         try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
@@ -161,7 +164,11 @@ public final class ChildJvm {
                 String stat = read(task.resolve("stat"));
                 String state = stat.substring(stat.lastIndexOf(')') + 2).split(" ")[0];
                 sb.append("  ").append(task.getFileName()).append(' ').append(comm).append(' ').append(state)
-                        .append(' ').append(read(task.resolve("wchan"))).append('\n');
+                        .append(' ').append(read(task.resolve("wchan")))
+                        .append(" syscall ").append(read(task.resolve("syscall")).split(" ")[0])
+                        .append(' ').append(String.join(" < ", read(task.resolve("stack")).lines().limit(4)
+                                .map(frame -> frame.replaceFirst("^\\[<[0-9a-f]+>\\] ", "")).toList()))
+                        .append('\n');
             }
         } catch (IOException | RuntimeException e) {
             sb.append("  (unreadable: ").append(e).append(")\n");
