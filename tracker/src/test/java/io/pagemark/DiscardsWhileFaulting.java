@@ -5,13 +5,17 @@ import io.pagemark.linux.Libc;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * Collects a uffd-sync arena again and again while one thread writes (and so faults after every
- * collect) and two others discard other pages of it with MADV_DONTNEED in bursts, each discard an
- * event that the handler thread must read before the kernel lets any unprotect through. The handler
+ * collect) and two others discard other pages of it with MADV_DONTNEED, a burst each per collect,
+ * each discard an event that the handler thread must read before the kernel lets any unprotect
+ * through. One burst per collect, not bursts without end: while discards follow each other the
+ * kernel refuses every unprotect, and on a loaded machine a pause between endless bursts is not
+ * enough for the writer's fault to get through (docs/discards.md). The handler
  * once kept every event it read until it got past the fault it was resolving; with discards arriving
  * all the time that unprotect met EAGAIN until the held events left no room to read the next one,
  * and the discarding threads, the handler and the collect all waited forever.
@@ -37,6 +41,7 @@ final class DiscardsWhileFaulting {
         }
         int rounds = Integer.parseInt(args[0]);
         AtomicBoolean done = new AtomicBoolean();
+        AtomicInteger started = new AtomicInteger(-1); // the collect round under way: each discarder bursts once in it
         AtomicReference<Throwable> unexpected = new AtomicReference<>();
         try (TrackedArena arena = TrackedArena.builder().size((long) PAGES * PAGE).backend(Backend.UFFD_SYNC).bulkPages(1).open()) {
             arena.arm();
@@ -47,17 +52,20 @@ final class DiscardsWhileFaulting {
             for (int d = 0; d < 2; d++) {
                 long page = WRITTEN + 16L * d;
                 threads.add(Thread.ofPlatform().name("discarder-" + d).start(() -> guarded(unexpected, () -> {
-                    while (!done.get()) {
+                    for (int burst = 0; !done.get(); ) {
+                        if (burst > started.get()) {
+                            LockSupport.parkNanos(100_000);
+                            continue;
+                        }
                         for (int i = 0; i < BURST; i++) {
                             Libc.madvise(arena.segment().address() + page * PAGE, 4L * PAGE, Libc.MADV_DONTNEED, "madvise(MADV_DONTNEED)", Libc.NO_HINT);
                         }
-                        // A pause between bursts: while any discard's event is in flight the kernel refuses
-                        // every unprotect (EAGAIN), so discards without end would starve the writer's fault.
-                        LockSupport.parkNanos(1_000_000);
+                        burst++;
                     }
                 })));
             }
             for (int round = 0; round < rounds && unexpected.get() == null; round++) {
+                started.set(round);
                 arena.collect();
                 System.out.println("round " + round);
             }
