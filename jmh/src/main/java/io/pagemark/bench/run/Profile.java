@@ -35,7 +35,7 @@ public enum Profile {
      * reference measures), six decades of S for the crossover, 256 MiB for the checkpoint and the live snapshot, one workload of 2-second runs end to end,
      * short iterations (single-shot benchmarks keep their own counts: their runs are few and short, and a median of 3 is
      * noise).
-     * About 8 minutes on our 2-core machines while other work kept the load average at 4-7 (under 10 is the target).
+     * About ten minutes on a 2-core machine (the last run's time is in jmh/results/quick/report.md).
      */
     QUICK(new Timing(1, TimeValue.milliseconds(200), 3, TimeValue.milliseconds(200), false), Map.of(
             "FirstWriteBenchmark", Map.of("order", List.of("seq"), "bulkPages", List.of("0", "1")),
