@@ -10,7 +10,8 @@ import io.pagemark.TrackedArena;
  * still runs interpreted. The C reference it is compared with warms its own path the same way (one
  * untimed sample); a collector calling collect every few milliseconds runs it compiled.
  * <p>
- * Each round is small (a few pages written, then the path), so warming costs a second or two.
+ * Most rounds are small (a few pages written, then the path), so warming costs a second or two, plus a few rounds of
+ * an invocation's full size.
  */
 final class HotPath {
     /** Rounds to run: enough that the path's methods and loops reach C2 (thousands of calls). */
@@ -19,13 +20,19 @@ final class HotPath {
     static final long MAX_NANOS = 3_000_000_000L;
     /** Pages a round writes before its path. */
     static final int PAGES_PER_ROUND = 4;
+    /**
+     * Rounds that then write every page, as one invocation does: after the small rounds alone, a fork's first
+     * full-size invocations still ran several times slower than its later ones (docs/performance.md).
+     */
+    static final int FULL_ROUNDS = 3;
 
     private HotPath() {}
 
     /**
      * Writes {@link #PAGES_PER_ROUND} of {@code offsets} into {@code arena} as the benchmarks' invocation setup
      * does (cycling through them), then runs {@code path}, for {@link #ROUNDS} rounds or {@link #MAX_NANOS},
-     * whichever ends first.
+     * whichever ends first; then {@link #FULL_ROUNDS} rounds writing all of {@code offsets} (at least one; the others
+     * within another {@link #MAX_NANOS}).
      */
     static void warm(TrackedArena arena, long[] offsets, Runnable path) {
         if (offsets.length == 0) throw new IllegalArgumentException("no pages to write: nothing would reach the path's loops");
@@ -36,6 +43,11 @@ final class HotPath {
                 arena.putLong(offsets[next], offsets[next]);
                 next = next + 1 == offsets.length ? 0 : next + 1;
             }
+            path.run();
+        }
+        long fullDeadline = System.nanoTime() + MAX_NANOS;
+        for (int round = 0; round < FULL_ROUNDS && (round == 0 || System.nanoTime() - fullDeadline < 0); round++) {
+            for (long offset : offsets) arena.putLong(offset, offset);
             path.run();
         }
     }
