@@ -8,7 +8,7 @@
  * of pagemark's own bookkeeping.
  *
  *   pagemark-reference MEASUREMENT [--size BYTES] [--dirty-percent P] [--backend NAME] [--thp] [--timed]
- *                      [--samples N] [--max-seconds S] [--sibling]
+ *                      [--samples N] [--max-seconds S] [--sibling|--busy-sibling]
  *
  * MEASUREMENT, one sample each:
  *   first-write   arm (untimed), then one 8-byte store to each page, in order; the value is per page
@@ -41,6 +41,8 @@
  * single-threaded process's memory is active on one CPU, so the kernel's TLB flush after a protect stays
  * local; once a second CPU has run the process, each flush also considers that CPU (and interrupts it if
  * it runs the process then). pagemark always runs in a process like that. Exit 3 if there is no second CPU.
+ * --busy-sibling: as --sibling, but the second thread never sleeps (it spins in user mode), as the writers of
+ * a cut taken while they run do: then every flush interrupts that CPU.
  *
  * Output (stdout), one line of JSON: {"measurement": ..., "params": {...}, "unit": "ns", "samples": N,
  * "values": V, "median": ..., "min": ..., "max": ..., "pageDigest": ...}, the times per operation (a page
@@ -97,7 +99,7 @@ static long page_size;
 static size_t size = 256UL << 20;
 static double dirty_percent = 1;
 static const char *backend = "uffd-async";
-static int thp, timed, sibling;
+static int thp, timed, sibling, busy_sibling;
 static long max_samples = 100;
 static double max_seconds = 3;
 
@@ -499,6 +501,11 @@ static void *sibling_main(void *arg) {
     for (;;) {
         /* Relaxed: the flag only tells the main thread that this CPU has run the process; nothing is published. */
         __atomic_store_n(&sibling_ran, 1, __ATOMIC_RELAXED);
+        /* Spins on a local: no cache line shared with the measuring thread, only the flushes' interrupts. */
+        if (busy_sibling) {
+            for (volatile uint64_t spins = 0;; spins++) {
+            }
+        }
         struct timespec period = {.tv_sec = 0, .tv_nsec = SIBLING_PERIOD_MS * 1000000L};
         nanosleep(&period, NULL);
     }
@@ -545,7 +552,7 @@ static int compare_i64(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     static const char *usage = "usage: pagemark-reference first-write|pagemap-scan|writeprotect|memcpy|fork|pagemap-read|card-mark|reprotect"
-                               " [--size BYTES] [--dirty-percent P] [--backend NAME] [--thp] [--timed] [--samples N] [--max-seconds S] [--sibling]";
+                               " [--size BYTES] [--dirty-percent P] [--backend NAME] [--thp] [--timed] [--samples N] [--max-seconds S] [--sibling|--busy-sibling]";
     if (argc < 2) fail(2, "no measurement named; %s", usage);
     measurement = argv[1];
     for (int i = 2; i < argc; i++) {
@@ -554,6 +561,7 @@ int main(int argc, char **argv) {
         if (strcmp(option, "--thp") == 0) thp = 1;
         else if (strcmp(option, "--timed") == 0) timed = 1;
         else if (strcmp(option, "--sibling") == 0) sibling = 1;
+        else if (strcmp(option, "--busy-sibling") == 0) sibling = busy_sibling = 1;
         else if (strcmp(option, "--size") == 0 && has_value) size = (size_t)number(option, argv[++i], 1, 1ULL << 40);
         else if (strcmp(option, "--dirty-percent") == 0 && has_value) dirty_percent = number(option, argv[++i], 1e-9, 100);
         else if (strcmp(option, "--backend") == 0 && has_value) backend = argv[++i];
@@ -650,7 +658,7 @@ int main(int argc, char **argv) {
     printf("{\"measurement\": \"%s\", \"params\": {\"size\": \"%zu\", \"dirtyPercent\": \"%g\", \"backend\": \"%s\","
            " \"thp\": \"%s\", \"timed\": \"%s\", \"sibling\": \"%s\"}, \"unit\": \"ns\", \"samples\": %ld, \"values\": %zu,"
            " \"median\": %.3f, \"min\": %.3f, \"max\": %.3f, \"pageDigest\": \"%016llx\"}\n",
-           measurement, size, dirty_percent, kind == 0 || kind == 7 ? backend : "", thp ? "true" : "false", timed ? "true" : "false", sibling ? "true" : "false",
+           measurement, size, dirty_percent, kind == 0 || kind == 7 ? backend : "", thp ? "true" : "false", timed ? "true" : "false", busy_sibling ? "busy" : sibling ? "true" : "false",
            samples, value_count, values[value_count / 2] / ops_per_value, values[0] / ops_per_value,
            values[value_count - 1] / ops_per_value, (kind == 1 || kind == 3 || kind == 7) ? (unsigned long long)page_digest : 0ULL);
     return 0;

@@ -73,6 +73,8 @@ public final class CReference {
      * {@code --sibling}): the kernel's TLB flushes then cost what they cost in any multi-threaded process, a JVM's included.
      */
     public static final String SIBLING = "sibling";
+    /** Option: as {@link #SIBLING}, but the second thread never sleeps (reference.c's {@code --busy-sibling}): every flush interrupts its CPU. */
+    public static final String BUSY_SIBLING = "busySibling";
     /** Option: at most this many samples (default 100). */
     public static final String SAMPLES = "samples";
     /** Option: stop sampling after this many seconds (default 3). */
@@ -83,7 +85,7 @@ public final class CReference {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Map<String, String> FLAGS = Map.of(SIZE, "--size", DIRTY_PERCENT, "--dirty-percent", BACKEND, "--backend",
             SAMPLES, "--samples", MAX_SECONDS, "--max-seconds");
-    private static final Map<String, String> SWITCHES = Map.of(THP, "--thp", TIMED, "--timed", SIBLING, "--sibling");
+    private static final Map<String, String> SWITCHES = Map.of(THP, "--thp", TIMED, "--timed", SIBLING, "--sibling", BUSY_SIBLING, "--busy-sibling");
 
     private CReference() {}
 

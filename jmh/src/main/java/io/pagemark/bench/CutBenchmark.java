@@ -59,6 +59,9 @@ public class CutBenchmark {
     private Cut cut;
     private Arena copyScope;
     private MemorySegment copyTarget;
+    /** {@link #cutWhileAThreadRuns}'s other thread, spinning on the other CPU until the trial ends. */
+    private Thread spinner;
+    private volatile boolean spinning;
 
     @Setup(Level.Trial)
     public void open(BenchmarkParams params) {
@@ -72,9 +75,22 @@ public class CutBenchmark {
         copyScope = Arena.ofShared();
         copyTarget = copyScope.allocate(arena.size(), arena.pageSize());
         copyTarget.fill((byte) 0);
-        if (params.getBenchmark().endsWith(".cut")) {
+        if (params.getBenchmark().endsWith(".cutWhileAThreadRuns")) startSpinner();
+        if (params.getBenchmark().endsWith(".cut") || spinner != null) {
             HotPath.warm(arena, dirtyOffsets, () -> cuts.cut().close());
         }
+    }
+
+    /** A thread of this process kept running on another CPU, as a writer that is not writing the arena would be. */
+    private void startSpinner() {
+        spinning = true;
+        spinner = new Thread(() -> {
+            while (spinning) {
+                // busy: no pause instruction, no sleep, so the CPU keeps running this process
+            }
+        }, "cut-benchmark-spinner");
+        spinner.setDaemon(true);
+        spinner.start();
     }
 
     @Setup(Level.Invocation)
@@ -95,7 +111,11 @@ public class CutBenchmark {
     }
 
     @TearDown(Level.Trial)
-    public void close() {
+    public void close() throws InterruptedException {
+        if (spinner != null) {
+            spinning = false;
+            spinner.join();
+        }
         cuts.close();
         arena.close();
         copyScope.close();
@@ -104,6 +124,15 @@ public class CutBenchmark {
     /** A cut's start: the writers' pause (see the class comment). */
     @Benchmark
     public Cut cut() {
+        return cut = cuts.cut();
+    }
+
+    /**
+     * A cut's start while another thread of the process runs on another CPU (it spins, touching nothing), as the
+     * writers of a cut taken while they run do: each protect call's TLB flush must then interrupt that CPU.
+     */
+    @Benchmark
+    public Cut cutWhileAThreadRuns() {
         return cut = cuts.cut();
     }
 

@@ -67,6 +67,13 @@ class CReferenceTest {
         assertTimed(measure(CReference.REPROTECT, CReference.DIRTY_PERCENT, "10", CReference.BACKEND, backend, CReference.SIBLING, "true"));
     }
 
+    /** With a second thread that never sleeps, as a cut's running writers: every flush interrupts its CPU. */
+    @ParameterizedTest
+    @ValueSource(strings = {"uffd-sigbus", "mprotect"})
+    void theReprotectWhileASecondThreadSpins(String backend) {
+        assertTimed(measure(CReference.REPROTECT, CReference.DIRTY_PERCENT, "1", CReference.BACKEND, backend, CReference.BUSY_SIBLING, "true"));
+    }
+
     @Test
     void theSoftDirtyReadAndTheCardMark() {
         assertTimed(measure(CReference.PAGEMAP_READ));
@@ -112,5 +119,14 @@ class CReferenceTest {
                 .map(p -> p.measurement() + " " + p.options().get(CReference.BACKEND) + " " + p.options().get(CReference.SIZE) + " "
                         + p.options().get(CReference.DIRTY_PERCENT) + " " + p.options().get(CReference.THP) + " "
                         + (Boolean.parseBoolean(p.options().get(CReference.SIBLING)) ? "two threads" : "one thread")).toList(), cut::toString);
+        // With a thread running: the same re-protect beside a C process whose second thread spins; no fork() anchor again.
+        List<CReferences.Pairing> running = CReferences.after("CutBenchmark.cutWhileAThreadRuns", Map.of("backend", List.of("uffd-sigbus"),
+                "size", List.of("1GiB"), "dirtyPercent", List.of("1"), "hugePages", List.of("false")));
+        assertEquals(List.of("reprotect uffd-sigbus 1073741824 1 false busy"), running.stream()
+                .map(p -> p.measurement() + " " + p.options().get(CReference.BACKEND) + " " + p.options().get(CReference.SIZE) + " "
+                        + p.options().get(CReference.DIRTY_PERCENT) + " " + p.options().get(CReference.THP) + " "
+                        + (Boolean.parseBoolean(p.options().get(CReference.BUSY_SIBLING)) ? "busy" : "idle")).toList(), running::toString);
+        assertEquals(List.of(), CReferences.after("CutBenchmark.cutWhileAThreadRuns", Map.of("backend", List.of("uffd-async"),
+                "size", List.of("1GiB"), "dirtyPercent", List.of("1"), "hugePages", List.of("false"))));
     }
 }

@@ -124,6 +124,17 @@ public final class CReferences {
                                 + siblingNote(sibling)));
             }
         }
+        // The same cut with a thread of the process running on the other CPU, beside C with a second thread that never sleeps.
+        for (String backend : List.of("uffd-sync", "uffd-sigbus", "mprotect")) {
+            c.add(new Comparison(ReportGenerator.CUT_THREAD_RUNNING, Map.of("backend", backend), List.of("size", "dirtyPercent", "hugePages"),
+                    CReference.REPROTECT,
+                    p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size"))), CReference.DIRTY_PERCENT, p.get("dirtyPercent"),
+                            CReference.BACKEND, backend, CReference.THP, p.get("hugePages"), CReference.SAMPLES, "20",
+                            CReference.BUSY_SIBLING, "true"),
+                    p -> backend + " cut / snapshot start, as above, with a thread of the process running on the other CPU, "
+                            + p.get("dirtyPercent") + "% of " + Sizes.format(Sizes.parse(p.get("size")))
+                            + (Boolean.parseBoolean(p.get("hugePages")) ? " of huge pages" : "") + "; C with a second thread spinning there"));
+        }
         // The copy's benchmark state sits on each snapshot backend's arena: one row each, one C measurement for all.
         c.add(new Comparison(ReportGenerator.SNAPSHOT_STW, Map.of(), List.of("backend", "arenaBytes"), CReference.MEMCPY,
                 p -> Map.of(CReference.SIZE, p.get("arenaBytes"), CReference.DIRTY_PERCENT, "100", CReference.SAMPLES, "10"),

@@ -45,6 +45,7 @@ public enum Profile {
             "FullCopy", Map.of("arenaBytes", List.of(Long.toString(256L << 20))),
             "SnapshotBenchmark", Map.of("arenaBytes", List.of(Long.toString(256L << 20))),
             "CutBenchmark", Map.of("size", List.of("1GiB"), "dirtyPercent", List.of("1")),
+            "CutBenchmark.cutWhileAThreadRuns", Map.of("size", List.of("1GiB"), "dirtyPercent", List.of("1"), "hugePages", List.of("false")),
             "EndToEndBenchmark", Map.of("workload", List.of("hot-rewire"), "runSeconds", List.of("2")),
             "MigrationBenchmark", Map.of("media", List.of("ipc"), "arenaMiB", List.of("256"), "writeMBps", List.of("50")))),
 
