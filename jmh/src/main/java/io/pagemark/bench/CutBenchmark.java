@@ -59,7 +59,9 @@ public class CutBenchmark {
     private Cut cut;
     private Arena copyScope;
     private MemorySegment copyTarget;
-    /** {@link #cutWhileAThreadRuns}'s other thread, spinning on the other CPU until the trial ends. */
+    /** How long the gated spinner stays inside the gate at a time. */
+    static final long SPIN_BURST_NANOS = 20_000;
+    /** {@link #cutWhileAThreadRuns}'s (and {@link #gatedCutWhileAThreadRuns}'s) other thread, spinning on the other CPU until the trial ends. */
     private Thread spinner;
     private volatile boolean spinning;
 
@@ -69,24 +71,38 @@ public class CutBenchmark {
         WriterGate gate = new WriterGate(); // no benchmark writer enters it: the writes come before each invocation, on this thread
         arena = TrackedArena.builder().size(Sizes.parse(size)).backend(b).transparentHugePages(hugePages).writerPause(gate).open();
         arena.segment().fill((byte) 1);
-        cuts = b.canCopyBeforeWrite() ? CutSource.open(arena) : CutSource.open(arena, gate);
+        boolean gated = params.getBenchmark().endsWith(".gatedCutWhileAThreadRuns");
+        cuts = b.canCopyBeforeWrite() && !gated ? CutSource.open(arena) : CutSource.open(arena, gate);
         int[] pages = PageOrder.sample(PageOrder.pageCount(arena.size(), arena.pageSize()), dirtyPercent);
         dirtyOffsets = PageOrder.offsets(pages, arena.pageSize());
         copyScope = Arena.ofShared();
         copyTarget = copyScope.allocate(arena.size(), arena.pageSize());
         copyTarget.fill((byte) 0);
-        if (params.getBenchmark().endsWith(".cutWhileAThreadRuns")) startSpinner();
+        if (params.getBenchmark().endsWith(".cutWhileAThreadRuns")) startSpinner(null);
+        if (gated) startSpinner(gate);
         if (params.getBenchmark().endsWith(".cut") || spinner != null) {
             HotPath.warm(arena, dirtyOffsets, () -> cuts.cut().close());
         }
     }
 
-    /** A thread of this process kept running on another CPU, as a writer that is not writing the arena would be. */
-    private void startSpinner() {
+    /**
+     * A thread of this process kept running on another CPU, as a writer that is not writing the arena would be; with
+     * {@code gate}, inside it in bursts of {@link #SPIN_BURST_NANOS}, as a writer whose writes a gated cut may stop.
+     */
+    private void startSpinner(WriterGate gate) {
         spinning = true;
         spinner = new Thread(() -> {
             while (spinning) {
                 // busy: no pause instruction, no sleep, so the CPU keeps running this process
+                if (gate == null) continue;
+                gate.enter();
+                try {
+                    for (long end = System.nanoTime() + SPIN_BURST_NANOS; System.nanoTime() - end < 0; ) {
+                        // a burst of writing, as far as the gate can tell
+                    }
+                } finally {
+                    gate.exit();
+                }
             }
         }, "cut-benchmark-spinner");
         spinner.setDaemon(true);
@@ -133,6 +149,16 @@ public class CutBenchmark {
      */
     @Benchmark
     public Cut cutWhileAThreadRuns() {
+        return cut = cuts.cut();
+    }
+
+    /**
+     * As {@link #cutWhileAThreadRuns}, the thread spinning inside the arena's writer gate in bursts and the cuts taken
+     * through the gate ({@code CutSource.open(arena, gate)}): the copy-before-write backends then stop it for the
+     * re-protect, so its CPU goes idle and the flushes need not interrupt it.
+     */
+    @Benchmark
+    public Cut gatedCutWhileAThreadRuns() {
         return cut = cuts.cut();
     }
 

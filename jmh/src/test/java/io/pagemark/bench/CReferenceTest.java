@@ -126,6 +126,13 @@ class CReferenceTest {
                 .map(p -> p.measurement() + " " + p.options().get(CReference.BACKEND) + " " + p.options().get(CReference.SIZE) + " "
                         + p.options().get(CReference.DIRTY_PERCENT) + " " + p.options().get(CReference.THP) + " "
                         + (Boolean.parseBoolean(p.options().get(CReference.BUSY_SIBLING)) ? "busy" : "idle")).toList(), running::toString);
+        // Through the gate the thread is parked for the re-protect: beside C whose second thread sleeps.
+        List<CReferences.Pairing> gated = CReferences.after("CutBenchmark.gatedCutWhileAThreadRuns", Map.of("backend", List.of("mprotect"),
+                "size", List.of("1GiB"), "dirtyPercent", List.of("1"), "hugePages", List.of("false")));
+        assertEquals(List.of("reprotect mprotect 1073741824 1 false sleeping"), gated.stream()
+                .map(p -> p.measurement() + " " + p.options().get(CReference.BACKEND) + " " + p.options().get(CReference.SIZE) + " "
+                        + p.options().get(CReference.DIRTY_PERCENT) + " " + p.options().get(CReference.THP) + " "
+                        + (Boolean.parseBoolean(p.options().get(CReference.SIBLING)) ? "sleeping" : "none")).toList(), gated::toString);
         assertEquals(List.of(), CReferences.after("CutBenchmark.cutWhileAThreadRuns", Map.of("backend", List.of("uffd-async"),
                 "size", List.of("1GiB"), "dirtyPercent", List.of("1"), "hugePages", List.of("false"))));
     }

@@ -134,6 +134,15 @@ public final class CReferences {
                     p -> backend + " cut / snapshot start, as above, with a thread of the process running on the other CPU, "
                             + p.get("dirtyPercent") + "% of " + Sizes.format(Sizes.parse(p.get("size")))
                             + (Boolean.parseBoolean(p.get("hugePages")) ? " of huge pages" : "") + "; C with a second thread spinning there"));
+            // Through the writer gate the thread is stopped (parked) for the re-protect: beside C whose second thread sleeps.
+            c.add(new Comparison(ReportGenerator.GATED_CUT_THREAD_RUNNING, Map.of("backend", backend), List.of("size", "dirtyPercent", "hugePages"),
+                    CReference.REPROTECT,
+                    p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size"))), CReference.DIRTY_PERCENT, p.get("dirtyPercent"),
+                            CReference.BACKEND, backend, CReference.THP, p.get("hugePages"), CReference.SAMPLES, "20",
+                            CReference.SIBLING, "true"),
+                    p -> backend + " cut / snapshot start through the writer gate, the running thread stopped in it, "
+                            + p.get("dirtyPercent") + "% of " + Sizes.format(Sizes.parse(p.get("size")))
+                            + (Boolean.parseBoolean(p.get("hugePages")) ? " of huge pages" : "") + siblingNote(true)));
         }
         // The copy's benchmark state sits on each snapshot backend's arena: one row each, one C measurement for all.
         c.add(new Comparison(ReportGenerator.SNAPSHOT_STW, Map.of(), List.of("backend", "arenaBytes"), CReference.MEMCPY,

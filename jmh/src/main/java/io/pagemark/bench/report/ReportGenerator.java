@@ -68,10 +68,11 @@ public final class ReportGenerator {
     static final String CUT = CutBenchmark.class.getSimpleName() + ".cut";
     static final String CUT_STW = CutBenchmark.class.getSimpleName() + ".stopTheWorldCopy";
     static final String CUT_THREAD_RUNNING = CutBenchmark.class.getSimpleName() + ".cutWhileAThreadRuns";
+    static final String GATED_CUT_THREAD_RUNNING = CutBenchmark.class.getSimpleName() + ".gatedCutWhileAThreadRuns";
     static final String END_TO_END = EndToEndBenchmark.class.getSimpleName() + ".run";
     static final String JVM_COST = CollectJvmCostBenchmark.class.getSimpleName() + ".heapWorkload";
     private static final Set<String> KNOWN = Set.of(STORE, FIRST_WRITE, FIRST_WRITE_LATENCY, COLLECT, PAGEMAP_READ, CLEAR_REFS, EPOCH,
-            CHECKPOINT, COPY_TO_FILE, COPY_TO_MEMORY, SNAPSHOT_ARM, SNAPSHOT, SNAPSHOT_STW, SNAPSHOT_WRITES, CUT, CUT_STW, CUT_THREAD_RUNNING, END_TO_END, JVM_COST);
+            CHECKPOINT, COPY_TO_FILE, COPY_TO_MEMORY, SNAPSHOT_ARM, SNAPSHOT, SNAPSHOT_STW, SNAPSHOT_WRITES, CUT, CUT_STW, CUT_THREAD_RUNNING, GATED_CUT_THREAD_RUNNING, END_TO_END, JVM_COST);
     private static final String BASELINE_FAULT = Backend.UFFD_ASYNC.id();
     private static final String CARD_TABLE = Backend.CARD_TABLE.id();
     /** A run that started with a higher 1-minute load average than this shared the machine. */

@@ -59,7 +59,7 @@ import java.util.regex.PatternSyntaxException;
 public final class BenchCommand {
     /** One profile at most. */
     static final class Profiles {
-        @Option(names = "--quick", description = "the reduced matrix (about 11 minutes on 2 cores); default output jmh/results/quick")
+        @Option(names = "--quick", description = "the reduced matrix (under 15 minutes on 2 cores); default output jmh/results/quick")
         boolean quick;
         @Option(names = "--full", description = "everything (the default); default output jmh/results/full")
         boolean full;
