@@ -93,6 +93,14 @@ class CReferenceTest {
         assertTrue(size.getMessage().contains("multiple of the page size"), size::getMessage);
     }
 
+    /** Each pairing as "measurement backend size dirty% thp" and the C process's threads. */
+    private static List<String> described(List<CReferences.Pairing> pairings) {
+        return pairings.stream().map(p -> p.measurement() + " " + p.options().get(CReference.BACKEND) + " " + p.options().get(CReference.SIZE) + " "
+                + p.options().get(CReference.DIRTY_PERCENT) + " " + p.options().get(CReference.THP) + " "
+                + (Boolean.parseBoolean(p.options().get(CReference.BUSY_SIBLING)) ? "a spinning thread"
+                : Boolean.parseBoolean(p.options().get(CReference.SIBLING)) ? "two threads" : "one thread")).toList();
+    }
+
     @Test
     void aPairingIsDueOnlyAfterItsBenchmarkRanWithItsParameters() {
         Map<String, List<String>> collected = Map.of("backend", List.of("card-table", "uffd-async"), "size", List.of("64MiB", "256MiB"),
@@ -115,24 +123,15 @@ class CReferenceTest {
                         "reprotect uffd-sync 1073741824 1 false one thread", "reprotect uffd-sync 1073741824 1 true one thread",
                         "reprotect uffd-sync 1073741824 0.1 false two threads", "reprotect uffd-sync 1073741824 0.1 true two threads",
                         "reprotect uffd-sync 1073741824 1 false two threads", "reprotect uffd-sync 1073741824 1 true two threads",
-                        "fork null 1073741824 null false one thread", "fork null 1073741824 null true one thread"), cut.stream()
-                .map(p -> p.measurement() + " " + p.options().get(CReference.BACKEND) + " " + p.options().get(CReference.SIZE) + " "
-                        + p.options().get(CReference.DIRTY_PERCENT) + " " + p.options().get(CReference.THP) + " "
-                        + (Boolean.parseBoolean(p.options().get(CReference.SIBLING)) ? "two threads" : "one thread")).toList(), cut::toString);
+                        "fork null 1073741824 null false one thread", "fork null 1073741824 null true one thread"), described(cut), cut::toString);
         // With a thread running: the same re-protect beside a C process whose second thread spins; no fork() anchor again.
         List<CReferences.Pairing> running = CReferences.after("CutBenchmark.cutWhileAThreadRuns", Map.of("backend", List.of("uffd-sigbus"),
                 "size", List.of("1GiB"), "dirtyPercent", List.of("1"), "hugePages", List.of("false")));
-        assertEquals(List.of("reprotect uffd-sigbus 1073741824 1 false busy"), running.stream()
-                .map(p -> p.measurement() + " " + p.options().get(CReference.BACKEND) + " " + p.options().get(CReference.SIZE) + " "
-                        + p.options().get(CReference.DIRTY_PERCENT) + " " + p.options().get(CReference.THP) + " "
-                        + (Boolean.parseBoolean(p.options().get(CReference.BUSY_SIBLING)) ? "busy" : "idle")).toList(), running::toString);
+        assertEquals(List.of("reprotect uffd-sigbus 1073741824 1 false a spinning thread"), described(running), running::toString);
         // Through the gate the thread is parked for the re-protect: beside C whose second thread sleeps.
         List<CReferences.Pairing> gated = CReferences.after("CutBenchmark.gatedCutWhileAThreadRuns", Map.of("backend", List.of("mprotect"),
                 "size", List.of("1GiB"), "dirtyPercent", List.of("1"), "hugePages", List.of("false")));
-        assertEquals(List.of("reprotect mprotect 1073741824 1 false sleeping"), gated.stream()
-                .map(p -> p.measurement() + " " + p.options().get(CReference.BACKEND) + " " + p.options().get(CReference.SIZE) + " "
-                        + p.options().get(CReference.DIRTY_PERCENT) + " " + p.options().get(CReference.THP) + " "
-                        + (Boolean.parseBoolean(p.options().get(CReference.SIBLING)) ? "sleeping" : "none")).toList(), gated::toString);
+        assertEquals(List.of("reprotect mprotect 1073741824 1 false two threads"), described(gated), gated::toString);
         assertEquals(List.of(), CReferences.after("CutBenchmark.cutWhileAThreadRuns", Map.of("backend", List.of("uffd-async"),
                 "size", List.of("1GiB"), "dirtyPercent", List.of("1"), "hugePages", List.of("false"))));
     }

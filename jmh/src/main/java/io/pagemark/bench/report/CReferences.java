@@ -115,40 +115,35 @@ public final class CReferences {
         // its kernel calls are the re-protect of those pages, made in the fault paths' pause.
         for (boolean sibling : List.of(false, true)) {
             for (String backend : List.of("uffd-sync", "uffd-sigbus", "mprotect")) {
-                c.add(new Comparison(ReportGenerator.CUT, Map.of("backend", backend), List.of("size", "dirtyPercent", "hugePages"), CReference.REPROTECT,
-                        p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size"))), CReference.DIRTY_PERCENT, p.get("dirtyPercent"),
-                                CReference.BACKEND, backend, CReference.THP, p.get("hugePages"), CReference.SAMPLES, "20",
-                                CReference.SIBLING, Boolean.toString(sibling)),
-                        p -> backend + " cut / snapshot start = re-protect of the pages written since the previous cut, " + p.get("dirtyPercent")
-                                + "% of " + Sizes.format(Sizes.parse(p.get("size"))) + (Boolean.parseBoolean(p.get("hugePages")) ? " of huge pages" : "")
-                                + siblingNote(sibling)));
+                c.add(cutReprotect(ReportGenerator.CUT, backend, CReference.SIBLING, Boolean.toString(sibling),
+                        " cut / snapshot start = re-protect of the pages written since the previous cut, ", siblingNote(sibling)));
             }
         }
-        // The same cut with a thread of the process running on the other CPU, beside C with a second thread that never sleeps.
         for (String backend : List.of("uffd-sync", "uffd-sigbus", "mprotect")) {
-            c.add(new Comparison(ReportGenerator.CUT_THREAD_RUNNING, Map.of("backend", backend), List.of("size", "dirtyPercent", "hugePages"),
-                    CReference.REPROTECT,
-                    p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size"))), CReference.DIRTY_PERCENT, p.get("dirtyPercent"),
-                            CReference.BACKEND, backend, CReference.THP, p.get("hugePages"), CReference.SAMPLES, "20",
-                            CReference.BUSY_SIBLING, "true"),
-                    p -> backend + " cut / snapshot start, as above, with a thread of the process running on the other CPU, "
-                            + p.get("dirtyPercent") + "% of " + Sizes.format(Sizes.parse(p.get("size")))
-                            + (Boolean.parseBoolean(p.get("hugePages")) ? " of huge pages" : "") + "; C with a second thread spinning there"));
+            // The same cut with a thread of the process running on the other CPU, beside C with a second thread that never sleeps.
+            c.add(cutReprotect(ReportGenerator.CUT_THREAD_RUNNING, backend, CReference.BUSY_SIBLING, "true",
+                    " cut / snapshot start, as above, with a thread of the process running on the other CPU, ", "; C with a second thread spinning there"));
             // Through the writer gate the thread is stopped (parked) for the re-protect: beside C whose second thread sleeps.
-            c.add(new Comparison(ReportGenerator.GATED_CUT_THREAD_RUNNING, Map.of("backend", backend), List.of("size", "dirtyPercent", "hugePages"),
-                    CReference.REPROTECT,
-                    p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size"))), CReference.DIRTY_PERCENT, p.get("dirtyPercent"),
-                            CReference.BACKEND, backend, CReference.THP, p.get("hugePages"), CReference.SAMPLES, "20",
-                            CReference.SIBLING, "true"),
-                    p -> backend + " cut / snapshot start through the writer gate, the running thread stopped in it, "
-                            + p.get("dirtyPercent") + "% of " + Sizes.format(Sizes.parse(p.get("size")))
-                            + (Boolean.parseBoolean(p.get("hugePages")) ? " of huge pages" : "") + siblingNote(true)));
+            c.add(cutReprotect(ReportGenerator.GATED_CUT_THREAD_RUNNING, backend, CReference.SIBLING, "true",
+                    " cut / snapshot start through the writer gate, the running thread stopped in it, ", siblingNote(true)));
         }
         // The copy's benchmark state sits on each snapshot backend's arena: one row each, one C measurement for all.
         c.add(new Comparison(ReportGenerator.SNAPSHOT_STW, Map.of(), List.of("backend", "arenaBytes"), CReference.MEMCPY,
                 p -> Map.of(CReference.SIZE, p.get("arenaBytes"), CReference.DIRTY_PERCENT, "100", CReference.SAMPLES, "10"),
                 p -> "stop-the-world copy of " + Sizes.format(Long.parseLong(p.get("arenaBytes"))) + " (" + p.get("backend") + " arena) = memcpy"));
         return List.copyOf(c);
+    }
+
+    /**
+     * A cut benchmark's row beside the re-protect of the same pages from C, whose second thread is as
+     * {@code threadOption} = {@code threadValue} says ({@link CReference#SIBLING}, {@link CReference#BUSY_SIBLING}).
+     */
+    private static Comparison cutReprotect(String benchmark, String backend, String threadOption, String threadValue, String what, String note) {
+        return new Comparison(benchmark, Map.of("backend", backend), List.of("size", "dirtyPercent", "hugePages"), CReference.REPROTECT,
+                p -> Map.of(CReference.SIZE, Long.toString(Sizes.parse(p.get("size"))), CReference.DIRTY_PERCENT, p.get("dirtyPercent"),
+                        CReference.BACKEND, backend, CReference.THP, p.get("hugePages"), CReference.SAMPLES, "20", threadOption, threadValue),
+                p -> backend + what + p.get("dirtyPercent") + "% of " + Sizes.format(Sizes.parse(p.get("size")))
+                        + (Boolean.parseBoolean(p.get("hugePages")) ? " of huge pages" : "") + note);
     }
 
     /** The mechanism's label suffix for a C process with a second thread ({@link CReference#SIBLING}). */
