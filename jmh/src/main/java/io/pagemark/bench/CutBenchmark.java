@@ -68,7 +68,8 @@ public class CutBenchmark {
     @Setup(Level.Trial)
     public void open(BenchmarkParams params) {
         Backend b = Backend.parse(backend);
-        WriterGate gate = new WriterGate(); // no benchmark writer enters it: the writes come before each invocation, on this thread
+        // The invocations' writes come before each of them, on this thread, outside the gate: only gatedCutWhileAThreadRuns's thread enters it.
+        WriterGate gate = new WriterGate();
         arena = TrackedArena.builder().size(Sizes.parse(size)).backend(b).transparentHugePages(hugePages).writerPause(gate).open();
         arena.segment().fill((byte) 1);
         boolean gated = params.getBenchmark().endsWith(".gatedCutWhileAThreadRuns");
