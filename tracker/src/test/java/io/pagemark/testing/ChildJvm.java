@@ -35,6 +35,15 @@ public final class ChildJvm {
     public static final List<String> RUN_FLAGS = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
             .filter(flag -> flag.startsWith("--enable-native-access") || flag.startsWith("--add-exports")).toList();
 
+    /**
+     * The JIT tier limit this JVM was given, if any, for its children: in the emulated guest
+     * (guest-tests.sh) children compile as the guest's JVM does, C1 only. Full tiering there crashed
+     * children: each C2 compilation patches the entry of the C1 code other threads are running, and
+     * the emulator now and then resumed a thread inside the patched instruction (docs/kernel-matrix.md).
+     */
+    public static final List<String> JIT_FLAGS = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+            .filter(flag -> flag.startsWith("-XX:TieredStopAtLevel=")).toList();
+
     /** nobody's uid (and nogroup's gid): the unprivileged user children run as. */
     public static final int NOBODY = 65534;
 
@@ -75,11 +84,17 @@ public final class ChildJvm {
         return String.join(File.pathSeparator, entries);
     }
 
-    /** The command: {@code prefix... java RUN_FLAGS jvmOptions... -cp classPath main args...}. */
+    /**
+     * The command: {@code prefix... java RUN_FLAGS JIT_FLAGS -XX:+ErrorFileToStdout jvmOptions... -cp classPath main args...}.
+     * A child that crashes prints its error report where the test shows it: a report file left in the
+     * guest's overlay would never come back to the host.
+     */
     public static List<String> command(List<String> prefix, List<String> jvmOptions, String classPath, Class<?> main, String... args) {
         List<String> cmd = new ArrayList<>(prefix);
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(RUN_FLAGS);
+        cmd.addAll(JIT_FLAGS);
+        cmd.add("-XX:+ErrorFileToStdout");
         cmd.addAll(jvmOptions);
         cmd.add("-cp");
         cmd.add(classPath);
