@@ -24,7 +24,8 @@
  *   memcpy        copying the dirty pages into another populated mapping at the same offsets, adjacent
  *                 pages in one memcpy: a stop-the-world copy of what changed (100%: of everything)
  *   reprotect     the synchronous backends' collect (uffd-sync, uffd-sigbus, mprotect: --backend): the dirty
- *                 pages made writable one by one and written (untimed, as one-page fault paths and their stores do), then re-protected
+ *                 pages written, each store taking the backend's one-page fault path (untimed: uffd-sync's
+ *                 handler thread, the SIGBUS or SIGSEGV handler, as first-write's), then re-protected
  *                 with the calls rearm.c makes for them: UFFDIO_WRITEPROTECT per run, runs closer than 8
  *                 pages merged (UFFD_PROTECT_CALL_PAGES), the whole range where that costs less; mprotect
  *                 one PROT_READ call over the whole range (it passes over the VMAs already read-only); also
@@ -383,15 +384,12 @@ static void pagemap_scan_sample(int pagemap) {
 static int reprotect_mprotect;
 
 static void reprotect_setup(void) {
-    if (strcmp(backend, "mprotect") == 0) {
-        reprotect_mprotect = 1;
-        CHECK(mprotect(range, size, PROT_READ));
-    } else if (strcmp(backend, "uffd-sync") == 0 || strcmp(backend, "uffd-sigbus") == 0) {
-        register_range(strcmp(backend, "uffd-sigbus") == 0 ? UFFD_FEATURE_SIGBUS : 0);
-        write_protect(range, size, UFFDIO_WRITEPROTECT_MODE_WP);
-    } else {
+    if (strcmp(backend, "uffd-sync") != 0 && strcmp(backend, "uffd-sigbus") != 0 && strcmp(backend, "mprotect") != 0) {
         fail(2, "bad --backend '%s' for reprotect: expected uffd-sync, uffd-sigbus or mprotect", backend);
     }
+    reprotect_mprotect = strcmp(backend, "mprotect") == 0;
+    first_write_setup(); /* the backend's fault path: its registration and its resolver (uffd-sync: the handler thread) */
+    arm();
 }
 
 /* The dirty pages as runs merged across gaps of at most `gap` pages; emit(first page, pages) each unless NULL; returns the runs, adds their pages to *covered. */
@@ -412,12 +410,12 @@ static void protect_run(size_t first, size_t count) {
 }
 
 static void reprotect_sample(void) {
-    for (size_t i = 0; i < dirty_count; i++) {
-        char *page = range + (size_t)dirty[i] * page_size;
-        if (reprotect_mprotect) CHECK(mprotect(page, (size_t)page_size, PROT_READ | PROT_WRITE));
-        else write_protect(page, (size_t)page_size, UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
-        *(volatile uint64_t *)page = (uint64_t)i; /* the store the fault was for: the page is dirty and in this CPU's TLB */
-    }
+    /*
+     * Each store faults and its backend's fault path unprotects the page, untimed, as the Java side's
+     * writes do: on uffd-sync that is the handler thread on another CPU, which has just run the process
+     * when the re-protect starts (so its flushes consider that CPU, as they do in the JVM).
+     */
+    for (size_t i = 0; i < dirty_count; i++) *(volatile uint64_t *)(range + (size_t)dirty[i] * page_size) = (uint64_t)i;
     int64_t start = now_ns();
     if (reprotect_mprotect) {
         CHECK(mprotect(range, size, PROT_READ));
