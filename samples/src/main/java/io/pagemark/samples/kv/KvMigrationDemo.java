@@ -309,6 +309,8 @@ public final class KvMigrationDemo {
     @Command(name = "pagemark migrate", description = "The key-value store migrated live to another process over Aeron (UDP on loopback)"
             + " by iterative pre-copy while its writer runs; the same arena by stop-and-copy for comparison.")
     static final class Options implements CommandLines.Checked {
+        /** The default key count where the arena has room for it (the default 256 MiB has 1,048,576 a quarter of its slots). */
+        static final int DEFAULT_KEYS = 1_000_000;
         @Parameters(arity = "0..1", paramLabel = "MODE", description = "source, destination, or none: the whole demo")
         String mode = "demo";
         @Option(names = "--mib", paramLabel = "M", description = "the store's arena in MiB, a power of two from 1 to 4096 (default 256)")
@@ -321,8 +323,9 @@ public final class KvMigrationDemo {
         int timeLimitSeconds = 60;
         @Option(names = "--no-auto-converge", description = "never throttle the writer (a migration that cannot converge then fails at the time limit)")
         boolean noAutoConverge;
-        @Option(names = "--keys", paramLabel = "K", description = "keys in the store (default 1000000; at most a quarter of its slots)")
-        int keys = 1_000_000;
+        @Option(names = "--keys", paramLabel = "K", description = "keys in the store, at most a quarter of its slots (default "
+                + DEFAULT_KEYS + ", or that quarter where --mib holds fewer)")
+        Integer keys;
         @Option(names = "--seed", paramLabel = "X", description = "the workload's seed (default 1)")
         long seed = 1;
         @Option(names = "--backend", paramLabel = "NAME", converter = CommandLines.BackendName.class, description = "the backend (default auto)")
@@ -352,6 +355,7 @@ public final class KvMigrationDemo {
             if (downtimeMillis <= 0) throw new IllegalArgumentException("--downtime-ms must be positive, got " + downtimeMillis);
             if (timeLimitSeconds <= 0) throw new IllegalArgumentException("--time-limit-s must be positive, got " + timeLimitSeconds);
             long slots = ((long) mib << 20) / 64;
+            if (keys == null) keys = (int) Math.min(DEFAULT_KEYS, slots / 4);
             if (keys < 1 || keys > slots / 4) throw new IllegalArgumentException("--keys must be between 1 and " + slots / 4 + " for --mib " + mib + ", got " + keys);
             if (!(serveSeconds > 0)) throw new IllegalArgumentException("--serve-seconds must be positive, got " + serveSeconds);
             for (int port : new int[] {dataPort, controlPort}) {

@@ -19,6 +19,14 @@ class KvMigrationDemoTest {
     }
 
     @Test
+    void theDefaultKeysFitTheArenaAsked() {
+        assertEquals(1_000_000, KvMigrationDemo.Options.parse(List.of()).keys);
+        assertEquals(262_144, KvMigrationDemo.Options.parse(List.of("--mib", "64")).keys);
+        assertEquals(4096, KvMigrationDemo.Options.parse(List.of("--mib", "1")).keys);
+        assertEquals(1_000_000, KvMigrationDemo.Options.parse(List.of("--mib", "4096")).keys);
+    }
+
+    @Test
     void badOptionsNameTheOptionAndWhatIsAccepted() {
         IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> KvMigrationDemo.Options.parse(List.of("--speed", "3")));
         assertTrue(unknown.getMessage().contains("--speed") && unknown.getMessage().contains("usage: pagemark migrate"), unknown.getMessage());
