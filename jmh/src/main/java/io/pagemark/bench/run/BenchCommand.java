@@ -119,7 +119,7 @@ public final class BenchCommand {
                 System.err.println("pagemark bench: " + info.missing().size() + " benchmark run(s) failed, see the JMH output above: " + info.missing());
                 System.exit(1);
             }
-        } catch (AgentJar.MissingException e) {
+        } catch (AgentJar.MissingException | NothingToRunException e) {
             System.err.println("pagemark bench: " + e.getMessage());
             System.exit(2);
         } catch (RunnerException | IOException | RuntimeException e) {
@@ -143,13 +143,14 @@ public final class BenchCommand {
         Capabilities capabilities = Capabilities.probe();
         BackendSelection backends = new BackendSelection(capabilities);
         backends.skipped().forEach((id, reason) -> log.println("bench: skipping backend " + id + ", not usable here: " + reason));
+        List<Planned> plan = plan(profile, only, backends, log);
+        // Before the output directory is touched: a run that cannot start leaves the last report as it was.
+        if (plan.isEmpty()) throw new NothingToRunException(nothingToRun(only));
+        // Found before anything runs: a missing agent jar should not surface after minutes of benchmarks.
+        Path agent = plan.stream().anyMatch(Planned::needsAgent) ? AgentJar.find(agentJar) : null;
         Path histograms = out.resolve(ReportGenerator.HISTOGRAMS);
         Files.createDirectories(histograms);
         deleteOldHistograms(histograms);
-
-        List<Planned> plan = plan(profile, only, backends, log);
-        // Found before anything runs: a missing agent jar should not surface after minutes of benchmarks.
-        Path agent = plan.stream().anyMatch(Planned::needsAgent) ? AgentJar.find(agentJar) : null;
 
         List<RunResult> results = new ArrayList<>();
         List<CReference.Measurement> reference = new ArrayList<>();
@@ -189,6 +190,22 @@ public final class BenchCommand {
         Path report = ReportGenerator.generate(out);
         log.println("bench: results in " + out.resolve(ReportGenerator.RESULTS) + ", report in " + report);
         return info;
+    }
+
+    /** The plan came out empty: nothing was run and no report is written (the message says why). */
+    public static final class NothingToRunException extends IllegalArgumentException {
+        NothingToRunException(String message) {
+            super(message);
+        }
+    }
+
+    private static String nothingToRun(Pattern only) {
+        if (only == null) return "no benchmark measures a backend usable here (each is skipped above)";
+        if (!benchmarks(only).isEmpty()) return "the benchmarks --only '" + only + "' matches measure no backend usable here (skipped above)";
+        List<String> classes = benchmarks(null).stream().map(e -> BenchmarkName.simple(e.getUsername()))
+                .map(name -> name.substring(0, name.indexOf('.'))).distinct().sorted().toList();
+        return "--only '" + only + "' matches no benchmark; accepted: a regular expression found in a method name"
+                + " (io.pagemark.bench.Class.method), e.g. 'CollectBenchmark.collect$'; the classes: " + String.join(", ", classes);
     }
 
     /**
