@@ -309,7 +309,7 @@ public final class KvMigrationDemo {
     @Command(name = "pagemark migrate", description = "The key-value store migrated live to another process over Aeron (UDP on loopback)"
             + " by iterative pre-copy while its writer runs; the same arena by stop-and-copy for comparison.")
     static final class Options implements CommandLines.Checked {
-        /** The default key count where the arena has room for it (the default 256 MiB has 1,048,576 a quarter of its slots). */
+        /** The default key count where the arena has room for it (a quarter of the default 256 MiB arena's slots is 1,048,576). */
         static final int DEFAULT_KEYS = 1_000_000;
         @Parameters(arity = "0..1", paramLabel = "MODE", description = "source, destination, or none: the whole demo")
         String mode = "demo";
@@ -354,9 +354,9 @@ public final class KvMigrationDemo {
             if (!(writeMbps > 0) || writeMbps > 10_000) throw new IllegalArgumentException("--write-mbps must be above 0 and at most 10000, got " + writeMbps);
             if (downtimeMillis <= 0) throw new IllegalArgumentException("--downtime-ms must be positive, got " + downtimeMillis);
             if (timeLimitSeconds <= 0) throw new IllegalArgumentException("--time-limit-s must be positive, got " + timeLimitSeconds);
-            long slots = ((long) mib << 20) / 64;
-            if (keys == null) keys = (int) Math.min(DEFAULT_KEYS, slots / 4);
-            if (keys < 1 || keys > slots / 4) throw new IllegalArgumentException("--keys must be between 1 and " + slots / 4 + " for --mib " + mib + ", got " + keys);
+            long maxKeys = ((long) mib << 20) / 64 / 4;
+            if (keys == null) keys = (int) Math.min(DEFAULT_KEYS, maxKeys);
+            if (keys < 1 || keys > maxKeys) throw new IllegalArgumentException("--keys must be between 1 and " + maxKeys + " for --mib " + mib + ", got " + keys);
             if (!(serveSeconds > 0)) throw new IllegalArgumentException("--serve-seconds must be positive, got " + serveSeconds);
             for (int port : new int[] {dataPort, controlPort}) {
                 if (port != -1 && (port < 1 || port > 65535)) throw new IllegalArgumentException("--data-port and --control-port must be UDP ports (1..65535), got " + port);
