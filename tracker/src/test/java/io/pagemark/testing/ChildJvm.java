@@ -32,8 +32,7 @@ public final class ChildJvm {
      * pagemark's run-time flags, as this JVM was given them (by surefire or the kernel-matrix harness,
      * both from the parent pom's pagemark.runFlags, the one place they are spelled).
      */
-    public static final List<String> RUN_FLAGS = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-            .filter(flag -> flag.startsWith("--enable-native-access") || flag.startsWith("--add-exports")).toList();
+    public static final List<String> RUN_FLAGS = flagsGiven(flag -> flag.startsWith("--enable-native-access") || flag.startsWith("--add-exports"));
 
     /**
      * The JIT tier limit this JVM was given, if any, for its children: in the emulated guest
@@ -41,8 +40,7 @@ public final class ChildJvm {
      * children: each C2 compilation patches the entry of the C1 code other threads are running, and
      * the emulator now and then resumed a thread inside the patched instruction (docs/kernel-matrix.md).
      */
-    public static final List<String> JIT_FLAGS = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-            .filter(flag -> flag.startsWith("-XX:TieredStopAtLevel=")).toList();
+    public static final List<String> JIT_FLAGS = flagsGiven(flag -> flag.startsWith("-XX:TieredStopAtLevel="));
 
     /** nobody's uid (and nogroup's gid): the unprivileged user children run as. */
     public static final int NOBODY = 65534;
@@ -51,6 +49,11 @@ public final class ChildJvm {
     public static final List<String> AS_NOBODY = List.of("/usr/bin/setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups");
 
     private ChildJvm() {}
+
+    /** The flags this JVM was started with that {@code kind} accepts, in their order. */
+    private static List<String> flagsGiven(Predicate<String> kind) {
+        return ManagementFactory.getRuntimeMXBean().getInputArguments().stream().filter(kind).toList();
+    }
 
     /** Why a child cannot be run as {@link #NOBODY} here (for a skip message), or null if it can. */
     public static String unprivilegedUnavailable() {
