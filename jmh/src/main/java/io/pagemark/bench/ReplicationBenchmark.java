@@ -118,6 +118,9 @@ public class ReplicationBenchmark {
         /** The replicator's back-off under back pressure (RecordPublisher), reset after each refused message goes out. */
         final IdleStrategy backPressure = new BackoffIdleStrategy(10, 20, 1_000, 50_000);
         final AtomicLong received = new AtomicLong();
+        /** The message count the benchmark thread waits for, and that thread: woken by the subscriber, as Replicator.sync is by the ack. */
+        volatile long awaited = Long.MAX_VALUE;
+        volatile Thread awaiting;
         final AtomicBoolean running = new AtomicBoolean(true);
         Thread subscriber;
         MemorySegment pages;
@@ -137,11 +140,12 @@ public class ReplicationBenchmark {
             for (long o = 0; o < pages.byteSize(); o += 8) pages.set(java.lang.foreign.ValueLayout.JAVA_LONG, o, random.nextLong());
             pageStride = fromPages ? PAGE : 0;
             MemorySegment kept = Arena.ofAuto().allocate((long) PAGES * PAGE, PAGE);
-            FragmentHandler count = (buffer, offset, length, header) -> received.incrementAndGet();
+            FragmentHandler count = (buffer, offset, length, header) -> counted(received.incrementAndGet());
             FragmentHandler copy = (buffer, offset, length, header) -> {
                 long n = received.get();
                 MemorySegment.copy(termBytes(buffer.addressOffset() + offset, length), 0, kept, (n % PAGES) * PAGE, length);
                 received.set(n + 1);   // this thread is the only writer
+                counted(n + 1);
             };
             FragmentHandler handler = copyOut ? copy : count;
             subscriber = Thread.ofPlatform().daemon().start(() -> {
@@ -152,6 +156,11 @@ public class ReplicationBenchmark {
                 }
             });
             while (!publication.isConnected()) LockSupport.parkNanos(1_000_000);
+        }
+
+        /** Set before the benchmark thread reads {@code received}; {@code received} written before this reads the two. */
+        private void counted(long n) {
+            if (n >= awaited) LockSupport.unpark(awaiting);
         }
 
         @TearDown(Level.Trial)
@@ -174,6 +183,8 @@ public class ReplicationBenchmark {
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
     public long plainAeron(Plain plain) {
         long target = plain.received.get() + PAGES;
+        plain.awaiting = Thread.currentThread();
+        plain.awaited = target;
         for (int i = 0; i < PAGES; i++) {
             long r;
             boolean refused = false;
@@ -187,7 +198,7 @@ public class ReplicationBenchmark {
             MemorySegment.copy(plain.pages, i * plain.pageStride, termBytes(buffer.addressOffset() + plain.claim.offset(), PAGE), 0, PAGE);
             plain.claim.commit();
         }
-        while (plain.received.get() < target) LockSupport.parkNanos(50_000);   // as Replicator.sync waits
+        while (plain.received.get() < target) LockSupport.parkNanos(plain, 1_000_000_000L);   // woken by the subscriber's last count
         return target;
     }
 

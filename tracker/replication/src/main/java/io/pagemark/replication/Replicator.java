@@ -85,10 +85,7 @@ public final class Replicator implements AutoCloseable {
     private final FragmentHandler controlHandler = this::onControl;
     /** Between cuts with nothing to do: parks growing to 0.5 ms (a sync() wakes the thread at once). */
     private final IdleStrategy idle = new BackoffIdleStrategy(10, 20, 1_000, 500_000);
-    /**
-     * While an epoch sent is not yet acknowledged: parks of at most 50 us, since only this thread
-     * reads the ack that a {@link #sync} caller (parked 50 us at a time itself) waits for.
-     */
+    /** While an epoch sent is not yet acknowledged: parks of at most 50 us, since only this thread reads the ack a {@link #sync} caller waits for. */
     private final IdleStrategy awaitingAck = new BackoffIdleStrategy(10, 20, 1_000, 50_000);
     private final Thread thread;
     private final ObjectName mbeanName;
@@ -120,6 +117,16 @@ public final class Replicator implements AutoCloseable {
     private volatile CutMark lastCut = new CutMark(0, Records.NO_EPOCH);
     private volatile Throwable failure;
     private volatile long ackedEpoch = Records.NO_EPOCH;
+    /**
+     * Threads in {@link #sync}, unparked when an ack advances {@link #ackedEpoch} and when this
+     * thread stops. A caller joins before it first reads ackedEpoch and this thread writes ackedEpoch
+     * before it reads the set (both sides' accesses are sequentially consistent: volatile, and the
+     * set's CAS and volatile reads), so either the caller sees the new ack or it is in the set when
+     * the unpark goes out, whose permit then keeps its next park from sleeping: no wake-up is lost.
+     * Waking on the ack, not polling, keeps a waiting caller off the two CPUs the replicator and
+     * the replica stream on.
+     */
+    private final java.util.Set<Thread> syncWaiters = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile long publishedEpoch = Records.NO_EPOCH;
     private volatile long epochsPublished, pagesPublished, bytesPublished, fullEpochs, catchUpEpochs, backPressured, dropped;
 
@@ -198,7 +205,13 @@ public final class Replicator implements AutoCloseable {
             }
         } catch (Throwable t) {
             failure = t;
+        } finally {
+            wakeSyncWaiters();   // closed or failed: a waiting sync() says so now, not at its timeout
         }
+    }
+
+    private void wakeSyncWaiters() {
+        for (Thread t : syncWaiters) LockSupport.unpark(t);
     }
 
     private void catchUp(Join join) {
@@ -352,6 +365,7 @@ public final class Replicator implements AutoCloseable {
             if (acked > ackedEpoch && acked <= publishedEpoch) {
                 ackedEpoch = acked;
                 lastProgressNanos = System.nanoTime();
+                wakeSyncWaiters();
             }
         }
     }
@@ -376,16 +390,24 @@ public final class Replicator implements AutoCloseable {
         long request = syncRequests.incrementAndGet();
         LockSupport.unpark(thread);   // its idle strategy may be parked for up to 0.5 ms: the cut starts now
         long target = Long.MAX_VALUE;   // the first epoch whose cut was taken after this call
-        while (ackedEpoch < target) {
-            checkRunning();
-            CutMark cut = lastCut;
-            if (target == Long.MAX_VALUE && cut.requestsBefore() >= request) target = cut.epoch();
-            if (Thread.interrupted()) throw new InterruptedException();
-            if (System.nanoTime() > deadline) {
-                throw new TimeoutException("the replica had applied epoch " + ackedEpoch + ", not yet "
-                        + (target == Long.MAX_VALUE ? "a cut taken after the call (none published yet)" : "epoch " + target) + ", after " + timeout);
+        Thread caller = Thread.currentThread();
+        syncWaiters.add(caller);
+        try {
+            while (ackedEpoch < target) {
+                checkRunning();
+                CutMark cut = lastCut;
+                if (target == Long.MAX_VALUE && cut.requestsBefore() >= request) target = cut.epoch();
+                if (ackedEpoch >= target) break;
+                if (Thread.interrupted()) throw new InterruptedException();
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new TimeoutException("the replica had applied epoch " + ackedEpoch + ", not yet "
+                            + (target == Long.MAX_VALUE ? "a cut taken after the call (none published yet)" : "epoch " + target) + ", after " + timeout);
+                }
+                LockSupport.parkNanos(this, left);   // until an ack, the replicator's stop, an interrupt or the deadline
             }
-            LockSupport.parkNanos(50_000);
+        } finally {
+            syncWaiters.remove(caller);
         }
         return ackedEpoch;
     }

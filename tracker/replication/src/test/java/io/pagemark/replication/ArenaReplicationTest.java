@@ -162,6 +162,32 @@ class ArenaReplicationTest {
         }
     }
 
+    /** A sync() waits for an ack without polling; the replicator's close must still end the wait at once, not at its timeout. */
+    @Test
+    void aSyncWaitingForAReplicaThatNeverCameEndsWhenTheReplicatorCloses() throws Exception {
+        WriterGate gate = new WriterGate();
+        try (AeronTransport transport = AeronTransport.embedded();
+             TrackedArena arena = TrackedArena.builder().size(PAGES * PAGE).writerPause(gate).open()) {
+            Replicator replicator = Replicator.builder().arena(arena).writerPause(gate).transport(transport).streamId(4301).start();
+            CompletableFuture<Throwable> waiting = CompletableFuture.supplyAsync(() -> {
+                try {
+                    replicator.sync(Duration.ofSeconds(60));
+                    return null;
+                } catch (Throwable t) {
+                    return t;
+                }
+            });
+            Thread.sleep(300);
+            assertFalse(waiting.isDone(), "sync returned with no replica: " + waiting.getNow(null));
+            long closed = System.nanoTime();
+            replicator.close();
+            Throwable t = waiting.get(10, TimeUnit.SECONDS);
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - closed);
+            assertTrue(t instanceof IllegalStateException && "the replicator is closed".equals(t.getMessage()), () -> "sync ended with " + t);
+            assertTrue(ms < 5_000, () -> "sync ended " + ms + " ms after the close");
+        }
+    }
+
     /** Overwrites random pages, and in every batch the same counter on the first and the last page. */
     private static final class Writer implements AutoCloseable {
         final AtomicLong batches = new AtomicLong();
