@@ -80,6 +80,7 @@ public final class MigrationDestination implements AutoCloseable {
     private MemorySegment memory;
     private long pageSize, pageCount;
     private Records.PageDigests digests;
+    private final BufferViews views = new BufferViews();   // the records' buffers, read on this object's thread only
     private long helloId, lastHelloNanos, lastSignalNanos, lastHeardNanos;
     private long identity;               // the migration being received (0: none)
     private int session;
@@ -285,14 +286,13 @@ public final class MigrationDestination implements AutoCloseable {
             failCheck("a page record of " + length + " bytes for page " + page + " of " + pageCount);
             return;
         }
-        if (b.byteArray() != null) throw new IllegalStateException("Aeron handed a record in a heap buffer");
-        long contents = b.addressOffset() + at + Records.CONTENTS_AT;
-        int crc = Records.crc(contents, pageSize);
+        int contentsAt = at + Records.CONTENTS_AT;
+        int crc = views.crc(b, contentsAt, (int) pageSize);
         if (b.getLong(at + Records.CHECK_AT, Records.ORDER) != Records.check(identity, e, page, crc)) {
             failCheck("page " + page + " of round " + e + " fails its check (corrupted, or sent for another round, page or migration)");
             return;
         }
-        MemorySegment.copy(Records.at(contents, pageSize), 0, memory, page * pageSize, pageSize);
+        MemorySegment.copy(views.segment(b), contentsAt, memory, page * pageSize, pageSize);
         digests.set(page, crc);
         roundRecords++;
         roundDigest = Records.foldRecord(roundDigest, page, crc);

@@ -43,6 +43,7 @@ final class RecordPublisher {
     private final UnsafeBuffer small = new UnsafeBuffer(new byte[SMALL_BYTES]);
     private final MemorySegment pageScratch;
     private final UnsafeBuffer pageBuffer;
+    private final BufferViews views = new BufferViews();
     private ExclusivePublication publication;
     private boolean claimable;
 
@@ -79,11 +80,11 @@ final class RecordPublisher {
             if (refused) backOff.reset();
             var buffer = claim.buffer();
             int at = claim.offset();
-            long contentsAddress = buffer.addressOffset() + at + Records.CONTENTS_AT;
+            int contentsAt = at + Records.CONTENTS_AT;
             int crc;
             try {
-                source.copyPage(page, Records.at(contentsAddress, pageSize), 0);
-                crc = Records.crc(contentsAddress, pageSize);
+                source.copyPage(page, views.segment(buffer), contentsAt);
+                crc = views.crc(buffer, contentsAt, (int) pageSize);
             } catch (RuntimeException | Error e) {
                 claim.abort();   // a claimed frame neither committed nor aborted would hold up the stream
                 throw e;
@@ -95,7 +96,7 @@ final class RecordPublisher {
             return crc;
         }
         source.copyPage(page, pageScratch, Records.CONTENTS_AT);
-        int crc = Records.crc(pageScratch.asSlice(Records.CONTENTS_AT, pageSize));
+        int crc = views.crc(pageBuffer, Records.CONTENTS_AT, (int) pageSize);
         Records.putHeader(pageBuffer, 0, Records.PAGE, identity, epoch);
         pageBuffer.putLong(Records.PAGE_INDEX_AT, page, Records.ORDER);
         pageBuffer.putLong(Records.CHECK_AT, Records.check(identity, epoch, page, crc), Records.ORDER);

@@ -118,21 +118,7 @@ final class Records {
         return b.getLong(at + EPOCH_AT, ORDER);
     }
 
-    /**
-     * {@code length} bytes of native memory at {@code address}: a record inside an Aeron term buffer
-     * or reassembly buffer, which Agrona addresses by raw address. Restricted (unchecked bounds):
-     * callers pass a record's own extent, which Aeron has just handed them or claimed for them.
-     */
-    @SuppressWarnings("restricted")
-    static MemorySegment at(long address, long length) {
-        return MemorySegment.ofAddress(address).reinterpret(length);
-    }
-
-    /** CRC32C of {@code length} bytes of native memory at {@code address}. */
-    static int crc(long address, long length) {
-        return crc(at(address, length));
-    }
-
+    /** CRC32C of {@code contents} (in the hot paths, {@link BufferViews#crc} reads Aeron's buffers without a view per record). */
     static int crc(MemorySegment contents) {
         CRC32C crc = new CRC32C();
         crc.update(contents.asByteBuffer());

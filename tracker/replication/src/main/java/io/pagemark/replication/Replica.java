@@ -93,6 +93,7 @@ public final class Replica implements AutoCloseable {
     private long pageSize;
     private long pageCount;
     private Records.PageDigests digests;
+    private final BufferViews views = new BufferViews();   // the records' buffers, read on this object's thread only
     private long identity;                     // the stream the state came from (0: none yet)
     private long joinId;                       // the join being asked (0: none)
     private long lastJoinNanos;
@@ -365,15 +366,15 @@ public final class Replica implements AutoCloseable {
             reject(stagingEpoch, "a record of page " + page + " of an arena of " + pageCount + " pages");
             return;
         }
-        long contents = contentsAddress(b, at);
-        int crc = Records.crc(contents, pageSize);
+        int contentsAt = at + Records.CONTENTS_AT;
+        int crc = views.crc(b, contentsAt, (int) pageSize);
         if (b.getLong(at + Records.CHECK_AT, Records.ORDER) != Records.check(stagingIdentity, stagingEpoch, page, crc)) {
             reject(stagingEpoch, "page " + page + " fails its check (corrupted, or sent for another epoch, page or stream)");
             return;
         }
-        MemorySegment source = Records.at(contents, pageSize);
+        MemorySegment source = views.segment(b);
         if (stagingDirect) {
-            MemorySegment.copy(source, 0, state, page * pageSize, pageSize);
+            MemorySegment.copy(source, contentsAt, state, page * pageSize, pageSize);
             digests.set(page, crc);
         } else {
             int slot = slotOfPage[(int) page];
@@ -383,17 +384,11 @@ public final class Replica implements AutoCloseable {
                 pageOfSlot[slot] = page;
             }
             crcOfSlot[slot] = crc;
-            MemorySegment.copy(source, 0, backState, page * pageSize, pageSize);   // no reader sees the back
+            MemorySegment.copy(source, contentsAt, backState, page * pageSize, pageSize);   // no reader sees the back
         }
         stagingRecords++;
         stagingDigest = Records.foldRecord(stagingDigest, page, crc);
         stagedBytes = stagingRecords * pageSize;
-    }
-
-    /** The address of a page record's contents: Aeron hands the record in a term buffer or its reassembly buffer, both off-heap. */
-    private static long contentsAddress(DirectBuffer b, int at) {
-        if (b.byteArray() != null) throw new IllegalStateException("Aeron handed a record in a heap buffer");
-        return b.addressOffset() + at + Records.CONTENTS_AT;
     }
 
     private void onEpochEnd(DirectBuffer b, int at, int length) {

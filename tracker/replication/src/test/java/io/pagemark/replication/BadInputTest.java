@@ -159,7 +159,7 @@ class BadInputTest {
             Records.putHeader(b, 0, Records.PAGE, IDENTITY, epoch);
             b.putLong(Records.PAGE_INDEX_AT, page, Records.ORDER);
             b.putBytes(Records.CONTENTS_AT, contents);
-            int crc = Records.crc(b.addressOffset() + Records.CONTENTS_AT, PAGE);
+            int crc = Records.crc(java.lang.foreign.MemorySegment.ofArray(contents));
             b.putLong(Records.CHECK_AT, Records.check(IDENTITY, epoch, page, crc), Records.ORDER);
             if (corruptNextPage) {
                 b.putByte(Records.CONTENTS_AT + 100, (byte) ~b.getByte(Records.CONTENTS_AT + 100));
