@@ -10,8 +10,8 @@ import java.util.zip.CRC32C;
  * Page records read, written and checksummed in place in Aeron's off-heap buffers (its term buffers,
  * a fragment assembler's buffer, a scratch record) without an object made per record.
  * {@link CRC32C} reads native memory only through a direct {@link ByteBuffer}, and a segment plus a
- * buffer made for every 4 KiB page cost the replica about a sixth of its time (docs/replication.md,
- * "Where the time goes"). So each buffer gets one segment and one {@link ByteBuffer} over its whole
+ * buffer made for every page were a large part of the replica's time (docs/replication.md, "A profile,
+ * and what it removed"). So each buffer gets one segment and one {@link ByteBuffer} over its whole
  * extent the first time it is seen, and they are re-positioned after; a receiver sees a handful of
  * buffers (three terms per image and its assembler's), a sender its publication's three terms.
  *
