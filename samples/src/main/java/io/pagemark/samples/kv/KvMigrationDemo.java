@@ -103,7 +103,7 @@ public final class KvMigrationDemo {
     static int source(Options o, InputStream commands, PrintStream out) throws Exception {
         KvCheckpointDemo.Workload workload = KvCheckpointDemo.Workload.uniform(o.seed, o.keys);
         WriterGate gate = new WriterGate();
-        long capacity = Long.highestOneBit(((long) o.mib << 20) / 64);
+        long capacity = OffHeapKvStore.slotsIn((long) o.mib << 20);
         try (TrackedArena arena = TrackedArena.builder().size(OffHeapKvStore.bytesFor(capacity)).backend(o.backend).writerPause(gate).open();
              AeronTransport transport = AeronTransport.embedded()) {
             OffHeapKvStore store = OffHeapKvStore.create(arena);
@@ -354,7 +354,7 @@ public final class KvMigrationDemo {
             if (!(writeMbps > 0) || writeMbps > 10_000) throw new IllegalArgumentException("--write-mbps must be above 0 and at most 10000, got " + writeMbps);
             if (downtimeMillis <= 0) throw new IllegalArgumentException("--downtime-ms must be positive, got " + downtimeMillis);
             if (timeLimitSeconds <= 0) throw new IllegalArgumentException("--time-limit-s must be positive, got " + timeLimitSeconds);
-            long maxKeys = ((long) mib << 20) / 64 / 4;
+            long maxKeys = OffHeapKvStore.slotsIn((long) mib << 20) / 4;
             if (keys == null) keys = (int) Math.min(DEFAULT_KEYS, maxKeys);
             if (keys < 1 || keys > maxKeys) throw new IllegalArgumentException("--keys must be between 1 and " + maxKeys + " for --mib " + mib + ", got " + keys);
             if (!(serveSeconds > 0)) throw new IllegalArgumentException("--serve-seconds must be positive, got " + serveSeconds);

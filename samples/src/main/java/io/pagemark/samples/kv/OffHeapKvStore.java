@@ -59,9 +59,14 @@ public final class OffHeapKvStore {
         return HEADER_BYTES + capacity * SLOT_BYTES;
     }
 
+    /** The slots (a power of two; 0 if none fit) of a store whose slots may take up to {@code slotBytes} bytes: {@code bytesFor} of it adds the header. */
+    public static long slotsIn(long slotBytes) {
+        return Long.highestOneBit(Math.max(0, slotBytes) / SLOT_BYTES);
+    }
+
     /** Formats {@code arena} (all zero, as a new one is) as an empty store using all of it. */
     public static OffHeapKvStore create(TrackedArena arena) {
-        long capacity = Long.highestOneBit((arena.size() - HEADER_BYTES) / SLOT_BYTES);
+        long capacity = slotsIn(arena.size() - HEADER_BYTES);
         if (capacity < 2) throw new IllegalArgumentException("the arena (" + arena.size() + " bytes) is too small for a store");
         if (arena.getLong(0) != 0) throw new IllegalArgumentException("the arena is not empty: use attach() to open an existing store");
         arena.putLong(CAPACITY_AT, capacity);

@@ -23,6 +23,18 @@ class OffHeapKvStoreTest {
     Path dir;
 
     @Test
+    void slotsInIsTheLargestPowerOfTwoOfSlotsThatFitAndCreateUsesIt() {
+        assertEquals(1L << 20, OffHeapKvStore.slotsIn(64L << 20));
+        assertEquals(64, OffHeapKvStore.slotsIn(100 * 64));
+        assertEquals(0, OffHeapKvStore.slotsIn(63));
+        assertEquals(0, OffHeapKvStore.slotsIn(-1));
+        long capacity = OffHeapKvStore.slotsIn(1L << 20);
+        try (TrackedArena arena = TrackedArena.open(OffHeapKvStore.bytesFor(capacity))) {
+            assertEquals(capacity, OffHeapKvStore.create(arena).capacity());
+        }
+    }
+
+    @Test
     void putGetOverwriteAndTheLimits() {
         try (TrackedArena arena = TrackedArena.open(OffHeapKvStore.bytesFor(8))) {
             OffHeapKvStore store = OffHeapKvStore.create(arena);
