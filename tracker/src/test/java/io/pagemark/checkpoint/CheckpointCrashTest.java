@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -68,12 +67,8 @@ class CheckpointCrashTest {
     }
 
     private static Process startChild(Path dir, Path log, long seed) throws IOException {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> command = new ArrayList<>(List.of(java.toString()));
-        command.addAll(ChildJvm.RUN_FLAGS);
-        command.addAll(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx128m",
-                "-cp", System.getProperty("java.class.path"),
-                CheckpointCrashChild.class.getName(), dir.toString(), log.toString(), Long.toString(seed)));
+        List<String> command = ChildJvm.command(List.of(), List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx128m"),
+                ChildJvm.classPath(), CheckpointCrashChild.class, dir.toString(), log.toString(), Long.toString(seed));
         Process child = new ProcessBuilder(command)
                 .redirectError(ProcessBuilder.Redirect.appendTo(log.resolveSibling("child.stderr").toFile()))
                 .start();
