@@ -158,7 +158,11 @@ public class ReplicationBenchmark {
             while (!publication.isConnected()) LockSupport.parkNanos(1_000_000);
         }
 
-        /** Set before the benchmark thread reads {@code received}; {@code received} written before this reads the two. */
+        /**
+         * Wakes the benchmark thread once the count reaches the one it waits for. It writes
+         * {@code awaited} before it reads {@code received}, this thread writes {@code received} before
+         * it reads {@code awaited} (all volatile): either it sees the last count or the last count sees its target.
+         */
         private void counted(long n) {
             if (n >= awaited) LockSupport.unpark(awaiting);
         }

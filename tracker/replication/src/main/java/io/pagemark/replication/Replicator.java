@@ -393,11 +393,11 @@ public final class Replicator implements AutoCloseable {
         Thread caller = Thread.currentThread();
         syncWaiters.add(caller);
         try {
-            while (ackedEpoch < target) {
-                checkRunning();
+            while (true) {
                 CutMark cut = lastCut;
                 if (target == Long.MAX_VALUE && cut.requestsBefore() >= request) target = cut.epoch();
-                if (ackedEpoch >= target) break;
+                if (ackedEpoch >= target) return ackedEpoch;
+                checkRunning();
                 if (Thread.interrupted()) throw new InterruptedException();
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
@@ -409,7 +409,6 @@ public final class Replicator implements AutoCloseable {
         } finally {
             syncWaiters.remove(caller);
         }
-        return ackedEpoch;
     }
 
     /**
