@@ -22,6 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * One arena's observability: its MBean ({@link ArenaMXBean}) and its JFR events (package
  * {@code io.pagemark.events}). The periodic events (backend, fault rate) are written for every open
  * arena by one hook per event type, registered once; the backend event also when the arena opens.
+ * An arena built with {@code monitored(false)} has neither ({@link #unmonitored}).
  */
 final class ArenaMonitoring implements ArenaMXBean {
     private static final Set<ArenaMonitoring> OPEN = ConcurrentHashMap.newKeySet();
@@ -41,6 +42,7 @@ final class ArenaMonitoring implements ArenaMXBean {
 
     private final TrackedArena arena;
     private final String requested;
+    /** Null when unmonitored. */
     private final ObjectName objectName;
     private final String name;
     /** The fault path's degradations at the previous collect. */
@@ -82,6 +84,15 @@ final class ArenaMonitoring implements ArenaMXBean {
         }
     }
 
+    /** No MBean, no events: for an arena built with {@code monitored(false)}. */
+    static ArenaMonitoring unmonitored(TrackedArena arena, Backend requested) {
+        return new ArenaMonitoring(arena, requested.id(), null, null);
+    }
+
+    private boolean monitored() {
+        return objectName != null;
+    }
+
     private static ObjectName objectName(String name) throws JMException {
         boolean plain = name.chars().noneMatch(c -> ",=:*?\"\n".indexOf(c) >= 0);
         return new ObjectName("io.pagemark:type=Arena,name=" + (plain ? name : ObjectName.quote(name)));
@@ -89,6 +100,7 @@ final class ArenaMonitoring implements ArenaMXBean {
 
     /** Unregisters the MBean and leaves the periodic events. */
     void close() {
+        if (!monitored()) return;
         OPEN.remove(this);
         try {
             ManagementFactory.getPlatformMBeanServer().unregisterMBean(objectName);
@@ -112,9 +124,9 @@ final class ArenaMonitoring implements ArenaMXBean {
         return FlightRecorder.isInitialized();
     }
 
-    /** A collect's event, begun; null while no recorder exists. */
+    /** A collect's event, begun; null while no recorder exists, or unmonitored. */
     CollectEvent collectStarting() {
-        if (!recorderExists()) return null;
+        if (!monitored() || !recorderExists()) return null;
         CollectEvent event = new CollectEvent();
         event.begin();
         return event;
@@ -137,9 +149,9 @@ final class ArenaMonitoring implements ArenaMXBean {
         }
     }
 
-    /** A cut's event, begun; null while no recorder exists. */
+    /** A cut's event, begun; null while no recorder exists, or unmonitored. */
     CutEvent cutStarting() {
-        if (!recorderExists()) return null;
+        if (!monitored() || !recorderExists()) return null;
         CutEvent event = new CutEvent();
         event.begin();
         return event;
@@ -157,7 +169,7 @@ final class ArenaMonitoring implements ArenaMXBean {
     }
 
     private void degradation(String what, long count, String detail) {
-        if (!recorderExists()) return;
+        if (!monitored() || !recorderExists()) return;
         DegradationEvent event = new DegradationEvent();
         if (!event.shouldCommit()) return;
         event.arena = name;

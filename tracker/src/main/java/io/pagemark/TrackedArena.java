@@ -137,18 +137,18 @@ public final class TrackedArena implements AutoCloseable {
     /** Maps {@code size} bytes and opens the tracker {@code opener} makes for them, named arena-N, as requested. */
     static TrackedArena map(Backend backend, String backendReason, long size, boolean hugePages,
                             Function<MappedRegion, PageTracker> opener, WriterPause writerPause) {
-        return map(backend, backendReason, size, hugePages, opener, writerPause, null, backend, null, null);
+        return map(backend, backendReason, size, hugePages, opener, writerPause, null, true, backend, null, null);
     }
 
     /**
      * Maps {@code size} bytes and opens the tracker {@code opener} makes for them (the builder passes
-     * the registry's); registers its MBean as {@code name} (null: arena-N). {@code autoFallback}: why
+     * the registry's); registers its MBean as {@code name} (null: arena-N), unless not {@code monitored}. {@code autoFallback}: why
      * auto did not get its first choice, or null. {@code inFlightWrites} null takes the tracker's
      * default ({@link InFlightWrites#defaultFor}).
      */
     static TrackedArena map(Backend backend, String backendReason, long size, boolean hugePages,
                             Function<MappedRegion, PageTracker> opener, WriterPause writerPause,
-                            String name, Backend requested, String autoFallback, InFlightWrites inFlightWrites) {
+                            String name, boolean monitored, Backend requested, String autoFallback, InFlightWrites inFlightWrites) {
         long address = Libc.mmapAnonymous(size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_NORESERVE);
         // The segment belongs to a shared arena whose close unmaps: accesses after close() throw instead of faulting.
         Arena scope = Arena.ofShared();
@@ -168,7 +168,8 @@ public final class TrackedArena implements AutoCloseable {
                 throw e;
             }
             try {
-                arena.monitoring = ArenaMonitoring.open(arena, name, requested, autoFallback);
+                arena.monitoring = monitored ? ArenaMonitoring.open(arena, name, requested, autoFallback)
+                        : ArenaMonitoring.unmonitored(arena, requested);
             } catch (RuntimeException e) {
                 arena.close();
                 throw e;
@@ -271,7 +272,10 @@ public final class TrackedArena implements AutoCloseable {
         return region.pageCount();
     }
 
-    /** The arena's MBean's name: {@code io.pagemark:type=Arena,name=...} ({@link ArenaMXBean}), unregistered on close. */
+    /**
+     * The arena's MBean's name: {@code io.pagemark:type=Arena,name=...} ({@link ArenaMXBean}), unregistered on close;
+     * null for an arena built {@linkplain Builder#monitored(boolean) unmonitored}.
+     */
     public ObjectName objectName() {
         return monitoring.objectName();
     }
@@ -909,6 +913,7 @@ public final class TrackedArena implements AutoCloseable {
         private Integer ringCapacity;
         private WriterPause writerPause;
         private String name;
+        private boolean monitored = true;
         private InFlightWrites inFlightWrites;
 
         private Builder() {}
@@ -935,6 +940,7 @@ public final class TrackedArena implements AutoCloseable {
             copy.ringCapacity = ringCapacity;
             copy.writerPause = writerPause;
             copy.name = name;
+            copy.monitored = monitored;
             copy.inFlightWrites = inFlightWrites;
             return copy;
         }
@@ -948,6 +954,20 @@ public final class TrackedArena implements AutoCloseable {
         public Builder name(String name) {
             if (name == null || name.isBlank()) throw new IllegalArgumentException("name must not be blank, got '" + name + "'");
             this.name = name;
+            return this;
+        }
+
+        /**
+         * Whether the arena has an MBean and writes JFR events (default true). Off for an arena that is a
+         * library's own business and lives briefly, which would only crowd what users watch: the
+         * pagemark agent's warm-up arena is one. Tracking is the same either way.
+         *
+         * <pre>{@code
+         * try (TrackedArena scratch = TrackedArena.builder().size(1 << 20).monitored(false).open()) { ... }
+         * }</pre>
+         */
+        public Builder monitored(boolean monitored) {
+            this.monitored = monitored;
             return this;
         }
 
@@ -1113,7 +1133,7 @@ public final class TrackedArena implements AutoCloseable {
             String autoFallback = backend == Backend.AUTO && choice.backend() != Backend.autoPreference().getFirst()
                     ? "auto took " + choice.backend() + ", not " + Backend.autoPreference().getFirst() + ": " + choice.why() : null;
             return map(choice.backend(), backend == Backend.AUTO ? "auto: " + choice.why() : choice.why(), rounded, hugePages,
-                    region -> choice.backend().open(region, options), writerPause, name, backend, autoFallback, inFlightWrites);
+                    region -> choice.backend().open(region, options), writerPause, name, monitored, backend, autoFallback, inFlightWrites);
         }
 
         private static Capabilities.Choice requested(Backend backend) {

@@ -131,6 +131,28 @@ class ObservabilityTest {
         }
     }
 
+    /** monitored(false): the same tracking, no MBean, no event (beside a monitored arena that has both, recorded alike). */
+    @Test
+    void anUnmonitoredArenaTracksTheSameWithNoMBeanAndNoEvent() throws Exception {
+        try (Recording recording = pagemarkRecording();
+             TrackedArena quiet = TrackedArena.builder().size(64 * PAGE).name("quiet").monitored(false).open();
+             TrackedArena loud = TrackedArena.builder().size(64 * PAGE).name("loud").open()) {
+            assertEquals(null, quiet.objectName());
+            assertTrue(SERVER.queryNames(new ObjectName("io.pagemark:type=Arena,name=quiet*"), null).isEmpty());
+            for (TrackedArena arena : List.of(quiet, loud)) {
+                arena.arm();
+                for (int round = 0; round < 3; round++) {
+                    for (int page = 0; page < 4; page++) arena.putLong((long) page * PAGE, round);
+                    assertEquals(4, arena.collect().pageCount());
+                }
+            }
+            Thread.sleep(250);   // a fault-rate period
+            assertEquals(List.of(), events(recording, "quiet"));
+            assertEquals(3, named(events(recording, "loud"), "io.pagemark.Collect").size(), "the recording records the monitored arena");
+            assertEquals(3, quiet.stats().collects());
+        }
+    }
+
     @Test
     void aCutIsRecordedFromItsStartToItsStop() throws Exception {
         Backend backend = Backend.with(Backend.Trait.COPY_BEFORE_WRITE).stream()
