@@ -10,10 +10,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -66,8 +62,8 @@ final class CardMarkingReplacement {
     private final AtomicLong cardScans = new AtomicLong();
     /** How long after a card scan its heap is disarmed: past the collector's pause, in the sample runtime. */
     static final long PAUSE_DELAY_MILLIS = 20;
-    /** Disarms heaps after their card scans, off the collector's pause. Created at the first one. */
-    private ScheduledExecutorService disarmer;
+    /** Disarms heaps after their card scans, off the collector's pause. */
+    private final Disarmer disarmer = new Disarmer(TimeUnit.MILLISECONDS.toNanos(PAUSE_DELAY_MILLIS));
 
     /** A heap the agent placed in a tracked arena. */
     private static final class TrackedHeap {
@@ -79,7 +75,7 @@ final class CardMarkingReplacement {
         /** False once the runtime scanned twice without a clear between: then tracking never pauses. */
         boolean pauses;
         /** Set by a card scan that paused tracking, until the next hook; the disarm may still be running. */
-        Future<?> pause;
+        Disarmer.Pause pause;
 
         TrackedHeap(TrackedArena arena, long size) {
             this.arena = arena;
@@ -157,7 +153,7 @@ final class CardMarkingReplacement {
     /** The heap's owner closed: stop tracking it and unmap it (after the owner's close, nothing can touch it). */
     private void release(TrackedHeap heap) {
         if (!heaps.remove(heap)) return;
-        if (heap.pause != null) heap.pause.cancel(false);   // one already running fails on the closed arena, harmlessly
+        if (heap.pause != null) heap.pause.cancel();
         statistics.trackedHeaps.decrementAndGet();
         statistics.bytesTracked.addAndGet(-heap.size);
         heap.arena.close();
@@ -193,7 +189,7 @@ final class CardMarkingReplacement {
         DirtyPages dirty = heap.pauses ? collect(heap, heap.arena.collectAndStop()) : collect(heap);
         long marked = marks.markDirtyPages(dirty, heap.address, covered, table);
         statistics.cardsMarked.addAndGet(marked);
-        if (heap.pauses) heap.pause = disarmer().schedule(heap.arena::disarm, PAUSE_DELAY_MILLIS, TimeUnit.MILLISECONDS);
+        if (heap.pauses) heap.pause = disarmer.schedule(heap.arena);
         if (event != null) event.end(backend.id(), "card-scan", dirty.pageCount(), marked, heap.size);
     }
 
@@ -208,6 +204,7 @@ final class CardMarkingReplacement {
         MemorySegment covered = (MemorySegment) covers.read(receiver);
         TrackedHeap heap = find(covered);
         if (heap == null || heap.pause != null) return;
+        if (heap.pauses) disarmer.expectScan();
         CardMarkingEvent event = jfr ? CardMarkingEvent.begun() : null;
         DirtyPages dirty = collect(heap);
         long marked = marks.markDirtyPages(dirty, heap.address, covered, cards.read(receiver));
@@ -231,36 +228,12 @@ final class CardMarkingReplacement {
      * heap. The order matters: a disarm that ran after this arm would leave writes untracked.
      */
     private void resume(TrackedHeap heap) {
-        Future<?> pause = heap.pause;
+        Disarmer.Pause pause = heap.pause;
         heap.pause = null;
-        if (!pause.cancel(false)) {
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    pause.get();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;   // waited for anyway: arming before the disarm ends would lose writes
-                } catch (ExecutionException e) {
-                    // Still armed then; the arm below restarts tracking either way.
-                    System.err.println("pagemark agent: pausing tracking between cycles failed: " + e.getCause());
-                    break;
-                }
-            }
-            if (interrupted) Thread.currentThread().interrupt();
-        }
+        RuntimeException failure = pause.cancelOrAwait();
+        // Still armed then; the arm below restarts tracking either way.
+        if (failure != null) System.err.println("pagemark agent: pausing tracking between cycles failed: " + failure);
         heap.arena.arm();
-    }
-
-    private synchronized ScheduledExecutorService disarmer() {
-        if (disarmer == null) {
-            disarmer = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "pagemark-agent-disarm");
-                t.setDaemon(true);
-                return t;
-            });
-        }
-        return disarmer;
     }
 
     private DirtyPages collect(TrackedHeap heap) {
