@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -62,6 +63,8 @@ final class CardMarkingReplacement {
     private final AtomicLong cardScans = new AtomicLong();
     /** How long after a card scan its heap is disarmed: past the collector's pause, in the sample runtime. */
     static final long PAUSE_DELAY_MILLIS = 20;
+    /** Set at the first tracked heap, which starts the {@link PausePathWarmUp}. */
+    private final AtomicBoolean warmUpStarted = new AtomicBoolean();
     /** Disarms heaps after their card scans, off the collector's pause. */
     private final Disarmer disarmer = new Disarmer(TimeUnit.MILLISECONDS.toNanos(PAUSE_DELAY_MILLIS));
 
@@ -130,16 +133,17 @@ final class CardMarkingReplacement {
             else if (a instanceof Arena arena) owner = arena;
         }
         TrackedArena arena;
+        TrackedArena.Builder builder = TrackedArena.builder().backend(requested).name(HEAP_NAME);
         try {
-            TrackedArena.Builder builder = TrackedArena.builder().size(size).backend(requested).name(HEAP_NAME);
             if (bulkPages != null) builder.bulkPages(bulkPages);
-            arena = builder.open();
+            arena = builder.size(size).open();
             arena.arm();
         } catch (RuntimeException e) {
             statistics.untrackedHeaps.incrementAndGet();
             System.err.println("pagemark agent: a heap of " + size + " bytes stays untracked (its collector will rescan every card): " + e.getMessage());
             return null;
         }
+        if (warmUpStarted.compareAndSet(false, true)) PausePathWarmUp.start(builder, marks);
         TrackedHeap heap = new TrackedHeap(arena, size);
         heap.pauses = pauseBetweenCycles;
         heaps.add(heap);
