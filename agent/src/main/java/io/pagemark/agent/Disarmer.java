@@ -14,8 +14,8 @@ import java.util.concurrent.locks.LockSupport;
  * <p>
  * A card scan only queues its {@link Pause} ({@link #schedule}). The thread finds it without being
  * woken when it was told a scan is coming ({@link #expectScan}, from the concurrent preclean, outside
- * any pause): it then looks every {@link #POLL_NANOS} for at most {@link #EXPECT_NANOS}. A scan that
- * was not announced, or came later, wakes the thread itself.
+ * any pause): it then looks every {@link #POLL_NANOS} until it finds it, for at most {@link #EXPECT_NANOS}.
+ * A scan that was not announced, or came later, wakes the thread itself.
  */
 final class Disarmer {
     /** How often the thread looks for a scan it was told to expect. */
@@ -77,6 +77,9 @@ final class Disarmer {
                     sleeping = false;
                 }
             } else if (next.disarmAt - now > 0) {
+                // The scan that was announced came: from now on sleep until the next one is announced or
+                // wakes this thread. (A racing announcement lost here only costs that scan a wake-up.)
+                lookingUntil = now;
                 LockSupport.parkNanos(next.disarmAt - now);
             } else {
                 queued.poll();

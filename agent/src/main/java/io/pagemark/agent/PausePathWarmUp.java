@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
  * Gets the code the hooks run in the collector's pauses compiled before the first pause needs it.
  * HotSpot compiles a method after it has run some thousands of times; a card scan runs a few times a
  * second, so without this the pause's collect and card marking run in the interpreter for minutes,
- * several times slower (docs/agent.md has the figures). At the first tracked heap, a daemon thread
+ * several times slower (docs/demo.md has the figures). At the first tracked heap, a daemon thread
  * makes the hooks' calls on a scratch arena of the heaps' own builder settings: writes to a few runs
  * of pages, {@code collect()} (the preclean and the clear), {@code collectAndStop()} (the scan), the card
  * marking of both into scratch tables of both kinds, {@code disarm()} and {@code arm()}: up to
@@ -36,13 +36,12 @@ final class PausePathWarmUp {
 
     /**
      * Starts the warm-up of {@code marks} and the tracker's collect path on a daemon thread; returns
-     * at once. {@code builder} is the tracked heaps' (its size and name are replaced).
+     * at once. {@code builder} is the tracked heaps' (left as it is: the scratch arena is built from a copy).
      */
-    static Thread start(TrackedArena.Builder builder, CardMarks marks) {
+    static void start(TrackedArena.Builder builder, CardMarks marks) {
         Thread thread = new Thread(() -> run(builder, marks), "pagemark-agent-warm-up");
         thread.setDaemon(true);
         thread.start();
-        return thread;
     }
 
     /** The warm-up itself, on the calling thread: the rounds it ran, or -1 when it could not (said on stderr). */
