@@ -213,7 +213,7 @@ class CheckpointDirectoryTest {
     void aBuildersCopyHasEverySetting() throws ReflectiveOperationException {
         TrackedArena.Builder builder = TrackedArena.builder().size(3 * 4096).backend(io.pagemark.Backend.MPROTECT)
                 .transparentHugePages(true).forcePopulate(true).handlerThreads(2).pinHandlerThreads(true).handlerSpinMicros(5)
-                .bulkPages(4).ringCapacity(1 << 16).writerPause(new io.pagemark.WriterGate()).name("copied")
+                .bulkPages(4).ringCapacity(1 << 16).writerPause(new io.pagemark.WriterGate()).name("copied").monitored(false)
                 .inFlightWrites(TrackedArena.InFlightWrites.COLLECT_WAITS);
         TrackedArena.Builder copy = builder.copy(), fresh = TrackedArena.builder();
         for (java.lang.reflect.Field field : TrackedArena.Builder.class.getDeclaredFields()) {
