@@ -414,6 +414,7 @@ public final class Replica implements AutoCloseable {
         }
         long heldNanos = 0;   // how long readers were held off: the swap alone
         long applied = stagingDirect ? pageCount : slots;
+        boolean sameStream = stagingIdentity == appliedIdentity;
         if (!stagingDirect) {
             // The back holds this epoch's pages; where the previous epoch wrote others, the front has them.
             for (int i = 0; i < behindCount; i++) {
@@ -430,10 +431,13 @@ public final class Replica implements AutoCloseable {
                     back = was;
                     backState = state;
                     state = arena.segment();
+                    publish(e);
                 } finally {
                     lock.unlockWrite(stamp);
                 }
                 heldNanos = System.nanoTime() - swapStart;
+            } else {
+                publish(e);   // an empty epoch: the state of the previous one is this one's too
             }
             // The new back (the old front) lacks exactly this epoch's pages (none: an empty epoch left the two level, unswapped).
             System.arraycopy(pageOfSlot, 0, behind, 0, slots);
@@ -446,7 +450,12 @@ public final class Replica implements AutoCloseable {
         } else {
             // Nothing was readable before: the lock's write side publishes the state to readers all the same.
             long start = System.nanoTime();
-            lock.unlockWrite(lock.writeLock());
+            long stamp = lock.writeLock();
+            try {
+                publish(e);
+            } finally {
+                lock.unlockWrite(stamp);
+            }
             heldNanos = System.nanoTime() - start;
             for (int p = 0; p < pageCount; p++) behind[p] = p;   // the back is still empty
             behindCount = (int) pageCount;
@@ -458,14 +467,12 @@ public final class Replica implements AutoCloseable {
         stagedBytes = 0;
         lastCutNanos = cutNanos;
         lastLagNanos = now - cutNanos;
-        newestSeen = stagingIdentity == appliedIdentity ? Math.max(newestSeen, e) : e;   // a new stream counts from here
+        newestSeen = sameStream ? Math.max(newestSeen, e) : e;   // a new stream counts from here
         epochsApplied++;
         pagesApplied += applied;
         synchronized (lagSamples) {
             lagSamples[(int) (lagCount++ % LAG_SAMPLES)] = lastLagNanos;
         }
-        appliedIdentity = identity;
-        epoch = e;
         sendAck(e);
         ReplicationEvents.EpochApplied event = new ReplicationEvents.EpochApplied();
         if (event.shouldCommit()) {
@@ -476,6 +483,17 @@ public final class Replica implements AutoCloseable {
             event.applyNanos = heldNanos;
             event.commit();
         }
+    }
+
+    /**
+     * Names the state readers see from now on: epoch {@code e} of the stream being received. Called
+     * in the same write-locked section that makes that state the front (or, for an empty epoch, with
+     * the front unchanged), so that {@link #read} never pairs one epoch's state with another's number
+     * or stream: an optimistic read that saw the old number fails its validate(), a locked one waits.
+     */
+    private void publish(long e) {
+        appliedIdentity = stagingIdentity;
+        epoch = e;
     }
 
     /** The epoch being received is not applied: the state stays at the last good epoch; the primary is asked to catch up from it. */

@@ -95,6 +95,42 @@ class ArenaReplicationTest {
     }
 
     /**
+     * What a reader is given is one epoch's state with that epoch's number and stream: the digest of
+     * the state equals the digest the primary published for the number. (The number used to be
+     * written after the swap that published the state, and a read in between paired the new state
+     * with the old number.)
+     */
+    @Test
+    void aReadersEpochNumberAndStreamAreThoseOfTheStateItReads() throws Exception {
+        Backend backend = Capabilities.autoChoice().backend();
+        java.util.concurrent.ConcurrentHashMap<Long, Long> published = new java.util.concurrent.ConcurrentHashMap<>();
+        WriterGate gate = new WriterGate();
+        try (AeronTransport transport = AeronTransport.embedded();
+             TrackedArena arena = TrackedArena.builder().size(PAGES * PAGE).backend(backend).writerPause(gate).open();
+             Writer writer = new Writer(arena, gate);
+             Replicator replicator = Replicator.builder().arena(arena).writerPause(gate).transport(transport).channel("aeron:ipc?term-length=4m")
+                     .controlChannel("aeron:ipc?term-length=64k").streamId(4003).epochInterval(Duration.ofMillis(1))
+                     .onPublished(p -> published.put(p.epoch(), p.stateDigest())).start();
+             Replica replica = Replica.builder().transport(transport).channel("aeron:ipc?term-length=4m")
+                     .controlChannel("aeron:ipc?term-length=64k").streamId(4003).start()) {
+            assertTrue(replica.awaitEpoch(1, Duration.ofSeconds(20)), () -> "no first epoch: " + replica.lastRejection());
+            long reads = 0;
+            long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(3);
+            while (System.nanoTime() < end) {
+                long[] seen = replica.read((state, epoch) -> new long[]{epoch, ArenaDigest.of(state, PAGE), replica.streamIdentity()});
+                Long theirs = published.get(seen[0]);
+                assertEquals(replicator.identity(), seen[2], "the stream a reader was told");
+                assertEquals(theirs, Long.valueOf(seen[1]), "read " + reads + ": the state a reader was given as epoch " + seen[0]
+                        + " is not the primary's epoch " + seen[0]);
+                reads++;
+            }
+            writer.stop();
+            assertTrue(replica.epoch() > 100 && reads > 100, () -> "epochs " + replica.epoch());
+            System.out.printf("%d reads over %d epochs, each the state of the epoch it was told%n", reads, replica.epoch());
+        }
+    }
+
+    /**
      * An epoch is received into the back copy, which no reader sees: once it is complete there, just
      * before the swap, the front readers see still holds the previous epoch, and a read returns it
      * without waiting; after the swap, reads see the new epoch whole.
