@@ -38,6 +38,11 @@ final class CardMarks {
         return marked;
     }
 
+    /** How many cards cover {@code bytes} of heap (the last one maybe in part): the length of a table for them. */
+    long cardsCovering(long bytes) {
+        return (bytes + (1L << shift) - 1) >>> shift;
+    }
+
     /** Marks every card: what keeps a collector correct on a heap whose stores nobody tracked. */
     long markAll(Object table) {
         long cards = length(table);

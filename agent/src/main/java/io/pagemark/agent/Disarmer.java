@@ -19,9 +19,9 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class Disarmer {
     /** How often the thread looks for a scan it was told to expect. */
-    static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+    private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
     /** How long an announced scan is waited for by looking, before the thread sleeps until woken. */
-    static final long EXPECT_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final long EXPECT_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final long delayNanos;
     /** Pauses in the order of their deadlines (one delay for all, so the order they were queued in). */

@@ -29,8 +29,8 @@ final class PausePathWarmUp {
     static final int ROUNDS = 3_000;
     /** Where a slow fault path (uffd-sync's handler thread) makes the rounds long, fewer: the first tier's code. */
     static final long BUDGET_NANOS = TimeUnit.SECONDS.toNanos(1);
-    private static final int PAGES = 64;
-    private static final long PAGE = 4096;
+    /** The scratch arena: 64 pages of 4 KiB. */
+    private static final long ARENA_BYTES = 64 << 12;
 
     private PausePathWarmUp() {}
 
@@ -47,17 +47,17 @@ final class PausePathWarmUp {
     /** The warm-up itself, on the calling thread: the rounds it ran, or -1 when it could not (said on stderr). */
     static int run(TrackedArena.Builder builder, CardMarks marks) {
         long deadline = System.nanoTime() + BUDGET_NANOS;
-        try (TrackedArena arena = builder.copy().size(PAGES * PAGE).name(ARENA_NAME).monitored(false).open(); Arena tables = Arena.ofConfined()) {
+        try (TrackedArena arena = builder.copy().size(ARENA_BYTES).name(ARENA_NAME).monitored(false).open(); Arena tables = Arena.ofConfined()) {
             MemorySegment memory = arena.segment();
-            long cards = memory.byteSize() >>> 9;
+            long cards = marks.cardsCovering(memory.byteSize());
             Object[] tableKinds = {new byte[(int) cards], tables.allocate(cards)};
             int round = 0;
             while (round < ROUNDS && System.nanoTime() - deadline < 0) {
                 arena.arm();
                 Object table = tableKinds[round & 1];
-                write(memory, round, 16);
+                write(arena, round, 16);
                 mark(marks, arena.collect(), memory, table);
-                write(memory, round, 12);
+                write(arena, round, 12);
                 mark(marks, arena.collectAndStop(), memory, table);
                 arena.disarm();
                 round++;
@@ -70,10 +70,12 @@ final class PausePathWarmUp {
     }
 
     /** A store to two pages in every {@code stride}, from a place that moves each round: runs of pages, gaps between. */
-    private static void write(MemorySegment memory, int round, int stride) {
-        for (long page = round % stride; page + 1 < PAGES; page += stride) {
-            memory.set(ValueLayout.JAVA_LONG, page * PAGE, round);
-            memory.set(ValueLayout.JAVA_LONG, (page + 1) * PAGE, round);
+    private static void write(TrackedArena arena, int round, int stride) {
+        MemorySegment memory = arena.segment();
+        long pageSize = arena.pageSize();
+        for (long page = round % stride; page + 1 < arena.pageCount(); page += stride) {
+            memory.set(ValueLayout.JAVA_LONG, page * pageSize, round);
+            memory.set(ValueLayout.JAVA_LONG, (page + 1) * pageSize, round);
         }
     }
 

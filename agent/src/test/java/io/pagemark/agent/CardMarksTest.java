@@ -52,6 +52,14 @@ class CardMarksTest {
     }
 
     @Test
+    void aTableCoveringSomeBytesHasACardForEveryStartedCard() {
+        assertEquals(128, new CardMarks(9, DIRTY).cardsCovering(16 * 4096));
+        assertEquals(8, new CardMarks(13, DIRTY).cardsCovering(16 * 4096));
+        assertEquals(1, new CardMarks(9, DIRTY).cardsCovering(1));
+        assertEquals(2, new CardMarks(9, DIRTY).cardsCovering(513));
+    }
+
+    @Test
     void anUntrackedHeapGetsEveryCardMarked() {
         byte[] table = new byte[64];
         assertEquals(64, new CardMarks(9, DIRTY).markAll(table));
